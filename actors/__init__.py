@@ -1,0 +1,1 @@
+"""Ray actor classes of deluge_ray, installed as ``deluge_ray.actors``."""

@@ -1,0 +1,1 @@
+"""deluge_ray.api_requests (under construction)."""

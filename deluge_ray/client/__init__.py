@@ -1,0 +1,1 @@
+"""deluge_ray.client (under construction)."""

@@ -1,0 +1,1 @@
+"""deluge_ray.tool.prefab (under construction)."""
