@@ -1,0 +1,273 @@
+"""The ``deluge-ray run`` job: stream a prompt file through an LLMClient into a results file.
+
+The job never holds the whole input or output in memory: it reads records lazily, keeps a
+bounded window of prompts in flight, and appends each result to the output file as soon as
+it arrives. Ids already in the output file are skipped, so an interrupted run resumes where
+it stopped and nothing is paid for twice.
+
+The budget guard (``budget_usd``) is conservative: before a prompt is submitted, its
+worst-case cost (input tokens at the input price plus ``max_new_tokens`` at the output
+price) is added to the committed spend, and submission stops before that would pass the
+budget. Completed prompts then replace their estimate by their actual cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._jobfile import InputProblem, JobRecord, ResultWriter, completed_ids, read_records
+from .errors import ConfigurationError
+
+__all__ = ["JobOptions", "JobSummary", "dry_run", "estimate_cost", "run_job"]
+
+
+@dataclass
+class JobOptions:
+    """Everything ``deluge-ray run`` was asked to do (mirrors the command-line flags)."""
+
+    input: str
+    model: str
+    output: str
+    rpm: int = 1_000
+    tpm: int = 100_000
+    max_concurrent: int = 225
+    max_new_tokens: int = 512
+    temperature: float = 1.0
+    json_mode: bool = False
+    system: str | None = None
+    cache: str | None = None
+    address: str | None = None
+    callers: int | None = None
+    budget_usd: float | None = None
+    prompt_column: str = "prompt"
+    progress: str = "rich"
+    show_progress: bool = True
+    window: int = 2_000
+
+    def validate(self) -> None:
+        for name in ("rpm", "tpm", "max_concurrent", "max_new_tokens", "window"):
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"--{name.replace('_', '-')} must be positive")
+        if self.budget_usd is not None and self.budget_usd <= 0:
+            raise ConfigurationError("--budget-usd must be a positive amount of dollars")
+        if self.callers is not None and self.callers <= 0:
+            raise ConfigurationError("--callers must be positive")
+
+
+@dataclass
+class JobSummary:
+    """What a run did; printed as the final table."""
+
+    done: int = 0
+    failed: int = 0
+    skipped_existing: int = 0
+    bad_input: int = 0
+    not_submitted_budget: int = 0
+    rate_limited: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost: float = 0.0
+    elapsed: float = 0.0
+    output: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def requests_per_second(self) -> float:
+        return (self.done + self.failed) / self.elapsed if self.elapsed > 0 else 0.0
+
+    def rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("done", f"{self.done:,}"),
+            ("failed", f"{self.failed:,}"),
+            ("skipped (already in output)", f"{self.skipped_existing:,}"),
+            ("bad input lines", f"{self.bad_input:,}"),
+            ("429s received", f"{self.rate_limited:,}"),
+            ("input tokens", f"{self.input_tokens:,}"),
+            ("output tokens", f"{self.output_tokens:,}"),
+            ("cost", f"${self.cost:.4f}"),
+            ("requests/s", f"{self.requests_per_second:.1f}"),
+            ("elapsed", f"{self.elapsed:.1f} s"),
+        ]
+        if self.not_submitted_budget:
+            rows.insert(4, ("not sent (budget)", f"{self.not_submitted_budget:,}"))
+        return rows
+
+
+def _conversation_for(record: JobRecord) -> Any:
+    from .prompt import Conversation, prompts_to_conversations
+
+    conversation = prompts_to_conversations([record.prompt])[0]
+    if record.system:
+        conversation = Conversation(
+            [*Conversation().system(record.system).messages, *conversation.messages]
+        )
+    return conversation
+
+
+def estimate_cost(model: Any, input_tokens: int, max_new_tokens: int) -> float:
+    """Worst-case dollars for one request: all input at the input price, a full reply."""
+    return (input_tokens * model.input_cost + max_new_tokens * model.output_cost) / 1_000_000
+
+
+def _result_row(record: JobRecord, response: Any) -> dict[str, Any]:
+    usage = response.usage
+    return {
+        "id": record.id,
+        "completion": response.completion,
+        "model": response.model_internal,
+        "finish_reason": response.finish_reason,
+        "usage": None
+        if usage is None
+        else {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_read_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        },
+        "cost": response.cost,
+        "error": response.error_message if response.is_error else None,
+    }
+
+
+def dry_run(options: JobOptions) -> list[dict[str, Any]]:
+    """Count tokens and estimate the worst-case cost without calling anything."""
+    from .models import get_model
+
+    model = get_model(options.model)
+    done = completed_ids(options.output) if options.output else set()
+    prompts = input_tokens = 0
+    for item in read_records(options.input, prompt_column=options.prompt_column):
+        if isinstance(item, InputProblem) or item.id in done:
+            continue
+        if options.system and not item.system:
+            item = JobRecord(item.id, item.prompt, options.system, item.line)
+        prompts += 1
+        input_tokens += _conversation_for(item).count_tokens()
+    max_output = prompts * options.max_new_tokens
+    return [
+        {
+            "model": model.id,
+            "prompts": prompts,
+            "input_tokens": input_tokens,
+            "max_output_tokens": max_output,
+            "estimated_max_cost": estimate_cost(model, input_tokens, max_output),
+        }
+    ]
+
+
+async def run_job(
+    options: JobOptions, *, on_problem: Callable[[InputProblem], None] | None = None
+) -> JobSummary:
+    """Run the job described by ``options``; returns the summary (also on Ctrl-C)."""
+    from .client import LLMClient
+    from .models import get_model
+
+    options.validate()
+    model = get_model(options.model)
+    summary = JobSummary(output=options.output)
+    done = completed_ids(options.output)
+    writer = ResultWriter(options.output)
+    cache = None
+    if options.cache:
+        from .cache import SqliteCache
+
+        cache = SqliteCache(options.cache)
+    client = LLMClient(
+        options.model,
+        max_requests_per_minute=options.rpm,
+        max_tokens_per_minute=options.tpm,
+        max_concurrent_requests=options.max_concurrent,
+        max_new_tokens=options.max_new_tokens,
+        temperature=options.temperature,
+        json_mode=options.json_mode,
+        cache=cache,
+        progress=options.progress,
+        address=options.address,
+        num_callers=options.callers,
+    )
+    total = sum(
+        1
+        for item in read_records(options.input, prompt_column=options.prompt_column)
+        if isinstance(item, JobRecord) and item.id not in done
+    )
+    started = time.monotonic()
+    window = asyncio.Semaphore(options.window)
+    committed = 0.0  # dollars: actual cost of finished prompts + worst case of in-flight ones
+    pending: set[asyncio.Task[None]] = set()
+    budget_reached = False
+
+    async def one(record: JobRecord, estimate: float) -> None:
+        nonlocal committed
+        try:
+            response = await client.start(_conversation_for(record))
+            writer.write(_result_row(record, response))
+            committed += (response.cost or 0.0) - estimate
+            if response.is_error:
+                summary.failed += 1
+            else:
+                summary.done += 1
+                if response.usage is not None:
+                    summary.input_tokens += response.usage.input_tokens
+                    summary.output_tokens += response.usage.output_tokens
+                    summary.cached_tokens += response.usage.cache_read_tokens
+                summary.cost += response.cost or 0.0
+        finally:
+            window.release()
+
+    client.open(total=total, show_progress=options.show_progress)
+    try:
+        for item in read_records(options.input, prompt_column=options.prompt_column):
+            if isinstance(item, InputProblem):
+                summary.bad_input += 1
+                summary.problems.append(str(item))
+                if on_problem:
+                    on_problem(item)
+                continue
+            if item.id in done:
+                summary.skipped_existing += 1
+                continue
+            if budget_reached:
+                summary.not_submitted_budget += 1
+                continue
+            done.add(item.id)  # a repeated id in the input runs once
+            if options.system and not item.system:
+                item = JobRecord(item.id, item.prompt, options.system, item.line)
+            try:
+                conversation = _conversation_for(item)
+            except Exception as exc:  # a malformed messages list is this line's problem only
+                problem = InputProblem(item.line, str(exc))
+                summary.bad_input += 1
+                summary.problems.append(str(problem))
+                if on_problem:
+                    on_problem(problem)
+                continue
+            estimate = estimate_cost(model, conversation.count_tokens(), options.max_new_tokens)
+            if options.budget_usd is not None and committed + estimate > options.budget_usd:
+                budget_reached = True  # stop here: later prompts are counted, never sent
+                summary.not_submitted_budget += 1
+                continue
+            committed += estimate
+            await window.acquire()
+            task = asyncio.create_task(one(item, estimate))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            if writer.written % 256 == 0:
+                writer.flush()
+        if pending:
+            await asyncio.gather(*pending)
+    finally:
+        for task in pending:
+            task.cancel()
+        writer.close()
+        summary.elapsed = time.monotonic() - started
+        tracker = getattr(client, "tracker", None)
+        summary.rate_limited = int(getattr(tracker, "num_rate_limited", 0) or 0)
+        client.close()
+        if cache is not None:
+            cache.close()
+    return summary
