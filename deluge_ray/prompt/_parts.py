@@ -1,0 +1,153 @@
+"""The non-binary content parts of a message: text, thinking, tool calls and tool results.
+
+Binary parts (:class:`~deluge_ray.prompt.Image`, :class:`~deluge_ray.prompt.File`) live in
+their own modules. All parts are plain dataclasses, so they pickle and compare by value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from ..errors import PromptError
+from ._file import File
+from ._image import Image
+
+__all__ = [
+    "Part",
+    "Text",
+    "Thinking",
+    "ToolCall",
+    "ToolResult",
+    "ToolResultValue",
+    "json_text",
+]
+
+
+def json_text(value: Any) -> str:
+    """The JSON text we send for dict/list values (tool arguments and results).
+
+    One function for both the wire and the token count, so they always agree.
+    """
+    return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass
+class Text:
+    """Plain text. ``Text("hello")``."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise PromptError(f"Text needs a str, got {type(self.text).__name__}.")
+
+
+@dataclass
+class Thinking:
+    """A reasoning trace.
+
+    ``signature`` is Anthropic's thinking signature (required to replay a thinking block).
+    ``raw`` keeps other providers' replay data: for OpenAI responses the reasoning item's
+    ``id``, ``encrypted_content`` and ``summary``; for Gemini ``thoughtSignature``;
+    ``{"type": "redacted_thinking", "data": ...}`` for Anthropic's redacted thinking.
+    """
+
+    content: str
+    signature: str | None = None
+    raw: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, str):
+            raise PromptError(f"Thinking content must be a str, got {type(self.content).__name__}.")
+
+
+@dataclass
+class ToolCall:
+    """A model's request to call tool ``name`` with ``arguments``.
+
+    ``raw`` keeps provider replay data; Gemini's ``thoughtSignature`` for a function call
+    lives here (``{"thoughtSignature": "..."}``) and is sent back on the functionCall part.
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.arguments, dict):
+            raise PromptError(
+                f"ToolCall {self.name!r} arguments must be a dict, got "
+                f"{type(self.arguments).__name__}; parse JSON argument strings first."
+            )
+
+
+ToolResultValue = str | dict | list
+
+
+def _check_result(call_id: str, result: Any) -> None:
+    if isinstance(result, str):
+        return
+    if isinstance(result, list) and any(isinstance(item, (Text, Image, File)) for item in result):
+        bad = [type(item).__name__ for item in result if not isinstance(item, (Text, Image))]
+        if bad:
+            raise PromptError(
+                f"Tool result for call {call_id!r} mixes content parts with {', '.join(bad)}; "
+                "a list result is either JSON values or only Text/Image parts."
+            )
+        return
+    if isinstance(result, (dict, list)):
+        try:
+            json_text(result)
+        except (TypeError, ValueError) as exc:
+            raise PromptError(
+                f"Tool result for call {call_id!r} is not JSON-serialisable: {exc}."
+            ) from exc
+        return
+    raise PromptError(
+        f"Unsupported tool result type {type(result).__name__} for call {call_id!r}; use a "
+        "str, a dict or list (sent as JSON), or a list of Text/Image parts."
+    )
+
+
+@dataclass
+class ToolResult:
+    """The output of tool call ``tool_call_id``.
+
+    ``result`` is a ``str``; a ``dict``/``list`` of JSON values (sent as JSON text); or a
+    list of :class:`Text` / :class:`~deluge_ray.prompt.Image` parts.
+    """
+
+    tool_call_id: str
+    result: ToolResultValue
+
+    def __post_init__(self) -> None:
+        _check_result(self.tool_call_id, self.result)
+
+    @property
+    def is_parts(self) -> bool:
+        """True when ``result`` is a list of Text/Image parts rather than JSON."""
+        return isinstance(self.result, list) and any(
+            isinstance(item, (Text, Image)) for item in self.result
+        )
+
+    @property
+    def text(self) -> str:
+        """The textual payload: the string, the JSON text, or the joined Text parts."""
+        if isinstance(self.result, str):
+            return self.result
+        if self.is_parts:
+            return "\n".join(p.text for p in self.result if isinstance(p, Text))
+        return json_text(self.result)
+
+    @property
+    def images(self) -> list[Image]:
+        """The Image parts of a parts result (empty otherwise)."""
+        if not self.is_parts:
+            return []
+        return [p for p in self.result if isinstance(p, Image)]
+
+
+Part: TypeAlias = Text | Image | File | ToolCall | ToolResult | Thinking
