@@ -1,0 +1,186 @@
+"""The result of one request: :class:`APIResponse`, and its token counts: :class:`Usage`.
+
+Both are plain dataclasses so they pickle across Ray processes. ``APIResponse.to_dict`` is
+JSON-safe (for logs and caches) and ``APIResponse.from_dict`` rebuilds an equal object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..config import SamplingParams
+
+if TYPE_CHECKING:  # the prompt package imports nothing from here; keep it that way
+    from ..prompt import Conversation, Message
+
+__all__ = ["APIResponse", "Usage"]
+
+# What an image becomes in ``to_dict`` output unless images are kept.
+IMAGE_PLACEHOLDER = "[image omitted]"
+
+
+@dataclass
+class Usage:
+    """Tokens a provider reports for one call.
+
+    ``input_tokens`` counts only *uncached* prompt tokens on every provider: tokens read
+    from the provider's prompt cache are in ``cache_read_tokens`` and tokens written to it
+    in ``cache_write_tokens``, because each is billed at its own price.
+
+    >>> u = Usage(input_tokens=10, output_tokens=5, cache_read_tokens=90)
+    >>> (u.total_tokens, u.has_cache_hit)
+    (105, True)
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def total_input_tokens(self) -> int:
+        """Every prompt token: uncached, cache-read and cache-write."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt tokens of every kind plus generated tokens."""
+        return self.total_input_tokens + self.output_tokens
+
+    @property
+    def has_cache_hit(self) -> bool:
+        """True when part of the prompt was served from the provider's cache."""
+        return self.cache_read_tokens > 0
+
+    @property
+    def has_cache_write(self) -> bool:
+        """True when part of the prompt was written to the provider's cache."""
+        return self.cache_write_tokens > 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        """The four counts as a dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        """Inverse of :meth:`to_dict`; missing counts are 0."""
+        return cls(**{f.name: int(data.get(f.name) or 0) for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class APIResponse:
+    """Everything known about one request's outcome, success or failure.
+
+    ``content`` is the assistant :class:`~deluge_ray.prompt.Message` (text, tool calls,
+    thinking); ``completion`` is its text. On failure ``is_error`` is true and
+    ``error_message`` says why; ``retry_with_different_model`` and
+    ``give_up_if_no_other_models`` tell the client how to proceed.
+    """
+
+    id: int
+    model_internal: str
+    prompt: Conversation | dict
+    sampling_params: SamplingParams
+    status_code: int | None
+    is_error: bool | None
+    error_message: str | None
+    usage: Usage | None = None
+    content: Message | None = None
+    thinking: str | None = None
+    model_external: str | None = None
+    region: str | None = None
+    logprobs: list | None = None
+    finish_reason: str | None = None
+    cost: float | None = None
+    cache_hit: bool = False
+    local_cache_hit: bool = False
+    retry_with_different_model: bool | None = False
+    give_up_if_no_other_models: bool | None = False
+    response_id: str | None = None
+    raw_response: dict | None = None
+
+    @property
+    def completion(self) -> str | None:
+        """The text of the reply, or ``None`` (an error, or a reply with only tool calls)."""
+        return self.content.completion if self.content is not None else None
+
+    @property
+    def input_tokens(self) -> int | None:
+        """Uncached prompt tokens, or ``None`` without usage."""
+        return self.usage.input_tokens if self.usage else None
+
+    @property
+    def output_tokens(self) -> int | None:
+        """Generated tokens, or ``None`` without usage."""
+        return self.usage.output_tokens if self.usage else None
+
+    @property
+    def cache_read_tokens(self) -> int | None:
+        """Prompt tokens read from the provider's cache, or ``None`` without usage."""
+        return self.usage.cache_read_tokens if self.usage else None
+
+    @property
+    def cache_write_tokens(self) -> int | None:
+        """Prompt tokens written to the provider's cache, or ``None`` without usage."""
+        return self.usage.cache_write_tokens if self.usage else None
+
+    def to_dict(self, *, keep_images: bool = False) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` rebuilds the response.
+
+        Images in the prompt and content become the text ``"[image omitted]"`` so logs stay
+        small; pass ``keep_images=True`` to keep them (as base64) for an exact round trip.
+        """
+        prompt: Any = self.prompt
+        if not isinstance(prompt, dict):
+            prompt = prompt.to_log()
+        content = self.content.to_log() if self.content is not None else None
+        if not keep_images:
+            prompt = _strip_images(prompt)
+            content = _strip_images(content)
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            out[f.name] = getattr(self, f.name)
+        out["prompt"] = prompt
+        out["content"] = content
+        out["sampling_params"] = self.sampling_params.to_dict()
+        out["usage"] = self.usage.to_dict() if self.usage is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> APIResponse:
+        """Rebuild a response from :meth:`to_dict` output."""
+        from ..prompt import Conversation, Message
+
+        fields = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in fields}
+        prompt = kwargs.get("prompt")
+        if isinstance(prompt, dict) and "messages" in prompt:
+            kwargs["prompt"] = Conversation.from_log(prompt)
+        if kwargs.get("content") is not None:
+            kwargs["content"] = Message.from_log(kwargs["content"])
+        sp = kwargs.get("sampling_params")
+        kwargs["sampling_params"] = SamplingParams(**sp) if isinstance(sp, dict) else sp
+        if isinstance(kwargs.get("usage"), dict):
+            kwargs["usage"] = Usage.from_dict(kwargs["usage"])
+        return cls(**kwargs)
+
+
+def _strip_images(value: Any) -> Any:
+    """Replace logged image parts (``{"type": "image", ...}``) by a short text part."""
+    if isinstance(value, dict):
+        if value.get("type") == "image":
+            return {"type": "text", "text": IMAGE_PLACEHOLDER}
+        return {k: _strip_images(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strip_images(v) for v in value]
+    return value

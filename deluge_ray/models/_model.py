@@ -1,0 +1,89 @@
+"""The description of one model: :class:`APIModel`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .._constants import BASE_URL_ENV_VARS, DEFAULT_BASE_URLS
+
+__all__ = ["APIModel"]
+
+# Per-million-token prices are stored per million, so a cost is tokens * price / 1e6.
+_PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class APIModel:
+    """A model the client can call: where it lives, how it is billed and what it can do.
+
+    ``id`` is the name users write (``"gpt-4.1-mini"``); ``name`` is what goes on the wire
+    (``"gpt-4.1-mini-2025-04-14"``). ``api_spec`` picks the wire format (``"openai"``,
+    ``"anthropic"`` or ``"gemini"``). Prices are US dollars per million tokens.
+
+    >>> m = APIModel(id="local", name="llama", provider="openai", api_spec="openai",
+    ...              api_key_env_var=None, base_url="http://localhost:8000/v1")
+    >>> m.resolved_base_url()
+    'http://localhost:8000/v1'
+    """
+
+    id: str
+    name: str
+    provider: str
+    api_spec: str
+    api_key_env_var: str | None
+    base_url: str
+    input_cost: float = 0.0
+    cached_input_cost: float = 0.0
+    cache_write_cost: float = 0.0
+    output_cost: float = 0.0
+    supports_json: bool = True
+    supports_tools: bool = True
+    supports_images: bool = True
+    supports_logprobs: bool = False
+    reasoning_model: bool = False
+    supports_responses: bool = False
+    # Anthropic's output effort (``output_config.effort``); only claude-4.5-opus so far.
+    supports_effort: bool = False
+    # An embeddings endpoint rather than a chat model.
+    is_embedding: bool = False
+
+    def resolved_base_url(self) -> str:
+        """The base URL to call, read from the environment *now*.
+
+        A model still on its provider's public URL follows the provider's override
+        variable (``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``, ...) so a whole provider can
+        be pointed at a mock or a proxy. A model registered with its own URL (a local vLLM
+        server, say) keeps it: the provider-wide override must not hijack it. Resolve on the
+        driver and ship the result to actors, whose environment may differ.
+        """
+        default = DEFAULT_BASE_URLS.get(self.provider)
+        env_var = BASE_URL_ENV_VARS.get(self.provider)
+        if env_var and self.base_url == default:
+            override = os.environ.get(env_var)
+            if override:
+                return override.rstrip("/")
+        return self.base_url.rstrip("/")
+
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float:
+        """Dollar cost of one call.
+
+        ``input_tokens`` excludes the cached-read and cache-write tokens (each is priced at
+        its own rate), which is how :class:`~deluge_ray.api_requests.response.Usage` counts.
+
+        >>> m = APIModel("x", "x", "openai", "openai", None, "u", input_cost=2.0, output_cost=8.0)
+        >>> m.cost(1_000_000, 500_000)
+        6.0
+        """
+        return (
+            input_tokens * self.input_cost
+            + cache_read_tokens * self.cached_input_cost
+            + cache_write_tokens * self.cache_write_cost
+            + output_tokens * self.output_cost
+        ) / _PER_MILLION

@@ -1,0 +1,162 @@
+"""The registry of known models: :data:`registry`, :func:`get_model`, :func:`register_model`."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .._constants import API_KEY_ENV_VARS, DEFAULT_BASE_URLS
+from ..errors import ConfigurationError, UnknownModelError
+from ._anthropic import ANTHROPIC_ALIASES, ANTHROPIC_MODELS
+from ._gemini import GEMINI_MODELS
+from ._model import APIModel
+from ._openai import OPENAI_EMBEDDING_MODELS, OPENAI_MODELS
+
+__all__ = ["get_model", "register_model", "registry"]
+
+API_SPECS = ("openai", "anthropic", "gemini")
+
+_models: dict[str, APIModel] = {}
+# register_model may be called from several threads of one driver (notebooks do that).
+_lock = threading.Lock()
+
+#: Every known model by id, read-only. ``register_model`` adds to it.
+registry: Mapping[str, APIModel] = MappingProxyType(_models)
+
+
+class _Unset:
+    """Marks an argument the caller did not pass (``None`` is a meaningful value)."""
+
+    def __repr__(self) -> str:
+        return "<provider default>"
+
+
+_UNSET: Any = _Unset()
+
+
+def get_model(name: str) -> APIModel:
+    """The model registered as ``name``.
+
+    Raises :class:`~deluge_ray.errors.UnknownModelError` listing the closest known names.
+
+    >>> get_model("gpt-4.1-mini").provider
+    'openai'
+    """
+    model = _models.get(name)
+    if model is not None:
+        return model
+    suggestions = difflib.get_close_matches(str(name), list(_models), n=3, cutoff=0.6)
+    raise UnknownModelError(str(name), suggestions)
+
+
+def register_model(
+    id: str,
+    *,
+    name: str | None = None,
+    provider: str = "openai",
+    api_spec: str | None = None,
+    base_url: str | None = None,
+    api_key_env_var: str | None = _UNSET,
+    input_cost: float = 0.0,
+    cached_input_cost: float | None = None,
+    cache_write_cost: float = 0.0,
+    output_cost: float = 0.0,
+    supports_json: bool = True,
+    supports_tools: bool = True,
+    supports_images: bool = True,
+    supports_logprobs: bool = False,
+    reasoning_model: bool = False,
+    supports_responses: bool = False,
+    supports_effort: bool = False,
+    is_embedding: bool = False,
+) -> APIModel:
+    """Add (or replace) a model, e.g. an OpenAI-compatible server, and return it.
+
+    ``name`` defaults to ``id``; ``api_spec`` defaults to the provider's own format (or
+    ``"openai"`` for any other provider); ``base_url`` defaults to the provider's public
+    URL; ``api_key_env_var`` defaults to the provider's variable and ``None`` means the
+    server needs no key; ``cached_input_cost`` defaults to ``input_cost``.
+
+    >>> m = register_model("my-vllm", name="meta-llama/Llama-3.1-8B-Instruct",
+    ...                    provider="vllm", base_url="http://localhost:8000/v1",
+    ...                    api_key_env_var=None)
+    >>> (m.api_spec, m.api_key_env_var, get_model("my-vllm") is m)
+    ('openai', None, True)
+    """
+    if not id or not isinstance(id, str):
+        raise ConfigurationError(f"register_model needs a non-empty string id, got {id!r}.")
+    spec = api_spec or (provider if provider in API_SPECS else "openai")
+    if spec not in API_SPECS:
+        raise ConfigurationError(
+            f"api_spec must be one of {list(API_SPECS)}, got {spec!r}; use 'openai' for "
+            "OpenAI-compatible servers (vLLM, llama.cpp, ...)."
+        )
+    url = base_url or DEFAULT_BASE_URLS.get(provider)
+    if not url:
+        raise ConfigurationError(
+            f"register_model({id!r}): provider {provider!r} has no default base URL; "
+            "pass base_url='http://host:port/v1'."
+        )
+    if api_key_env_var is _UNSET:
+        api_key_env_var = API_KEY_ENV_VARS.get(provider)
+    for label, price in (
+        ("input_cost", input_cost),
+        ("cache_write_cost", cache_write_cost),
+        ("output_cost", output_cost),
+        ("cached_input_cost", cached_input_cost or 0.0),
+    ):
+        if price < 0:
+            raise ConfigurationError(f"{label} must be >= 0 (USD per million tokens), got {price}.")
+    model = APIModel(
+        id=id,
+        name=name or id,
+        provider=provider,
+        api_spec=spec,
+        api_key_env_var=api_key_env_var,
+        base_url=url.rstrip("/"),
+        input_cost=input_cost,
+        cached_input_cost=input_cost if cached_input_cost is None else cached_input_cost,
+        cache_write_cost=cache_write_cost,
+        output_cost=output_cost,
+        supports_json=supports_json,
+        supports_tools=supports_tools,
+        supports_images=supports_images,
+        supports_logprobs=supports_logprobs,
+        reasoning_model=reasoning_model,
+        supports_responses=supports_responses,
+        supports_effort=supports_effort,
+        is_embedding=is_embedding,
+    )
+    with _lock:
+        _models[id] = model
+    return model
+
+
+def _builtin(provider: str, model_id: str, row: dict[str, Any]) -> APIModel:
+    return APIModel(
+        id=model_id,
+        provider=provider,
+        api_spec=provider,
+        api_key_env_var=API_KEY_ENV_VARS[provider],
+        base_url=DEFAULT_BASE_URLS[provider],
+        **row,
+    )
+
+
+def _load_builtins() -> None:
+    for provider, table in (
+        ("openai", OPENAI_MODELS),
+        ("openai", OPENAI_EMBEDDING_MODELS),
+        ("anthropic", ANTHROPIC_MODELS),
+        ("gemini", GEMINI_MODELS),
+    ):
+        for model_id, row in table.items():
+            _models[model_id] = _builtin(provider, model_id, row)
+    for alias, target in ANTHROPIC_ALIASES.items():
+        _models.setdefault(alias, _builtin("anthropic", alias, ANTHROPIC_MODELS[target]))
+
+
+_load_builtins()
