@@ -40,3 +40,27 @@ def pdf_path(tmp_path: Path) -> Path:
     path = tmp_path / "report.pdf"
     path.write_bytes(PDF_BYTES)
     return path
+
+
+def tool_conversation(png: bytes):
+    """System, user, an assistant turn with thinking and four parallel calls, their results
+    (string, dict, JSON list, text+image parts) and a final answer."""
+    from deluge_ray.prompt import Conversation, Image, Message, Text, Thinking
+
+    assistant = Message("assistant", [Thinking("plan", signature="sig-1", raw={"id": "rs_1"})])
+    assistant.with_text("Let me check.")
+    assistant.with_tool_call("c1", "echo", {"s": "hi"})
+    assistant.with_tool_call("c2", "lookup", {"k": 1})
+    assistant.with_tool_call("c3", "listing", {})
+    assistant.with_tool_call("c4", "snap", {"zoom": 2})
+    return (
+        Conversation()
+        .system("You are terse.")
+        .user("Do the things.")
+        .add(assistant)
+        .with_tool_result("c1", "hi")
+        .with_tool_result("c2", {"value": 42})
+        .with_tool_result("c3", [1, 2, 3])
+        .with_tool_result("c4", [Text("a snapshot"), Image(png)])
+        .ai("Done.")
+    )
