@@ -1,1 +1,15 @@
-"""deluge_ray.tool (under construction)."""
+"""Tools the model can call: :class:`Tool`, :class:`MCPServer` and schema conversion.
+
+>>> from deluge_ray.tool import Tool
+>>> def get_weather(city: str) -> str:
+...     '''Current weather of a city.'''
+...     return f"sunny in {city}"
+>>> Tool.from_function(get_weather).for_openai_responses()["name"]
+'get_weather'
+"""
+
+from __future__ import annotations
+
+from ._tool import TOOL_NAME_PATTERN, Tool, sanitize_tool_name
+
+__all__ = ["TOOL_NAME_PATTERN", "Tool", "sanitize_tool_name"]

@@ -1,0 +1,130 @@
+"""How a tool's callable is run, checked and its result validated.
+
+A tool's ``run`` may be a plain function or a coroutine function, and the caller may be
+sync code or code already inside an event loop. The rules:
+
+- :func:`call_sync` from code with no running loop runs a coroutine with
+  ``asyncio.run``. From *inside* a running loop it cannot do that on this thread, so the
+  coroutine runs on a fresh event loop in a worker thread while this thread waits (the
+  outer loop is blocked meanwhile — prefer ``await tool.acall(...)`` there).
+- :func:`call_async` awaits coroutines directly and runs plain functions with
+  ``asyncio.to_thread`` so a slow tool never stalls the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jsonschema
+import pydantic_core
+
+from ..errors import ToolError
+
+__all__ = ["call_async", "call_sync", "check_arguments", "is_async_callable", "validate_output"]
+
+
+def is_async_callable(func: Any) -> bool:
+    """Whether calling ``func`` returns a coroutine (functions, partials, ``async __call__``)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = getattr(func, "__call__", None)  # noqa: B004 - objects with an async __call__
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def _run_coroutine_blocking(coro: Any) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # A loop is running on this thread: asyncio.run would refuse, so give the
+    # coroutine its own loop on a worker thread and wait for it.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def call_sync(func: Callable[..., Any], kwargs: Mapping[str, Any]) -> Any:
+    """Run ``func(**kwargs)`` to completion from synchronous code."""
+    result = func(**kwargs)
+    if inspect.isawaitable(result):
+        return _run_coroutine_blocking(_await(result))
+    return result
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+async def call_async(func: Callable[..., Any], kwargs: Mapping[str, Any]) -> Any:
+    """Run ``func(**kwargs)`` without blocking the running event loop."""
+    if is_async_callable(func):
+        return await func(**kwargs)
+    result = await asyncio.to_thread(functools.partial(func, **kwargs))
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def check_arguments(
+    tool_name: str,
+    func: Callable[..., Any],
+    required: list[str],
+    kwargs: Mapping[str, Any],
+) -> None:
+    """Raise :class:`ToolError` when ``kwargs`` cannot be a valid call.
+
+    Checks the schema's required names, then (when the callable's signature is readable)
+    that Python would accept the call, so a bad call fails with a message naming the
+    tool instead of a bare ``TypeError`` from deep inside it.
+    """
+    missing = [name for name in required if name not in kwargs]
+    if missing:
+        raise ToolError(
+            f"Tool {tool_name!r} is missing required argument(s) {', '.join(map(repr, missing))}; "
+            f"it was called with {sorted(kwargs) or 'no arguments'}."
+        )
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return  # builtins and some C callables have no signature; let the call decide
+    try:
+        signature.bind(**kwargs)
+    except TypeError as exc:
+        raise ToolError(
+            f"Tool {tool_name!r} cannot be called with {sorted(kwargs)}: {exc}."
+        ) from exc
+
+
+def validate_output(tool_name: str, result: Any, schema: dict[str, Any] | None) -> None:
+    """Raise :class:`ToolError` unless ``result`` matches ``schema`` (JSON Schema).
+
+    The result is first turned into its JSON form (pydantic models to dicts, tuples to
+    lists), since that is what the model will see.
+    """
+    if schema is None:
+        raise ToolError(
+            f"Tool {tool_name!r} has no output_schema, so validate_output=True cannot check "
+            "its result. Give the function a return annotation or set output_schema."
+        )
+    try:
+        value = pydantic_core.to_jsonable_python(result)
+    except pydantic_core.PydanticSerializationError as exc:
+        raise ToolError(
+            f"Tool {tool_name!r} returned a value that is not JSON-like: {exc}"
+        ) from exc
+    validator_cls = jsonschema.validators.validator_for(
+        schema, default=jsonschema.Draft202012Validator
+    )
+    error = jsonschema.exceptions.best_match(validator_cls(schema).iter_errors(value))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "<root>"
+        raise ToolError(
+            f"Tool {tool_name!r} returned a value that does not match its output_schema at "
+            f"{where}: {error.message}"
+        )
