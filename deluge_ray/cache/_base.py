@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..errors import CacheError
 from ._codec import ResponseCodec
 from ._keys import Fingerprinted, entry_key
 
@@ -66,7 +67,7 @@ class KeyValueCache(ABC):
     ) -> list[APIResponse | None]:
         """The cached response (or ``None``) for each prompt, in order, in one store read."""
         keys = [self.key_for(p, request_key) for p in prompts]
-        return self._decode_all(keys, self._read_many(keys) if keys else [])
+        return self._decode_all(prompts, keys, self._read_many(keys) if keys else [])
 
     def put_many(
         self,
@@ -81,9 +82,17 @@ class KeyValueCache(ABC):
 
     # -- helpers shared with the async variants ------------------------------------------
     def _decode_all(
-        self, keys: Sequence[str], values: Sequence[bytes | None]
+        self,
+        prompts: Sequence[Fingerprinted],
+        keys: Sequence[str],
+        values: Sequence[bytes | None],
     ) -> list[APIResponse | None]:
-        return [self._codec.decode(v, key=k) for k, v in zip(keys, values, strict=True)]
+        if len(values) != len(keys):
+            raise CacheError(f"{self!r}: store returned {len(values)} values for {len(keys)} keys")
+        return [
+            self._codec.decode(v, key=k, prompt=p)
+            for p, k, v in zip(prompts, keys, values, strict=True)
+        ]
 
     def _encode_all(
         self, items: Sequence[tuple[Fingerprinted, APIResponse]], request_key: str | None

@@ -1,7 +1,9 @@
 """APIResponse ⇄ bytes for cache storage, and the tolerant decoder caches read with.
 
 Values are msgpack of :meth:`APIResponse.to_dict` behind a one-byte format tag, so a
-future layout change can be told apart from a damaged entry. Reading never raises into a
+future layout change can be told apart from a damaged entry. The prompt is left out: an
+entry is only ever found through a prompt with the same fingerprint, so the reader puts
+back the conversation it asked with (images included) and entries stay small. Reading never raises into a
 user's batch: an entry that cannot be decoded is a miss, counted, and reported with one
 :class:`CorruptCacheEntryWarning` per cache instance (a bad file would otherwise print
 one warning per prompt of a million-prompt run).
@@ -9,6 +11,7 @@ one warning per prompt of a million-prompt run).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -43,14 +46,18 @@ def is_storable(response: Any) -> bool:
 def encode_response(response: APIResponse) -> bytes:
     """The stored bytes of ``response`` (msgpack of ``to_dict()`` behind a format tag)."""
     try:
-        body = msgpack.packb(response.to_dict(), use_bin_type=True)
+        # An empty dict stands in for the prompt so to_dict does not serialise it for nothing;
+        # images in the reply are kept so a hit equals the original response.
+        fields = dataclasses.replace(response, prompt={}).to_dict(keep_images=True)
+        fields["prompt"] = None
+        body = msgpack.packb(fields, use_bin_type=True)
     except (TypeError, ValueError) as exc:
         raise CacheError(f"cannot encode response for the cache: {exc}") from exc
     return _FORMAT_TAG + body
 
 
-def decode_response(data: bytes) -> APIResponse:
-    """The response stored as ``data``, marked ``local_cache_hit=True``.
+def decode_response(data: bytes, prompt: Any = None) -> APIResponse:
+    """The response stored as ``data`` for ``prompt``, marked ``local_cache_hit=True``.
 
     Raises :class:`CacheError` when ``data`` is not a valid entry.
     """
@@ -69,6 +76,7 @@ def decode_response(data: bytes) -> APIResponse:
     except Exception as exc:  # any damage in the bytes or the dict is a bad entry
         raise CacheError(f"cache entry cannot be decoded: {exc!r}") from exc
     response.local_cache_hit = True
+    response.prompt = prompt
     return response
 
 
@@ -91,12 +99,12 @@ class ResponseCodec:
         """Bytes to store, or ``None`` when the response must not be cached (an error)."""
         return encode_response(response) if is_storable(response) else None
 
-    def decode(self, data: bytes | None, *, key: str) -> APIResponse | None:
-        """The cached response, or ``None`` for a miss or an unreadable entry."""
+    def decode(self, data: bytes | None, *, key: str, prompt: Any = None) -> APIResponse | None:
+        """The cached response for ``prompt``, or ``None`` for a miss or an unreadable entry."""
         if data is None:
             return None
         try:
-            return decode_response(data)
+            return decode_response(data, prompt)
         except CacheError as exc:
             self.corrupt_entries += 1
             if not self._warned:

@@ -164,7 +164,7 @@ class DistributedDictCache(KeyValueCache):
     ) -> list[APIResponse | None]:
         """Async :meth:`get_many`: one awaited actor call for the whole batch."""
         keys = [self.key_for(p, request_key) for p in prompts]
-        return self._decode_all(keys, await self._aread_many(keys) if keys else [])
+        return self._decode_all(prompts, keys, await self._aread_many(keys) if keys else [])
 
     async def aput_many(
         self,
