@@ -1,1 +1,26 @@
-"""deluge_ray.tool.prefab (under construction)."""
+"""Ready-made tool suites for agents (the reference's ``lm_deluge.tool.prefab``).
+
+Each manager keeps its state in plain Python methods and exposes them to a model through
+``get_tools()``; tools answer bad model input with clear messages instead of raising.
+
+Example:
+    >>> from deluge_ray.tool.prefab import FilesystemManager
+    >>> fs = FilesystemManager()
+    >>> fs.write_file("hello.txt", "hi\\n")["written"]
+    True
+"""
+
+from __future__ import annotations
+
+from ._filesystem import FilesystemManager
+from ._patch import PatchError
+from ._workspace import DirectoryWorkspace, InMemoryWorkspace, WorkspaceBackend, WorkspacePathError
+
+__all__ = [
+    "DirectoryWorkspace",
+    "FilesystemManager",
+    "InMemoryWorkspace",
+    "PatchError",
+    "WorkspaceBackend",
+    "WorkspacePathError",
+]
