@@ -48,7 +48,7 @@ class File:
         self.file_id = file_id
         self.provider = provider
         if isinstance(data, File):
-            self.data: bytes | str | None = data.data
+            self.data = data.data
             self.media_type: str = media_type or data.media_type
             self.filename: str = filename or data.filename
             self.file_id = file_id or data.file_id
@@ -77,6 +77,18 @@ class File:
         self.filename = filename or loaded.filename or f"file{ext}"
 
     # ── identity ──────────────────────────────────────────────────────────────
+    @property
+    def data(self) -> bytes | str | None:
+        """The content: bytes in hand, or an http(s) URL string."""
+        return self._data
+
+    @data.setter
+    def data(self, value: bytes | str | None) -> None:
+        # fingerprint and size are cached; new content must not keep the old figures.
+        self._data = value
+        self.__dict__.pop("fingerprint", None)
+        self.__dict__.pop("size", None)
+
     @property
     def is_url(self) -> bool:
         """True when the file is a remote URL."""
@@ -188,7 +200,10 @@ class File:
             }
         else:
             source = {"type": "base64", "media_type": self.media_type, "data": self.base64()}
-        return {"type": "document", "source": source}
+        if file_id is not None:
+            return {"type": "document", "source": source}
+        # The title names the document for the model, and lets the filename round-trip.
+        return {"type": "document", "source": source, "title": self.filename}
 
     def gemini(self) -> dict[str, Any]:
         """Gemini ``inline_data`` or ``file_data`` part."""

@@ -81,7 +81,7 @@ class Image:
             raise PromptError(f"Image detail must be one of {_DETAILS}, got {detail!r}.")
         self.detail: str = detail
         if isinstance(data, Image):
-            self.data: bytes | str = data.data
+            self.data = data.data
             self.media_type: str = media_type or data.media_type
         else:
             loaded = load_source(data, "Image")
@@ -103,6 +103,18 @@ class Image:
             self.resize(max_size)
 
     # ── identity ──────────────────────────────────────────────────────────────
+    @property
+    def data(self) -> bytes | str:
+        """The content: bytes in hand, or an http(s) URL string."""
+        return self._data
+
+    @data.setter
+    def data(self, value: bytes | str) -> None:
+        # fingerprint and size are cached; new content must not keep the old figures.
+        self._data = value
+        self.__dict__.pop("fingerprint", None)
+        self.__dict__.pop("size", None)
+
     @property
     def is_url(self) -> bool:
         """True when the image is a remote URL rather than bytes in hand."""
@@ -165,10 +177,7 @@ class Image:
             return self
         scale = max_size / longer
         new_size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        self.data = _encode(img.resize(new_size), self.media_type)
-        # The cached fingerprint and size described the old bytes.
-        self.__dict__.pop("fingerprint", None)
-        self.__dict__.pop("size", None)
+        self.data = _encode(img.resize(new_size), self.media_type)  # resets the caches
         return self
 
     @classmethod

@@ -53,6 +53,7 @@ def test_images_and_files(png_bytes, pdf_path):
                         "media_type": "application/pdf",
                         "data": base64.b64encode(PDF_BYTES).decode(),
                     },
+                    "title": "report.pdf",
                 },
             ],
         }

@@ -147,6 +147,7 @@ def test_file_serialisers(pdf_path):
     assert f.anthropic() == {
         "type": "document",
         "source": {"type": "base64", "media_type": "application/pdf", "data": b64},
+        "title": "report.pdf",
     }
     assert f.gemini() == {"inline_data": {"mime_type": "application/pdf", "data": b64}}
     text = File(b"plain words", media_type="text/plain")
