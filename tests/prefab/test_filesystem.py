@@ -217,3 +217,29 @@ def test_construction_errors_are_configuration_errors(tmp_path: Path) -> None:
 def test_unknown_command_and_missing_arguments_are_messages(fs: FilesystemManager) -> None:
     assert "Unknown command" in call(fs, "format_disk")["message"]
     assert "needs content" in call(fs, "write_file", path="x")["message"]
+
+
+async def test_tools_run_through_tool_objects() -> None:
+    fs = FilesystemManager()
+    [tool] = fs.get_tools()
+    assert tool.name == "filesystem"
+    assert tool.parameters["command"]["enum"][0] == "read_file"
+    assert json.loads(tool.call(command="write_file", path="a.txt", content="hi\n"))["ok"]
+    read = json.loads(await tool.acall(command="read_file", path="a.txt"))
+    assert read["result"]["content"] == "     1\thi"
+    escape = json.loads(tool.call(command="read_file", path="../x"))
+    assert escape["ok"] is False
+
+
+def test_separate_tools_and_exclude() -> None:
+    fs = FilesystemManager()
+    tools = fs.get_tools(separate=True, exclude=["delete_path"])
+    by_name = {t.name: t for t in tools}
+    assert set(by_name) == {"read_file", "write_file", "list_dir", "grep", "apply_patch"}
+    assert by_name["write_file"].required == ["path", "content"]
+    by_name["write_file"].call(path="x.txt", content="1\n")
+    assert json.loads(by_name["grep"].call(pattern="1"))["result"]["matches"][0]["path"] == "x.txt"
+    [single] = fs.get_tools(exclude=["write_file", "delete_path", "apply_patch"])
+    assert "write_file" not in single.parameters["command"]["enum"]
+    refused = json.loads(single.call(command="write_file", path="y", content="z"))
+    assert refused["ok"] is False and "disabled" in refused["message"]

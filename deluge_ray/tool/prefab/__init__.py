@@ -13,14 +13,22 @@ Example:
 from __future__ import annotations
 
 from ._filesystem import FilesystemManager
+from ._memory import MemoryItem, MemoryManager
 from ._patch import PatchError
+from ._todo import TodoItem, TodoManager, TodoPriority, TodoStatus
 from ._workspace import DirectoryWorkspace, InMemoryWorkspace, WorkspaceBackend, WorkspacePathError
 
 __all__ = [
     "DirectoryWorkspace",
     "FilesystemManager",
     "InMemoryWorkspace",
+    "MemoryItem",
+    "MemoryManager",
     "PatchError",
+    "TodoItem",
+    "TodoManager",
+    "TodoPriority",
+    "TodoStatus",
     "WorkspaceBackend",
     "WorkspacePathError",
 ]
