@@ -25,3 +25,16 @@ def test_nullable_fields_accept_null() -> None:
         "CreateChatCompletionRequest",
         {"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": None},
     )
+
+
+def test_responses_request_with_list_content_message_validates() -> None:
+    # Overlapping oneOf branches in the spec are disambiguated by discriminators upstream.
+    validate(
+        "CreateResponse",
+        {
+            "model": "gpt-4.1-mini",
+            "input": [
+                {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+            ],
+        },
+    )

@@ -3,7 +3,10 @@
 The spec lives outside the repository (``../shared/specs/openai-openapi.yaml``, or the path in
 ``DELUGE_RAY_OPENAPI_SPEC``). It marks optional-null fields with OpenAPI 3.0's
 ``nullable: true``, which a JSON-Schema 2020-12 validator ignores, so we rewrite those to
-``type: [T, "null"]`` before validating.
+``type: [T, "null"]`` before validating. It also disambiguates unions with OpenAPI
+``discriminator`` objects, which JSON Schema ignores; without them, overlapping ``oneOf``
+branches (e.g. the Responses API's message input items) would reject valid payloads, so
+``oneOf`` is validated as ``anyOf`` ("matches at least one branch").
 
     >>> validate("CreateChatCompletionRequest", {"model": "gpt-4.1-mini", "messages": [...]})
 """
@@ -45,6 +48,8 @@ def spec_path() -> Path:
 def _rewrite_nullable(node: Any) -> Any:
     if isinstance(node, dict):
         node = {k: _rewrite_nullable(v) for k, v in node.items()}
+        if "oneOf" in node:
+            node["anyOf"] = node.pop("oneOf")
         if node.pop("nullable", False):
             kind = node.get("type")
             if isinstance(kind, str):
