@@ -12,13 +12,16 @@ Example:
 
 from __future__ import annotations
 
+from ._batch import BatchTool
 from ._filesystem import FilesystemManager
 from ._memory import MemoryItem, MemoryManager
 from ._patch import PatchError
 from ._todo import TodoItem, TodoManager, TodoPriority, TodoStatus
+from ._tool_search import ToolSearchTool
 from ._workspace import DirectoryWorkspace, InMemoryWorkspace, WorkspaceBackend, WorkspacePathError
 
 __all__ = [
+    "BatchTool",
     "DirectoryWorkspace",
     "FilesystemManager",
     "InMemoryWorkspace",
@@ -29,6 +32,7 @@ __all__ = [
     "TodoManager",
     "TodoPriority",
     "TodoStatus",
+    "ToolSearchTool",
     "WorkspaceBackend",
     "WorkspacePathError",
 ]
