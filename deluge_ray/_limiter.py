@@ -1,0 +1,505 @@
+"""Pure rate-limit logic for one provider key, driven by an injected clock.
+
+:class:`LimiterCore` is what the ``RateLimiter`` actor wraps. Callers never ask for one
+request at a time: they *lease* a block of capacity (about ``lease_seconds`` of the rate)
+together with the time slice over which to spread its sends, and give back what they did
+not use through the :class:`UsageReport` that rides on their next lease.
+
+Buckets
+-------
+Requests and tokens each have a bucket that refills continuously::
+
+    rate  = per_minute / 60                                  (units per second)
+    cap   = rate * bucket_seconds                            (a fraction of a second)
+    level(t) = min(cap, level(t0) + rate * (t - t0))
+
+The cap is small on purpose (pacing, not bursting): providers enforce per-minute limits over
+windows of about a second, so idle time earns at most ``bucket_seconds`` of credit. A new
+limiter starts at level 0. A level below zero is capacity already promised for the near
+future (a lease reserves ahead, so callers never stall on an actor round trip) or debt
+(a response used more tokens than its estimate).
+
+Granting
+--------
+A lease of ``n`` requests of ``t`` tokens costs ``n`` from the request bucket and ``n*t``
+from the token bucket. With ``k`` callers active (seen in the last ``active_seconds``) and
+``block`` the lease size (below), each bucket may be reserved up to ``horizon`` seconds ahead::
+
+    slice   = min(time one block takes at the rate, max_lease_seconds)
+    horizon = (2k + 1) * slice          (room for every caller to hold about one block ahead)
+    avail   = floor((level + rate*horizon) / unit) + 1   if level + rate*horizon >= 0, else 0
+
+(``unit`` is 1 request or ``t`` tokens; the ``+ 1`` lets one request overdraw, so a request
+larger than the bucket still goes, as debt, once the bucket is back at its floor.) Then::
+
+    n = min(want, block, avail_requests, avail_tokens, fair, free_slots)
+    fair = floor(min(avail) / k)        (a caller gets at most its share when several ask)
+
+A caller whose reserved sends still reach more than one slice ahead gets nothing until they
+do not (``retry_in = reserved_until - now - slice``): every caller holds about one block
+ahead, whoever asks first. A lease smaller than ``need = max(1, min(want, block // 2))`` is
+refused (tiny leases would
+cost one actor call per request); so is everything during a 429 cooldown. A refusal says when
+to ask again::
+
+    retry_in = max over buckets of ((m - 1)*unit - level - rate*horizon) / rate,  m = need*k
+
+The block is ``rate*lease_seconds`` requests, raised to ``min_lease_requests`` when that fits
+in ``max_lease_seconds`` (so one actor call covers at least ten requests wherever the rate
+allows), and lowered to what the token rate allows for ``t``-token requests.
+
+Waiting (the time slice)
+------------------------
+The sends of a lease are due when the buckets have refilled enough to cover them, and are
+never faster than the rate. Measured from the grant, for each bucket with cost ``c``::
+
+    ends_in   = max over buckets of max(c / rate, (c - level) / rate)
+    starts_in = ends_in - max over buckets of c / rate
+
+so the caller spreads its ``n`` sends evenly over ``[starts_in, ends_in]``. Slices are
+relative because the limiter and its callers run in different processes, often on
+different machines, whose monotonic clocks cannot be compared. Over any interval ``T`` the
+limiter grants at most ``cap + rate*T`` plus one request, and at saturation (level <= 0)
+slices follow one another without overlap.
+
+Learning from the provider (the exact rule)
+-------------------------------------------
+* 429: every grant stops until ``now + retry_after`` (or ``default_cooldown`` when the
+  provider gave none), and any credit is dropped (``level = min(level, 0)``).
+* ``limit-*`` header lower than the configured limit: the header's value becomes the limit
+  (it is the provider's word; a later header may raise it again, never above the configured
+  limit).
+* ``remaining-*`` below ``low_water`` (10 %) of the limit: when we pace alone at or below the
+  limit, the provider's own bucket stays nearly full, so a nearly empty one means others use
+  the same quota. The rate is scaled by ``max(min_shared_fraction, remaining /
+  (low_water*limit))`` until ``max(1 s, reset)`` from now, and the bucket level is lowered to
+  ``remaining``. The next observation replaces the factor (a healthy one clears it).
+
+>>> now = [0.0]
+>>> core = LimiterCore(rpm=600, tpm=None, max_concurrent=None, clock=lambda: now[0])
+>>> lease = core.lease("a", want_requests=100, tokens_per_request=0)
+>>> lease.requests, lease.starts_in, lease.ends_in
+(10, 0.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ._ratelimit_headers import RateLimitObservation
+
+__all__ = ["Lease", "LimiterCore", "UsageReport"]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Capacity granted to one caller, or a refusal (``requests == 0``) with ``retry_in``.
+
+    ``starts_in``/``ends_in`` are seconds after the grant: spread the ``requests`` sends
+    evenly over that slice. ``tokens`` is the token budget (``requests * tokens_per_request``);
+    ``slots`` concurrency slots come with the requests and go back as ``released_slots``.
+    """
+
+    requests: int = 0
+    tokens: int = 0
+    slots: int = 0
+    starts_in: float = 0.0
+    ends_in: float = 0.0
+    retry_in: float = 0.0
+
+    @property
+    def granted(self) -> bool:
+        """True when the lease carries at least one request."""
+        return self.requests > 0
+
+
+@dataclass
+class UsageReport:
+    """What a caller tells the limiter about what happened since its last lease.
+
+    ``token_correction`` is actual minus estimated token usage (positive means debt).
+    ``rate_limited`` counts 429s seen; ``retry_after`` is the longest remaining wait they
+    asked for, in seconds from when the report is sent. ``observation`` is the newest
+    rate-limit header reading.
+    """
+
+    returned_requests: int = 0
+    returned_tokens: int = 0
+    released_slots: int = 0
+    token_correction: int = 0
+    rate_limited: int = 0
+    retry_after: float | None = None
+    observation: RateLimitObservation | None = None
+    completed: int = 0
+
+    def is_empty(self) -> bool:
+        """True when the report carries nothing the limiter would act on."""
+        return not (
+            self.returned_requests
+            or self.returned_tokens
+            or self.released_slots
+            or self.token_correction
+            or self.rate_limited
+            or self.observation is not None
+            or self.completed
+        )
+
+
+class _Bucket:
+    """One continuously refilling bucket; ``per_minute=None`` means unlimited."""
+
+    def __init__(self, per_minute: float | None, bucket_seconds: float, now: float) -> None:
+        self.per_minute = per_minute
+        self.bucket_seconds = bucket_seconds
+        self.level = 0.0
+        self.updated = now
+
+    @property
+    def limited(self) -> bool:
+        return self.per_minute is not None
+
+    @property
+    def rate(self) -> float:
+        return (self.per_minute or 0.0) / 60.0
+
+    @property
+    def cap(self) -> float:
+        return self.rate * self.bucket_seconds
+
+    def refill(self, now: float) -> None:
+        if self.limited and now > self.updated:
+            self.level = min(self.cap, self.level + self.rate * (now - self.updated))
+        self.updated = max(self.updated, now)
+
+    def set_per_minute(self, per_minute: float | None, now: float) -> None:
+        self.refill(now)  # earn credit at the old rate up to now before switching
+        self.per_minute = per_minute
+        self.level = min(self.level, self.cap) if self.limited else 0.0
+
+    def credit(self, amount: float) -> None:
+        if self.limited:
+            self.level = min(self.cap, self.level + amount)
+
+    def available(self, unit: float, horizon: float) -> float:
+        """How many ``unit``-sized items may be granted, reserving up to ``horizon`` ahead."""
+        if not self.limited or unit <= 0:
+            return math.inf
+        room = self.level + self.rate * horizon
+        return math.floor(room / unit) + 1 if room >= 0 else 0
+
+    def wait_for(self, items: int, unit: float, horizon: float) -> float:
+        """Seconds until ``available(unit, horizon) >= items``."""
+        if not self.limited or unit <= 0 or self.rate <= 0:
+            return 0.0
+        short = (items - 1) * unit - (self.level + self.rate * horizon)
+        return max(0.0, short / self.rate)
+
+
+def _check_limit(name: str, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise ConfigurationError(f"{name} must be a positive number or None, got {value!r}")
+
+
+class LimiterCore:
+    """Request, token and concurrency limits shared by many callers; see the module doc.
+
+    Every method is a pure function of the injected ``clock`` and the calls so far.
+
+    >>> t = [0.0]
+    >>> core = LimiterCore(rpm=600, tpm=100_000, max_concurrent=2, clock=lambda: t[0])
+    >>> core.lease("a", 5, 100).requests       # two slots, so at most two requests
+    2
+    >>> core.max_request_tokens()
+    100000
+    """
+
+    def __init__(
+        self,
+        rpm: float | None,
+        tpm: float | None,
+        max_concurrent: int | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        bucket_seconds: float = 0.25,
+        lease_seconds: float = 0.25,
+        min_lease_requests: int = 10,
+        max_lease_seconds: float = 1.0,
+        unlimited_lease_requests: int = 1000,
+        active_seconds: float = 2.0,
+        default_cooldown: float = 1.0,
+        low_water: float = 0.1,
+        min_shared_fraction: float = 0.1,
+    ) -> None:
+        for name, value in (("rpm", rpm), ("tpm", tpm), ("max_concurrent", max_concurrent)):
+            _check_limit(name, value)
+        self._clock = clock
+        self._lease_seconds = lease_seconds
+        self._min_lease_requests = min_lease_requests
+        self._max_lease_seconds = max_lease_seconds
+        self._unlimited_lease_requests = unlimited_lease_requests
+        self._active_seconds = active_seconds
+        self._default_cooldown = default_cooldown
+        self._low_water = low_water
+        self._min_shared_fraction = min_shared_fraction
+
+        now = clock()
+        self._rpm, self._tpm, self._max_concurrent = rpm, tpm, max_concurrent
+        self._learnt = {"requests": None, "tokens": None}  # limits from limit-* headers
+        self._shared = {"requests": (1.0, now), "tokens": (1.0, now)}  # (factor, until)
+        self._requests = _Bucket(rpm, bucket_seconds, now)
+        self._tokens = _Bucket(tpm, bucket_seconds, now)
+        self._cooldown_until = now
+        self._in_use = 0
+        self._callers: dict[str, float] = {}  # caller -> when it last called
+        self._reserved_until: dict[str, float] = {}  # caller -> end of its latest slice
+        self._counts = dict.fromkeys(
+            (
+                "lease_calls",
+                "grants",
+                "refusals",
+                "granted_requests",
+                "granted_tokens",
+                "returned_requests",
+                "cooldowns",
+                "rate_limited",
+                "completed",
+            ),
+            0,
+        )
+
+    # ----------------------------------------------------------------- limits
+    def set_limits(
+        self,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        max_concurrent: int | None = None,
+    ) -> None:
+        """Change the configured limits; ``None`` keeps a limit as it is.
+
+        >>> core = LimiterCore(rpm=60, tpm=None, max_concurrent=None, clock=lambda: 0.0)
+        >>> core.set_limits(rpm=120); core.effective_limits()["rpm"]
+        120
+        """
+        for name, value in (("rpm", rpm), ("tpm", tpm), ("max_concurrent", max_concurrent)):
+            _check_limit(name, value)
+        if rpm is not None:
+            self._rpm = rpm
+        if tpm is not None:
+            self._tpm = tpm
+        if max_concurrent is not None:
+            self._max_concurrent = max_concurrent
+        self._update_rates(self._clock())
+
+    def _base_limit(self, dim: str) -> float | None:
+        """Configured limit lowered by a ``limit-*`` header, without the temporary factor."""
+        configured = self._rpm if dim == "requests" else self._tpm
+        learnt = self._learnt[dim]
+        if learnt is None:
+            return configured
+        return learnt if configured is None else min(configured, learnt)
+
+    def _effective(self, dim: str, now: float) -> float | None:
+        base = self._base_limit(dim)
+        factor, until = self._shared[dim]
+        if base is None or now >= until:
+            return base
+        return base * factor
+
+    def _update_rates(self, now: float) -> None:
+        for dim, bucket in (("requests", self._requests), ("tokens", self._tokens)):
+            per_minute = self._effective(dim, now)
+            if per_minute != bucket.per_minute:
+                bucket.set_per_minute(per_minute, now)
+            else:
+                bucket.refill(now)
+
+    def effective_limits(self) -> dict[str, Any]:
+        """The limits in force now: configured, lowered by what the provider said."""
+        now = self._clock()
+        return {
+            "rpm": self._effective("requests", now),
+            "tpm": self._effective("tokens", now),
+            "max_concurrent": self._max_concurrent,
+        }
+
+    def max_request_tokens(self) -> int | None:
+        """The largest single request (in tokens) that can ever be sent: the per-minute budget.
+
+        ``None`` when tokens are not limited. The client rejects bigger requests at submit time.
+        """
+        base = self._base_limit("tokens")
+        return None if base is None else int(base)
+
+    # ---------------------------------------------------------------- reports
+    def release(self, caller_id: str, report: UsageReport) -> None:
+        """Apply a report without asking for capacity (a caller closing down)."""
+        now = self._clock()
+        self._update_rates(now)
+        self._apply_report(report, now)
+        self._callers.pop(caller_id, None)
+        self._reserved_until.pop(caller_id, None)
+
+    def _apply_report(self, report: UsageReport, now: float) -> None:
+        self._requests.credit(report.returned_requests)
+        # A positive correction (used more than estimated) may push the level below zero.
+        self._tokens.credit(report.returned_tokens - report.token_correction)
+        self._in_use = max(0, self._in_use - report.released_slots)
+        self._counts["returned_requests"] += report.returned_requests
+        self._counts["completed"] += report.completed
+        if report.observation is not None:
+            self._learn(report.observation, now)
+        if report.rate_limited:
+            wait = report.retry_after
+            if wait is None and report.observation is not None:
+                wait = report.observation.retry_after
+            if wait is None:
+                wait = self._default_cooldown
+            self._cooldown_until = max(self._cooldown_until, now + wait)
+            self._requests.level = min(self._requests.level, 0.0)
+            self._tokens.level = min(self._tokens.level, 0.0)
+            self._counts["cooldowns"] += 1
+            self._counts["rate_limited"] += report.rate_limited
+
+    def _learn(self, obs: RateLimitObservation, now: float) -> None:
+        readings = (
+            ("requests", self._requests, obs.limit_requests, obs.remaining_requests, obs.reset_requests),
+            ("tokens", self._tokens, obs.limit_tokens, obs.remaining_tokens, obs.reset_tokens),
+        )  # fmt: skip
+        for dim, bucket, limit, remaining, reset in readings:
+            if limit is not None and limit > 0:
+                self._learnt[dim] = limit
+            known_limit = limit if limit else self._base_limit(dim)
+            if remaining is None or not known_limit:
+                continue
+            threshold = self._low_water * known_limit
+            if remaining < threshold:
+                factor = max(self._min_shared_fraction, remaining / threshold)
+                self._shared[dim] = (factor, now + max(1.0, reset or 0.0))
+                bucket.refill(now)
+                bucket.level = min(bucket.level, float(remaining))
+            else:
+                self._shared[dim] = (1.0, now)
+        self._update_rates(now)
+
+    # ----------------------------------------------------------------- leases
+    def _block(self, tokens_per_request: int) -> int:
+        sizes = []
+        for bucket, unit in ((self._requests, 1), (self._tokens, tokens_per_request)):
+            if bucket.limited and unit > 0:
+                rate = bucket.rate
+                units = max(
+                    rate * self._lease_seconds,
+                    min(self._min_lease_requests * unit, rate * self._max_lease_seconds),
+                )
+                sizes.append(units / unit)
+        if not sizes:
+            return self._unlimited_lease_requests
+        return max(1, math.floor(min(sizes)))
+
+    def _duration(self, n: int, tokens_per_request: int) -> float:
+        """Seconds ``n`` requests take at the rate (the length of their time slice)."""
+        spans = [0.0]
+        for bucket, cost in ((self._requests, n), (self._tokens, n * tokens_per_request)):
+            if bucket.limited and cost > 0:
+                spans.append(cost / bucket.rate)
+        return max(spans)
+
+    def lease(
+        self,
+        caller_id: str,
+        want_requests: int,
+        tokens_per_request: int = 0,
+        report: UsageReport | None = None,
+    ) -> Lease:
+        """Apply ``report``, then grant up to ``want_requests`` requests or say when to retry.
+
+        ``want_requests=0`` only delivers the report.
+
+        >>> t = [0.0]
+        >>> core = LimiterCore(rpm=6000, tpm=None, max_concurrent=None, clock=lambda: t[0])
+        >>> core.lease("a", 1000).requests      # one block: 0.25 s of 100 requests/s
+        25
+        """
+        now = self._clock()
+        self._counts["lease_calls"] += 1
+        self._update_rates(now)
+        if report is not None:
+            self._apply_report(report, now)
+        self._callers[caller_id] = now
+        for other, seen in list(self._callers.items()):
+            if now - seen > self._active_seconds:
+                del self._callers[other]
+                self._reserved_until.pop(other, None)
+        if want_requests <= 0:
+            return Lease()
+        if now < self._cooldown_until:
+            return self._refuse(self._cooldown_until - now)
+
+        t = max(0, int(tokens_per_request))
+        k = max(1, len(self._callers))
+        block = self._block(t)
+        # Giant requests would make one slice minutes long; never reserve that far ahead.
+        slice_seconds = min(self._duration(block, t), self._max_lease_seconds)
+        horizon = (2 * k + 1) * slice_seconds
+        ahead = self._reserved_until.get(caller_id, now) - now
+        if ahead > slice_seconds:
+            return self._refuse(ahead - slice_seconds)
+        buckets = ((self._requests, 1), (self._tokens, t))
+        avail = min(b.available(unit, horizon) for b, unit in buckets)
+        fair = avail if k == 1 else avail // k
+        need = max(1, min(want_requests, block // 2))
+        if fair < need:
+            items = need * k if k > 1 else need
+            return self._refuse(max(b.wait_for(items, u, horizon) for b, u in buckets))
+
+        n = int(min(want_requests, block, fair))
+        if self._max_concurrent is not None:
+            n = min(n, self._max_concurrent - self._in_use)
+            if n <= 0:
+                # Slots come back on other callers' next reports; poll at half a block's pace.
+                return self._refuse(max(0.01, self._duration(block, t) / 2))
+
+        ends_in, span = 0.0, 0.0
+        for bucket, cost in ((self._requests, n), (self._tokens, n * t)):
+            if bucket.limited and cost > 0:
+                rate = bucket.rate
+                ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
+                span = max(span, cost / rate)
+                bucket.level -= cost
+        self._in_use += n
+        self._reserved_until[caller_id] = now + ends_in
+        self._counts["grants"] += 1
+        self._counts["granted_requests"] += n
+        self._counts["granted_tokens"] += n * t
+        return Lease(
+            requests=n,
+            tokens=n * t,
+            slots=n,
+            starts_in=ends_in - span,
+            ends_in=ends_in,
+        )
+
+    def _refuse(self, retry_in: float) -> Lease:
+        self._counts["refusals"] += 1
+        return Lease(retry_in=max(retry_in, 1e-3))
+
+    # ------------------------------------------------------------------ stats
+    def stats(self) -> dict[str, Any]:
+        """Counters and the limits in force, for progress displays and benchmarks."""
+        now = self._clock()
+        return {
+            **self._counts,
+            **self.effective_limits(),
+            "in_use": self._in_use,
+            "active_callers": sum(
+                1 for seen in self._callers.values() if now - seen <= self._active_seconds
+            ),
+            "cooling_down_for": max(0.0, self._cooldown_until - now),
+        }
