@@ -143,19 +143,46 @@ class Tool(BaseModel):
         return cls(name=name, type=kind, is_built_in=True, built_in_args=kwargs)
 
     @classmethod
-    async def from_mcp(cls, server_name: str, **kwargs: Any) -> Any:
-        """List the tools of one MCP server; see :func:`deluge_ray.tool._mcp.tools_from_mcp`."""
-        from ._mcp import tools_from_mcp  # late: the MCP SDK is only loaded when used
+    async def from_mcp(
+        cls,
+        server_name: str,
+        *,
+        url: str | None = None,
+        command: str | None = None,
+        args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+        cwd: str | None = None,
+        tool_name: str | None = None,
+        prefix: bool = False,
+    ) -> Any:
+        """The tools of one MCP server (stdio ``command=`` or streamable-HTTP ``url=``).
 
-        return await tools_from_mcp(server_name, **kwargs)
+        Returns ``list[Tool]`` (or the one tool called ``tool_name``) whose calls open a
+        session to the server; see :mod:`deluge_ray.tool._mcp` for naming and sessions.
+        """
+        from ._mcp import tools_from_mcp  # late: _mcp imports this module
+
+        return await tools_from_mcp(
+            server_name,
+            url=url,
+            command=command,
+            args=args,
+            env=env,
+            headers=headers,
+            token=token,
+            cwd=cwd,
+            tool_name=tool_name,
+            prefix=prefix,
+        )
 
     @classmethod
-    async def from_mcp_config(cls, config: dict[str, Any], **kwargs: Any) -> list[Tool]:
-        """Tools of every server in an ``{"mcpServers": {...}}`` config; see
-        :func:`deluge_ray.tool._mcp.tools_from_mcp_config`."""
+    async def from_mcp_config(cls, config: dict[str, Any], *, prefix: bool = False) -> list[Tool]:
+        """Tools of every server in an ``{"mcpServers": {...}}`` config (stdio and HTTP)."""
         from ._mcp import tools_from_mcp_config
 
-        return await tools_from_mcp_config(config, **kwargs)
+        return await tools_from_mcp_config(config, prefix=prefix)
 
     @staticmethod
     def find(tools: Sequence[Any], *, name: str) -> Tool | None:

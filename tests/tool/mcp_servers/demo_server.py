@@ -13,6 +13,7 @@ import sys
 
 from mcp.server.mcpserver import Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from typing_extensions import TypedDict
 
 # A 1x1 transparent PNG: enough to prove image content survives the round trip.
 PNG_1X1 = base64.b64decode(
@@ -34,9 +35,15 @@ def echo(text: str, times: int = 1) -> str:
     return " ".join([text] * times)
 
 
+class Weather(TypedDict):
+    city: str
+    temperature_c: int
+    sky: str
+
+
 @server.tool()
-def weather(city: str) -> dict:
-    """Report the (fake) weather of a city as JSON."""
+def weather(city: str) -> Weather:
+    """Report the (fake) weather of a city as structured JSON."""
     return {"city": city, "temperature_c": 21, "sky": "clear"}
 
 
