@@ -1,0 +1,294 @@
+"""One prompt through the provider: choose a model, lease capacity, send, retry, classify.
+
+:class:`RequestRunner` is the logic inside a :class:`ProviderCaller` actor, kept free of
+Ray so it can be tested in-process. It is given a ``send`` coroutine (the HTTP layer) and
+a ``lease_for`` function returning the lease holder of a route's rate limiter.
+
+Per attempt: pick a model by weight among those not blocklisted, ``acquire`` capacity for
+the estimated tokens, build the request, send it with the spec's timeout, parse it, and
+report the actual usage (or the 429 and its retry-after, and the rate-limit headers) back
+to the lease holder. Then, by :class:`~deluge_ray.api_requests.ErrorKind`:
+
+* ``RATE_LIMITED`` – wait the provider's retry-after (else back off) and retry;
+* ``RETRY`` – jittered exponential backoff, same model;
+* ``RETRY_OTHER_MODEL`` – another model at once; 401/403/404 also blocklist the model;
+* ``GIVE_UP`` – answer with an error response.
+
+Every path ends in an :class:`APIResponse`; nothing raises out of :meth:`RequestRunner.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from deluge_ray.api_requests import ErrorInfo, ErrorKind
+from deluge_ray.api_requests.response import APIResponse, Usage
+from deluge_ray.client._work import CallSpec, ModelRoute, WorkItem, WorkResult
+
+__all__ = ["BLOCKLIST_STATUSES", "LeaseHolder", "RequestRunner", "backoff_delay"]
+
+# The key cannot use this model at all: stop sending it anything for the rest of the job.
+BLOCKLIST_STATUSES = frozenset({401, 403, 404})
+_BACKOFF_BASE_S = 0.5
+_BACKOFF_CAP_S = 30.0
+
+# (status, headers, body) of one HTTP exchange.
+HttpReply = tuple[int, dict[str, str], bytes]
+SendFn = Callable[[Any, float], Awaitable[HttpReply]]
+
+
+class LeaseHolder(Protocol):
+    """The caller-side handle of one RateLimiter (``deluge_ray._lease_client.LeaseClient``)."""
+
+    async def acquire(self, estimated_tokens: int) -> Any: ...
+
+    def complete(
+        self,
+        permit: Any,
+        *,
+        actual_tokens: int | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        observation: Any = None,
+    ) -> None: ...
+
+
+def backoff_delay(attempt: int, rng: random.Random) -> float:
+    """Seconds before retry number ``attempt`` (1-based): doubling, capped, half-jittered.
+
+    >>> r = random.Random(0)
+    >>> 0.25 <= backoff_delay(1, r) <= 0.5 and 1.0 <= backoff_delay(3, r) <= 2.0
+    True
+    """
+    ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** (attempt - 1))
+    # Jitter so that many callers hit by the same outage do not retry in lockstep.
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+class RequestRunner:
+    """Runs work items against providers; see the module docstring.
+
+    ``blocklisted`` is shared by every item this runner serves, so one 401 spares the
+    other in-flight items of the same caller a wasted request.
+    """
+
+    def __init__(
+        self,
+        *,
+        send: SendFn,
+        lease_for: Callable[[ModelRoute], LeaseHolder | None],
+        build_request: Callable[..., Any],
+        parse_response: Callable[..., Any],
+        read_headers: Callable[[dict[str, str]], Any] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._send = send
+        self._lease_for = lease_for
+        self._build_request = build_request
+        self._parse_response = parse_response
+        self._read_headers = read_headers
+        self._rng = rng or random.Random()
+        self.blocklisted: set[str] = set()
+
+    def _choose(self, spec: CallSpec, exclude: set[str]) -> ModelRoute | None:
+        usable = [
+            r
+            for r in spec.routes
+            if r.model.id not in self.blocklisted and r.model.id not in exclude
+        ]
+        if not usable:
+            return None
+        weighted = [r for r in usable if r.weight > 0]
+        pool = weighted or usable
+        return self._rng.choices(pool, weights=[r.weight for r in weighted] or None)[0]
+
+    async def run(self, item: WorkItem, spec: CallSpec) -> WorkResult:
+        """Serve one item to completion (success, or an error response)."""
+        requests_sent = rate_limited = 0
+        new_blocklisted: list[str] = []
+        route = self._choose(spec, set())
+        last_error: ErrorInfo | None = None
+        last_route = route or spec.routes[0]
+        attempt = 0
+        while attempt < spec.max_attempts:
+            if route is None:
+                break
+            attempt += 1
+            last_route = route
+            requests_sent += 1
+            reply = await self._attempt(item, spec, route)
+            if isinstance(reply, APIResponse):
+                return WorkResult(
+                    key=item.key,
+                    response=reply,
+                    requests_sent=requests_sent,
+                    rate_limited=rate_limited,
+                    retries=attempt - 1,
+                    blocklisted_models=tuple(new_blocklisted),
+                )
+            last_error = reply
+            delay = 0.0
+            if reply.kind is ErrorKind.RATE_LIMITED:
+                rate_limited += 1
+                delay = (
+                    reply.retry_after
+                    if reply.retry_after is not None
+                    else backoff_delay(attempt, self._rng)
+                )
+            elif reply.kind is ErrorKind.RETRY:
+                delay = (
+                    reply.retry_after
+                    if reply.retry_after is not None
+                    else backoff_delay(attempt, self._rng)
+                )
+            elif reply.kind is ErrorKind.RETRY_OTHER_MODEL:
+                if reply.status in BLOCKLIST_STATUSES and route.model.id not in self.blocklisted:
+                    self.blocklisted.add(route.model.id)
+                    new_blocklisted.append(route.model.id)
+                route = self._choose(spec, {route.model.id})
+                continue
+            else:  # GIVE_UP: the request itself is wrong
+                break
+            if attempt < spec.max_attempts:
+                await asyncio.sleep(delay)
+        return WorkResult(
+            key=item.key,
+            response=self._error_response(item, spec, last_route, last_error, attempt),
+            requests_sent=requests_sent,
+            rate_limited=rate_limited,
+            retries=max(0, attempt - 1),
+            blocklisted_models=tuple(new_blocklisted),
+        )
+
+    async def _attempt(
+        self, item: WorkItem, spec: CallSpec, route: ModelRoute
+    ) -> APIResponse | ErrorInfo:
+        """One HTTP exchange, with the lease taken before and settled after."""
+        try:
+            request = self._build_request(
+                route.model,
+                item.conversation,
+                route.sampling_params,
+                tools=list(spec.tools) if spec.tools else None,
+                output_schema=spec.output_schema,
+                cache_pattern=spec.cache_pattern,
+                service_tier=spec.service_tier,
+                extra_headers=spec.extra_headers,
+                extra_body=spec.extra_body,
+                use_responses_api=spec.use_responses_api,
+                background=spec.background,
+                api_key=route.api_key,  # a Secret: unwrapped only inside the header builder
+                base_url=route.base_url,
+            )
+        except Exception as exc:
+            return ErrorInfo(ErrorKind.GIVE_UP, f"could not build the request: {exc}", None, None)
+
+        lease = self._lease_for(route)
+        permit = await lease.acquire(item.estimated_tokens) if lease is not None else None
+        status: int | None = None
+        headers: dict[str, str] = {}
+        try:
+            status, headers, body = await self._send(request, spec.request_timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            error = ErrorInfo(
+                ErrorKind.RETRY,
+                f"no answer within request_timeout={spec.request_timeout:g}s",
+                None,
+                None,
+            )
+            self._settle(lease, permit, status=None, headers={}, error=error, usage=None)
+            return error
+        except Exception as exc:
+            error = ErrorInfo(
+                ErrorKind.RETRY, f"connection error: {type(exc).__name__}: {exc}", None, None
+            )
+            self._settle(lease, permit, status=None, headers={}, error=error, usage=None)
+            return error
+
+        parsed = self._parse_response(
+            route.model, status, headers, body, use_responses_api=spec.use_responses_api
+        )
+        self._settle(
+            lease, permit, status=status, headers=headers, error=parsed.error, usage=parsed.usage
+        )
+        if parsed.error is not None:
+            return parsed.error
+        usage = parsed.usage or Usage()
+        cost = parsed.cost
+        if cost is None:
+            cost = route.model.cost(
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+            )
+        return APIResponse(
+            id=item.key,
+            model_internal=route.model.id,
+            prompt={},  # the driver re-attaches its own copy: no need to ship it back
+            sampling_params=route.sampling_params,
+            status_code=status,
+            is_error=False,
+            error_message=None,
+            usage=usage,
+            content=parsed.content,
+            thinking=parsed.thinking,
+            model_external=route.model.name,
+            logprobs=parsed.logprobs,
+            finish_reason=parsed.finish_reason,
+            cost=cost,
+            cache_hit=usage.has_cache_hit,
+            response_id=parsed.response_id,
+            raw_response=parsed.raw,
+        )
+
+    def _settle(self, lease, permit, *, status, headers, error, usage) -> None:
+        if lease is None:
+            return
+        observation = self._read_headers(headers) if (self._read_headers and headers) else None
+        lease.complete(
+            permit,
+            actual_tokens=usage.total_tokens if usage is not None else None,
+            status=status,
+            retry_after=error.retry_after if error is not None else None,
+            observation=observation,
+        )
+
+    def _error_response(
+        self,
+        item: WorkItem,
+        spec: CallSpec,
+        route: ModelRoute,
+        error: ErrorInfo | None,
+        attempts: int,
+    ) -> APIResponse:
+        if error is None:
+            blocked = sorted(self.blocklisted)
+            message = (
+                f"every model of this client is blocklisted after 401/403/404 answers "
+                f"({', '.join(blocked)}); check the API keys and model names"
+            )
+            status = None
+        else:
+            tries = "attempt" if attempts == 1 else "attempts"
+            message = f"{route.model.id}: {error.message} (gave up after {attempts} {tries})"
+            status = error.status
+        return APIResponse(
+            id=item.key,
+            model_internal=route.model.id,
+            prompt={},
+            sampling_params=route.sampling_params,
+            status_code=status,
+            is_error=True,
+            error_message=message,
+            model_external=route.model.name,
+            retry_with_different_model=bool(
+                error is not None and error.kind is ErrorKind.RETRY_OTHER_MODEL
+            ),
+            give_up_if_no_other_models=bool(
+                error is not None and error.status in BLOCKLIST_STATUSES
+            ),
+        )

@@ -1,0 +1,78 @@
+"""The Ray side of dispatch: a pool of ProviderCaller actors behind the CallerPool protocol.
+
+Callers are created with ``num_cpus=0`` and ``scheduling_strategy="SPREAD"``; a lost one
+(killed, node gone) is replaced by a fresh actor, and the dispatcher resends its work.
+
+    >>> pool = RayCallerPool(size=2, specs={}, name="demo")   # doctest: +SKIP
+    >>> len(pool.live_callers())                              # doctest: +SKIP
+    2
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Hashable
+from typing import Any
+
+from ._work import CallSpec, WorkBatch, WorkItem, WorkResult
+
+__all__ = ["RayCallerPool"]
+
+
+class RayCallerPool:
+    """``size`` ProviderCaller actors; ``specs`` is the client's live spec table."""
+
+    def __init__(self, *, size: int, specs: dict[int, CallSpec], name: str) -> None:
+        import ray
+
+        from ..actors.provider_caller import ProviderCaller
+
+        self._ray = ray
+        self._actor_class = ProviderCaller
+        self._specs = specs
+        # The client name is user text: keep only a short, safe tag of it in caller ids.
+        self._id_prefix = (
+            f"{''.join(ch for ch in name if ch.isalnum())[:24]}-{uuid.uuid4().hex[:8]}"
+        )
+        self._created = 0
+        self._live_callers: list[Any] = [self._spawn() for _ in range(size)]
+
+    def _spawn(self) -> Any:
+        caller_id = f"{self._id_prefix}-{self._created}"
+        self._created += 1
+        return self._actor_class.options(scheduling_strategy="SPREAD").remote(caller_id)
+
+    def live_callers(self) -> list[Hashable]:
+        """The current callers (replacements included)."""
+        return list(self._live_callers)
+
+    async def stream_batch(
+        self, caller: Any, items: list[WorkItem], blocklisted: frozenset[str]
+    ) -> AsyncIterator[list[WorkResult]]:
+        """One streaming ``run_batch`` call; yields each list of results it sends."""
+        specs = {spec_id: self._specs[spec_id] for spec_id in {i.spec_id for i in items}}
+        batch = WorkBatch(items=items, specs=specs, blocklisted_models=blocklisted)
+        stream = caller.run_batch.options(num_returns="streaming").remote(batch)
+        async for ref in stream:
+            yield await ref
+
+    def is_caller_lost(self, exc: BaseException) -> bool:
+        """Actor death or an unreachable actor: resend its work elsewhere."""
+        from ray.exceptions import ActorUnavailableError, ObjectLostError, RayActorError
+
+        return isinstance(exc, (RayActorError, ActorUnavailableError, ObjectLostError))
+
+    async def replace(self, caller: Any) -> None:
+        """Swap a dead caller for a fresh one (a no-op if already replaced)."""
+        if caller in self._live_callers:
+            self._live_callers.remove(caller)
+            self._live_callers.append(self._spawn())
+
+    def shutdown(self) -> None:
+        """Kill every caller (their in-flight work is abandoned)."""
+        for caller in self._live_callers:
+            try:
+                self._ray.kill(caller)
+            except Exception:
+                pass
+        self._live_callers.clear()

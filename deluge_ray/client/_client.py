@@ -1,0 +1,511 @@
+"""LLMClient: the LM Deluge client API, executed by ProviderCaller actors on Ray.
+
+Same constructor and methods as lm-deluge's ``LLMClient``; two keyword additions:
+``address=`` (join this Ray cluster; default: the running one, ``RAY_ADDRESS``, or a quiet
+embedded Ray) and ``num_callers=`` (how many ProviderCaller actors this client starts).
+
+    >>> from deluge_ray.client import LLMClient
+    >>> client = LLMClient("gpt-4.1-mini", max_new_tokens=64, progress="manual")
+    >>> client.name
+    'gpt-4.1-mini'
+    >>> resps = client.process_prompts_sync(["Say hi"])    # doctest: +SKIP
+    >>> resps[0].completion                                 # doctest: +SKIP
+    'Hi!'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import yaml
+
+from ..api_requests import APIResponse
+from ..cache import make_request_key
+from ..config import SamplingParams
+from ..errors import ConfigurationError
+from ..prompt import Conversation, prompts_to_conversations
+from ._cache_io import CacheIO
+from ._config import ModelConfig, check_limits, normalise_models
+from ._engine import Engine, Job
+from ._progress import ProgressDisplay, make_display
+from ._routes import build_routes, default_limiter_factory, read_keys
+from ._runtime import ensure_ray
+from ._sync import run_sync
+from ._tasks import TaskRegistry
+from ._tracker import StatusTracker
+from ._work import CallSpec, ModelRoute
+
+__all__ = ["LLMClient"]
+
+_SERVICE_TIERS = ("auto", "default", "flex", "priority")
+_PROGRESS_STYLES = ("rich", "tqdm", "manual")
+_CALLERS_PER_CONCURRENT = 128
+_MAX_DEFAULT_CALLERS = 4
+
+
+class LLMClient:
+    """Send prompts to LLM providers at their rate limit, through Ray actors.
+
+    Every constructor argument of lm-deluge's client is accepted with the same default.
+    deluge_ray additions: ``address`` (a Ray cluster address to join) and ``num_callers``
+    (the ProviderCaller pool size; default scales with ``max_concurrent_requests``).
+    ``postprocess`` runs on the driver, so it may be any callable (a lambda is fine).
+    Results always come back in input order; a prompt that fails is an ``APIResponse``
+    with ``is_error=True`` and an ``error_message`` saying why.
+    """
+
+    def __init__(
+        self,
+        model_names: str | list[str] = "gpt-4.1-mini",
+        *,
+        name: str | None = None,
+        max_requests_per_minute: int = 1_000,
+        max_tokens_per_minute: int = 100_000,
+        max_concurrent_requests: int = 225,
+        sampling_params: list[SamplingParams] | None = None,
+        model_weights: list[float] | Literal["uniform", "dynamic"] = "uniform",
+        max_attempts: int = 5,
+        request_timeout: int = 30,
+        cache: Any = None,
+        extra_headers: dict[str, str] | None = None,
+        extra_body: dict[str, str] | None = None,
+        use_responses_api: bool = False,
+        background: bool = False,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        json_mode: bool = False,
+        max_new_tokens: int = 512,
+        reasoning_effort: Literal["low", "medium", "high", "minimal", "none", None] = None,
+        logprobs: bool = False,
+        top_logprobs: int | None = None,
+        force_local_mcp: bool = False,
+        progress: Literal["rich", "tqdm", "manual"] = "rich",
+        postprocess: Callable[[APIResponse], APIResponse] | None = None,
+        address: str | None = None,
+        num_callers: int | None = None,
+    ) -> None:
+        check_limits(max_requests_per_minute, max_tokens_per_minute, max_concurrent_requests)
+        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be an integer >= 1, got {max_attempts!r}.")
+        if not isinstance(request_timeout, (int, float)) or request_timeout <= 0:
+            raise ConfigurationError(
+                f"request_timeout must be a positive number of seconds, got {request_timeout!r}."
+            )
+        if background and not use_responses_api:
+            raise ConfigurationError(
+                "background=True needs use_responses_api=True (background jobs exist only in "
+                "OpenAI's Responses API)."
+            )
+        if progress not in _PROGRESS_STYLES:
+            raise ConfigurationError(
+                f"progress must be one of {list(_PROGRESS_STYLES)}, got {progress!r}."
+            )
+        if num_callers is not None and (
+            not isinstance(num_callers, int) or isinstance(num_callers, bool) or num_callers < 1
+        ):
+            raise ConfigurationError(
+                f"num_callers must be a positive integer, got {num_callers!r}."
+            )
+        if postprocess is not None and not callable(postprocess):
+            raise ConfigurationError("postprocess must be a callable taking an APIResponse.")
+
+        self._models: ModelConfig = normalise_models(
+            model_names,
+            model_weights=model_weights,
+            sampling_params=sampling_params,
+            defaults=dict(
+                temperature=temperature,
+                top_p=top_p,
+                json_mode=json_mode,
+                max_new_tokens=max_new_tokens,
+                reasoning_effort=reasoning_effort,
+                logprobs=logprobs,
+                top_logprobs=top_logprobs,
+            ),
+            logprobs=logprobs,
+            top_logprobs=top_logprobs,
+        )
+        self.model_names: list[str] = list(self._models.model_names)
+        self.sampling_params: list[SamplingParams] = list(self._models.sampling_params)
+        self.model_weights: list[float] = list(self._models.weights)
+        weighted = [m for m, w in zip(self.model_names, self.model_weights, strict=True) if w > 0]
+        self.name = (
+            name if name is not None else (weighted[0] if len(weighted) == 1 else "LLMClient")
+        )
+        self.max_requests_per_minute = max_requests_per_minute
+        self.max_tokens_per_minute = max_tokens_per_minute
+        self.max_concurrent_requests = max_concurrent_requests
+        self.max_attempts = max_attempts
+        self.request_timeout = request_timeout
+        self.cache = cache
+        self.extra_headers = extra_headers
+        self.extra_body = extra_body
+        self.use_responses_api = use_responses_api
+        self.background = background
+        self.temperature = temperature
+        self.top_p = top_p
+        self.json_mode = json_mode
+        self.max_new_tokens = max_new_tokens
+        self.reasoning_effort = reasoning_effort
+        self.logprobs = logprobs
+        self.top_logprobs = top_logprobs
+        self.force_local_mcp = force_local_mcp
+        self.progress = progress
+        self.postprocess = postprocess
+        self.address = address
+        self.num_callers = num_callers or max(
+            1,
+            min(_MAX_DEFAULT_CALLERS, math.ceil(max_concurrent_requests / _CALLERS_PER_CONCURRENT)),
+        )
+
+        self._tasks = TaskRegistry()
+        self._tracker: StatusTracker | None = None
+        self._display: ProgressDisplay | None = None
+        self._state_lock = threading.Lock()
+        self._routes: tuple[ModelRoute, ...] | None = None
+        self._specs_by_options: dict[tuple, CallSpec] = {}
+        self._engine: Engine | None = None
+        # Tests and tools may swap this for a factory that returns None (no limiter).
+        self._limiter_factory = default_limiter_factory
+
+    # ---- construction helpers -----------------------------------------------------------
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any]) -> LLMClient:
+        """A client from a dict of constructor arguments (``sampling_params`` as dicts).
+
+        >>> LLMClient.from_dict({"model_names": "gpt-4.1-mini", "max_new_tokens": 32}).max_new_tokens
+        32
+        """
+        config = dict(config_dict)
+        model_names = config.pop("model_names", "gpt-4.1-mini")
+        sp = config.get("sampling_params")
+        if isinstance(sp, dict):
+            config["sampling_params"] = [SamplingParams(**sp)]
+        elif isinstance(sp, list):
+            config["sampling_params"] = [
+                SamplingParams(**p) if isinstance(p, dict) else p for p in sp
+            ]
+        try:
+            return cls(model_names, **config)
+        except TypeError as exc:
+            raise ConfigurationError(f"invalid LLMClient configuration: {exc}") from exc
+
+    @classmethod
+    def from_yaml(cls, file_path: str) -> LLMClient:
+        """A client from a YAML file holding the same mapping as :meth:`from_dict`."""
+        with open(file_path, encoding="utf-8") as fh:
+            config = yaml.safe_load(fh)
+        if not isinstance(config, dict):
+            raise ConfigurationError(f"{file_path} must hold a mapping of LLMClient arguments.")
+        return cls.from_dict(config)
+
+    def __repr__(self) -> str:
+        return (
+            f"LLMClient(model_names={self.model_names!r}, name={self.name!r}, "
+            f"max_requests_per_minute={self.max_requests_per_minute}, "
+            f"max_tokens_per_minute={self.max_tokens_per_minute}, "
+            f"max_concurrent_requests={self.max_concurrent_requests})"
+        )
+
+    @property
+    def models(self) -> list[str]:
+        """The model names (lm-deluge compatibility)."""
+        return self.model_names
+
+    # ---- limits ---------------------------------------------------------------------------
+    def with_limits(
+        self,
+        max_requests_per_minute: int | None = None,
+        max_tokens_per_minute: int | None = None,
+        max_concurrent_requests: int | None = None,
+    ) -> LLMClient:
+        """Change the limits (and the shared limiter's, if already created); returns self."""
+        rpm = max_requests_per_minute or self.max_requests_per_minute
+        tpm = max_tokens_per_minute or self.max_tokens_per_minute
+        conc = max_concurrent_requests or self.max_concurrent_requests
+        check_limits(rpm, tpm, conc)
+        self.max_requests_per_minute, self.max_tokens_per_minute = rpm, tpm
+        self.max_concurrent_requests = conc
+        if self._tracker is not None:
+            self._tracker.set_limits(rpm, tpm, conc)
+        for handle in {id(r.limiter): r.limiter for r in self._routes or () if r.limiter}.values():
+            handle.set_limits.remote(rpm=rpm, tpm=tpm, max_concurrent=conc)
+        return self
+
+    # ---- tracker / progress -------------------------------------------------------------
+    def open(self, total: int | None = None, show_progress: bool = True) -> LLMClient:
+        """Start a tracker and display shared by the following calls until :meth:`close`."""
+        self._tracker = StatusTracker(
+            self.max_requests_per_minute,
+            self.max_tokens_per_minute,
+            self.max_concurrent_requests,
+            client_name=self.name,
+        )
+        if total:
+            self._tracker.add_to_total(total)
+        self._display = make_display(self.progress, self._tracker, enabled=show_progress)
+        self._display.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the display and print the totals (requests, failures, 429s, tokens, cost)."""
+        tracker, display = self._tracker, self._display
+        self._tracker = self._display = None
+        if display is not None:
+            display.close()
+            if tracker is not None and type(display) is not ProgressDisplay:
+                print(tracker.final_summary())
+
+    def reset_tracker(self) -> None:
+        """Zero the counters, keeping the display style and visibility."""
+        if self._tracker is None:
+            return
+        show = type(self._display) is not ProgressDisplay
+        self.close()
+        self.open(total=0, show_progress=show)
+
+    def _get_tracker(self, show_progress: bool = True) -> tuple[StatusTracker, ProgressDisplay]:
+        if self._tracker is None:
+            self.open(show_progress=show_progress)
+        assert self._tracker is not None and self._display is not None
+        return self._tracker, self._display
+
+    @property
+    def tracker(self) -> StatusTracker | None:
+        """The open :class:`StatusTracker`, or ``None``."""
+        return self._tracker
+
+    # ---- engine plumbing ------------------------------------------------------------------
+    def _ensure_engine(self) -> Engine:
+        with self._state_lock:
+            if self._routes is None:
+                keys = read_keys(self._models)  # MissingAPIKeyError before Ray or any send
+                ensure_ray(self.address)
+                self._routes = build_routes(
+                    self._models,
+                    keys,
+                    (
+                        self.max_requests_per_minute,
+                        self.max_tokens_per_minute,
+                        self.max_concurrent_requests,
+                    ),
+                    self._limiter_factory,
+                )
+            if self._engine is None:
+                from ._caller_pool import RayCallerPool
+
+                request_key = make_request_key(self.model_names, self.sampling_params)
+                self._engine = Engine(
+                    pool_factory=lambda specs: RayCallerPool(
+                        size=self.num_callers, specs=specs, name=self.name
+                    ),
+                    cache_io=CacheIO(self.cache, request_key=request_key) if self.cache else None,
+                    postprocess=self.postprocess,
+                    token_budget=lambda: self.max_tokens_per_minute,
+                    max_outstanding=max(64, min(4 * self.max_concurrent_requests, 8192)),
+                )
+            return self._engine
+
+    def _spec_for(
+        self, engine: Engine, tools: Any, output_schema: Any, cache: Any, service_tier: Any
+    ) -> CallSpec:
+        if service_tier is not None and service_tier not in _SERVICE_TIERS:
+            raise ConfigurationError(
+                f"service_tier must be one of {list(_SERVICE_TIERS)} or None, got {service_tier!r}."
+            )
+        tools_tuple = tuple(tools) if tools else None
+        # Identity, not equality: tools and schemas may be unhashable; the spec keeps them
+        # alive, so an id cannot be reused while its entry exists.
+        options = (tuple(id(t) for t in tools_tuple or ()), id(output_schema), cache, service_tier)
+        with self._state_lock:
+            spec = self._specs_by_options.get(options)
+            if spec is None:
+                assert self._routes is not None
+                spec = CallSpec(
+                    spec_id=len(self._specs_by_options),
+                    routes=self._routes,
+                    max_attempts=self.max_attempts,
+                    request_timeout=float(self.request_timeout),
+                    tools=tools_tuple,
+                    output_schema=output_schema,
+                    cache_pattern=cache,
+                    service_tier=service_tier,
+                    extra_headers=self.extra_headers,
+                    extra_body=self.extra_body,
+                    use_responses_api=self.use_responses_api,
+                    background=self.background,
+                )
+                self._specs_by_options[options] = spec
+                engine.specs[spec.spec_id] = spec
+            return spec
+
+    def _to_conversations(self, prompts: Any) -> list[Conversation]:
+        if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
+            prompts = [prompts]
+        if len(prompts) == 0:
+            raise ConfigurationError("prompts is empty; pass at least one prompt.")
+        return prompts_to_conversations(list(prompts))
+
+    def _submit(
+        self,
+        conversations: list[Conversation],
+        *,
+        tools: Any,
+        output_schema: Any,
+        cache: Any,
+        service_tier: Any,
+        show_progress: bool,
+        task_ids: list[int],
+        single: bool = False,
+    ) -> Any:
+        engine = self._ensure_engine()
+        spec = self._spec_for(engine, tools, output_schema, cache, service_tier)
+        max_new = max(sp.max_new_tokens for sp in self.sampling_params)
+        estimates = [c.count_tokens(max_new) for c in conversations]
+        tracker, display = self._get_tracker(show_progress)
+        tracker.add_to_total(len(conversations))
+        job = Job(
+            conversations=conversations,
+            estimates=estimates,
+            spec=spec,
+            response_ids=task_ids,
+            tracker=tracker,
+            display=display,
+            single=single,
+        )
+        return engine.submit(job)
+
+    # ---- batch API ------------------------------------------------------------------------
+    async def process_prompts_async(
+        self,
+        prompts: Any,
+        *,
+        return_completions_only: bool = False,
+        show_progress: bool = True,
+        tools: Sequence[Any] | None = None,
+        output_schema: Any = None,
+        cache: str | None = None,
+        service_tier: str | None = None,
+    ) -> list[APIResponse] | list[str | None]:
+        """Send every prompt; return the responses (or completions) in input order."""
+        conversations = self._to_conversations(prompts)
+        opened_here = self._tracker is None
+        first = self._tasks.reserve(len(conversations))
+        try:
+            future = self._submit(
+                conversations,
+                tools=tools,
+                output_schema=output_schema,
+                cache=cache,
+                service_tier=service_tier,
+                show_progress=show_progress,
+                task_ids=list(range(first, first + len(conversations))),
+            )
+            results = await asyncio.wrap_future(future)
+        finally:
+            if opened_here:
+                self.close()
+        if return_completions_only:
+            return [r.completion for r in results]
+        return results
+
+    def process_prompts_sync(
+        self,
+        prompts: Any,
+        *,
+        return_completions_only: bool = False,
+        show_progress: bool = True,
+        tools: Sequence[Any] | None = None,
+        output_schema: Any = None,
+        cache: str | None = None,
+        service_tier: str | None = None,
+    ) -> list[APIResponse] | list[str | None]:
+        """:meth:`process_prompts_async` from sync code, also inside a running loop."""
+        return run_sync(
+            self.process_prompts_async(
+                prompts,
+                return_completions_only=return_completions_only,
+                show_progress=show_progress,
+                tools=tools,
+                output_schema=output_schema,
+                cache=cache,
+                service_tier=service_tier,
+            )
+        )
+
+    # ---- task API -------------------------------------------------------------------------
+    def start_nowait(
+        self,
+        prompt: Any,
+        *,
+        tools: Sequence[Any] | None = None,
+        output_schema: Any = None,
+        cache: str | None = None,
+        service_tier: str | None = None,
+    ) -> int:
+        """Queue one prompt; return its task id at once (no event loop needed)."""
+        conversations = self._to_conversations([prompt])
+        task_id = self._tasks.reserve()
+        future = self._submit(
+            conversations,
+            tools=tools,
+            output_schema=output_schema,
+            cache=cache,
+            service_tier=service_tier,
+            show_progress=True,
+            task_ids=[task_id],
+            single=True,
+        )
+        self._tasks.add(future, task_id)
+        return task_id
+
+    async def start(self, prompt: Any, **kwargs: Any) -> APIResponse:
+        """``start_nowait`` + ``wait_for``: one prompt's response."""
+        return await self.wait_for(self.start_nowait(prompt, **kwargs))
+
+    async def wait_for(self, task_id: int) -> APIResponse:
+        """The response of one task."""
+        return await self._tasks.wait_for(task_id)
+
+    async def wait_for_all(self, task_ids: Sequence[int] | None = None) -> list[APIResponse]:
+        """Responses of ``task_ids`` (default: every task started), in that order."""
+        return await self._tasks.wait_for_all(task_ids)
+
+    async def as_completed(self, task_ids: Sequence[int] | None = None):
+        """Yield ``(task_id, APIResponse)`` as tasks finish."""
+        async for pair in self._tasks.as_completed(task_ids):
+            yield pair
+
+    async def _run_conversation(
+        self,
+        conversation: Conversation,
+        *,
+        tools: Sequence[Any] | None = None,
+        output_schema: Any = None,
+        cache: str | None = None,
+        service_tier: str | None = None,
+    ) -> APIResponse:
+        """Internal seam for agent loops: one conversation, one model turn, one response."""
+        return await self.start(
+            conversation,
+            tools=tools,
+            output_schema=output_schema,
+            cache=cache,
+            service_tier=service_tier,
+        )
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop this client's engine thread and ProviderCaller actors (deluge_ray addition).
+
+        The shared RateLimiter stays up for other clients. Safe to call twice.
+        """
+        with self._state_lock:
+            engine, self._engine = self._engine, None
+            self._specs_by_options.clear()  # spec ids are per engine
+        if engine is not None:
+            engine.shutdown()

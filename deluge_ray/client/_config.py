@@ -1,0 +1,131 @@
+"""Normalise and validate an LLMClient's model settings: names, weights, sampling params.
+
+:func:`normalise_models` turns what a user may write (one name or a list, one
+SamplingParams or a list or none, ``"uniform"`` or explicit weights) into three aligned
+tuples, or raises a :class:`~deluge_ray.errors.ConfigurationError` naming the bad argument.
+
+    >>> cfg = normalise_models(["gpt-4.1-mini", "gpt-4.1-nano"], model_weights=[3, 1],
+    ...                        sampling_params=None, defaults=dict(max_new_tokens=64))
+    >>> cfg.model_names, cfg.weights, cfg.sampling_params[1].max_new_tokens
+    (('gpt-4.1-mini', 'gpt-4.1-nano'), (0.75, 0.25), 64)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import SamplingParams
+from ..errors import ConfigurationError
+from ..models import APIModel, get_model
+
+__all__ = ["ModelConfig", "check_limits", "normalise_models"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Aligned per-model settings: ``models[i]`` uses ``sampling_params[i]`` with ``weights[i]``."""
+
+    models: tuple[APIModel, ...]
+    sampling_params: tuple[SamplingParams, ...]
+    weights: tuple[float, ...]
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """The registry ids, in the user's order."""
+        return tuple(m.id for m in self.models)
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def check_limits(rpm: Any, tpm: Any, max_concurrent: Any) -> None:
+    """Raise :class:`ConfigurationError` unless all three limits are positive integers."""
+    _positive_int("max_requests_per_minute", rpm)
+    _positive_int("max_tokens_per_minute", tpm)
+    _positive_int("max_concurrent_requests", max_concurrent)
+
+
+def _weights(model_weights: Any, n: int) -> tuple[float, ...]:
+    if model_weights == "uniform":
+        return tuple(1.0 / n for _ in range(n))
+    if model_weights == "dynamic":
+        raise NotImplementedError(
+            "model_weights='dynamic' is reserved for a future auto-balancing mode; "
+            "use 'uniform' or a list of floats, one per model."
+        )
+    if not isinstance(model_weights, (list, tuple)):
+        raise ConfigurationError(
+            f"model_weights must be 'uniform' or a list of numbers, got {model_weights!r}."
+        )
+    if len(model_weights) != n:
+        raise ConfigurationError(
+            f"model_weights has {len(model_weights)} entries but there are {n} models; "
+            "give one weight per model name, in the same order."
+        )
+    for w in model_weights:
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+            raise ConfigurationError(
+                f"model_weights must be non-negative numbers, got {list(model_weights)!r}."
+            )
+    total = float(sum(model_weights))
+    if total <= 0:
+        raise ConfigurationError("model_weights must give at least one model a positive weight.")
+    return tuple(float(w) / total for w in model_weights)
+
+
+def normalise_models(
+    model_names: str | Sequence[str],
+    *,
+    model_weights: Any,
+    sampling_params: SamplingParams | Sequence[SamplingParams] | None,
+    defaults: dict[str, Any],
+    logprobs: bool = False,
+    top_logprobs: int | None = None,
+) -> ModelConfig:
+    """Validate the model settings of a client; see the module docstring.
+
+    ``defaults`` are the SamplingParams keyword arguments used when ``sampling_params``
+    is empty (the client's ``temperature``, ``top_p``, ``max_new_tokens``, ...).
+    """
+    names = [model_names] if isinstance(model_names, str) else list(model_names or [])
+    if not names:
+        raise ConfigurationError("model_names is empty; name at least one model.")
+    models = tuple(get_model(name) for name in names)  # UnknownModelError with suggestions
+    weights = _weights(model_weights, len(models))
+
+    if sampling_params is None or (
+        isinstance(sampling_params, (list, tuple)) and len(sampling_params) == 0
+    ):
+        params = [SamplingParams(**defaults) for _ in models]
+    elif isinstance(sampling_params, SamplingParams):
+        params = [sampling_params.copy() for _ in models]
+    else:
+        params = list(sampling_params)
+        if not all(isinstance(p, SamplingParams) for p in params):
+            raise ConfigurationError(
+                "sampling_params must be a SamplingParams or a list of them, got "
+                f"{[type(p).__name__ for p in params]}."
+            )
+        if len(params) == 1 and len(models) > 1:
+            params = [params[0].copy() for _ in models]
+        elif len(params) != len(models):
+            raise ConfigurationError(
+                f"sampling_params has {len(params)} entries but there are {len(models)} "
+                "models; give one per model, or a single one for all."
+            )
+
+    if logprobs or any(p.logprobs for p in params):
+        unsupported = [m.id for m in models if not m.supports_logprobs]
+        if unsupported:
+            raise ConfigurationError(
+                f"logprobs=True but {unsupported} do not support logprobs; "
+                "remove those models or disable logprobs."
+            )
+        params = [
+            p.copy(logprobs=True, top_logprobs=p.top_logprobs or top_logprobs) for p in params
+        ]
+    return ModelConfig(models=models, sampling_params=tuple(params), weights=weights)

@@ -1,0 +1,285 @@
+"""The driver's engine: a private event loop thread that feeds callers and routes results.
+
+Everything that touches the dispatcher, the cache and the progress counters runs on one
+background thread with its own event loop. That is what lets the client's methods work
+from plain scripts, from ``asyncio.run`` and from notebooks alike: the user's thread only
+hands jobs over and waits on thread-safe futures, whichever loop (if any) it runs.
+
+A :class:`Job` is a list of conversations with one :class:`CallSpec`; its future resolves
+to the list of responses in input order. On the engine loop a job goes through:
+
+1. **cache** – one batched lookup for every prompt that arrived in this loop tick; a hit
+   is answered at once (``local_cache_hit=True``), costing no quota and no slot;
+2. **budget** – a prompt whose estimate exceeds the whole token budget gets an error
+   result (it could never be sent); the others go on;
+3. **dispatch** – the :class:`Dispatcher` merges identical in-flight prompts and sends
+   batches to the :class:`RayCallerPool`;
+4. **results** – successful responses are written to the cache (before ``postprocess``,
+   which may edit them in place), ``postprocess`` is applied *on the driver* (so it need
+   not pickle), the tracker is updated and the job's slot is filled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..api_requests import APIResponse
+from ._cache_io import CacheIO
+from ._dispatcher import Dispatcher
+from ._progress import ProgressDisplay
+from ._tracker import StatusTracker
+from ._work import CallSpec, WorkItem, WorkResult
+
+__all__ = ["Engine", "Job"]
+
+
+@dataclass
+class Job:
+    """Prompts sharing one spec, answered into ``results`` in input order."""
+
+    conversations: list[Any]
+    estimates: list[int]
+    spec: CallSpec
+    response_ids: list[int]
+    tracker: StatusTracker
+    display: ProgressDisplay
+    # A start_nowait task: the future holds the one response, not a list.
+    single: bool = False
+    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+    results: list[APIResponse | None] = field(default_factory=list)
+    remaining: int = 0
+
+    def __post_init__(self) -> None:
+        self.results = [None] * len(self.conversations)
+        self.remaining = len(self.conversations)
+
+
+class Engine:
+    """Owns the loop thread, the caller pool and the dispatcher of one client."""
+
+    def __init__(
+        self,
+        *,
+        pool_factory: Callable[[dict[int, CallSpec]], Any],
+        cache_io: CacheIO | None,
+        postprocess: Callable[[APIResponse], APIResponse] | None,
+        token_budget: Callable[[], int],
+        max_outstanding: int,
+    ) -> None:
+        self.specs: dict[int, CallSpec] = {}
+        self._pool_factory = pool_factory
+        self._cache_io = cache_io
+        self._postprocess = postprocess
+        self._token_budget = token_budget
+        self._max_outstanding = max_outstanding
+        self._pool: Any = None
+        self._dispatcher: Dispatcher | None = None
+        self._intake: list[Job] = []
+        self._intake_lock = threading.Lock()
+        self._intake_scheduled = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="deluge-ray-engine", daemon=True
+        )
+        self._thread.start()
+        self._closed = False
+
+    # ---- user-thread API -----------------------------------------------------------------
+    @property
+    def pool(self) -> Any:
+        """The caller pool (created on the first job)."""
+        return self._pool
+
+    def submit(self, job: Job) -> concurrent.futures.Future:
+        """Hand ``job`` to the engine; returns its future (a list of responses)."""
+        if self._closed:
+            raise RuntimeError("this client's engine is shut down; create a new LLMClient")
+        if self._pool is None:
+            # Actor creation is asynchronous in Ray; doing it here (not on the loop) keeps
+            # the first batch from racing the pool's construction.
+            self._pool = self._pool_factory(self.specs)
+        with self._intake_lock:
+            self._intake.append(job)
+            schedule = not self._intake_scheduled
+            self._intake_scheduled = True
+        if schedule:
+            self._loop.call_soon_threadsafe(self._start_intake)
+        return job.future
+
+    def in_flight(self) -> int:
+        """Items currently with callers."""
+        return self._dispatcher.in_flight if self._dispatcher is not None else 0
+
+    def blocklisted_models(self) -> frozenset[str]:
+        """Models found unusable so far."""
+        return self._dispatcher.blocklisted_models if self._dispatcher else frozenset()
+
+    def shutdown(self) -> None:
+        """Stop the loop thread and kill the callers."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._dispatcher is not None:
+            fut = asyncio.run_coroutine_threadsafe(self._dispatcher.aclose(), self._loop)
+            try:
+                fut.result(timeout=10)
+            except Exception:
+                pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if self._pool is not None and hasattr(self._pool, "shutdown"):
+            self._pool.shutdown()
+
+    # ---- engine loop -------------------------------------------------------------------
+    def _start_intake(self) -> None:
+        with self._intake_lock:
+            jobs, self._intake = self._intake, []
+            self._intake_scheduled = False
+        task = self._loop.create_task(self._take_in(jobs))
+
+        def _fail_jobs(t: asyncio.Task) -> None:
+            # A bug in intake must fail the waiting calls, never leave them hanging.
+            if not t.cancelled() and t.exception() is not None:
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(t.exception())
+
+        task.add_done_callback(_fail_jobs)
+
+    def _ensure_dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            self._dispatcher = Dispatcher(
+                self._pool,
+                on_results=self._on_results,
+                make_error=self._error_result,
+                max_outstanding=self._max_outstanding,
+            )
+        return self._dispatcher
+
+    async def _take_in(self, jobs: list[Job]) -> None:
+        dispatcher = self._ensure_dispatcher()
+        slots = [(job, i) for job in jobs for i in range(len(job.conversations))]
+        if self._cache_io is not None:
+            hits = await self._cache_io.lookup([job.conversations[i] for job, i in slots])
+        else:
+            hits = [None] * len(slots)
+        budget = self._token_budget()
+        entries = []
+        for (job, i), hit in zip(slots, hits, strict=True):
+            if hit is not None:
+                hit.local_cache_hit = True
+                self._finish(job, i, hit, counts_usage=False)
+            elif job.estimates[i] > budget:
+                self._finish(job, i, self._over_budget(job, i, budget), counts_usage=False)
+            else:
+                item = WorkItem(
+                    key=-1,
+                    conversation=job.conversations[i],
+                    estimated_tokens=job.estimates[i],
+                    spec_id=job.spec.spec_id,
+                )
+                dedup_key = (job.conversations[i].fingerprint, job.spec.spec_id)
+                entries.append((item, dedup_key, (job, i)))
+        dispatcher.submit(entries)
+        for job in jobs:
+            job.tracker.set_in_flight(dispatcher.in_flight)
+            job.display.refresh()
+
+    def _on_results(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
+        to_cache: list[tuple[Any, APIResponse]] = []
+        touched: dict[int, Job] = {}
+        for waiters, result in pairs:
+            for n, (job, i) in enumerate(waiters):
+                # Every position gets its own response object: duplicates must not share
+                # one that a postprocess (or the user) then edits.
+                response = result.response if n == 0 else copy.copy(result.response)
+                if n == 0:
+                    job.tracker.record_attempts(
+                        result.requests_sent, result.rate_limited, result.retries
+                    )
+                    if not response.is_error and response.completion and self._cache_io:
+                        to_cache.append((job.conversations[i], CacheIO.snapshot(response)))
+                self._finish(job, i, response, counts_usage=(n == 0))
+                touched[id(job)] = job
+        if to_cache and self._cache_io is not None:
+            task = self._loop.create_task(self._cache_io.store(to_cache))
+            task.add_done_callback(_raise_in_loop)
+        in_flight = self._dispatcher.in_flight if self._dispatcher else 0
+        for job in touched.values():
+            job.tracker.set_in_flight(in_flight)
+            job.display.refresh()
+
+    def _finish(self, job: Job, index: int, response: APIResponse, *, counts_usage: bool) -> None:
+        response.prompt = job.conversations[index]
+        response.id = job.response_ids[index]
+        if self._postprocess is not None:
+            try:
+                response = self._postprocess(response)
+            except Exception as exc:
+                response = copy.copy(response)
+                response.is_error = True
+                response.error_message = (
+                    f"postprocess raised {type(exc).__name__}: {exc} "
+                    f"(original status {response.status_code})"
+                )
+        usage = response.usage if counts_usage else None
+        job.tracker.record_result(
+            succeeded=not response.is_error,
+            local_cache_hit=bool(response.local_cache_hit),
+            input_tokens=usage.input_tokens if usage else 0,
+            output_tokens=usage.output_tokens if usage else 0,
+            cache_read_tokens=usage.cache_read_tokens if usage else 0,
+            cache_write_tokens=usage.cache_write_tokens if usage else 0,
+            cost=response.cost if counts_usage else None,
+        )
+        job.results[index] = response
+        job.remaining -= 1
+        if job.remaining == 0 and not job.future.done():
+            job.future.set_result(job.results[0] if job.single else job.results)
+
+    def _over_budget(self, job: Job, index: int, budget: int) -> APIResponse:
+        route = job.spec.routes[0]
+        return APIResponse(
+            id=job.response_ids[index],
+            model_internal=route.model.id,
+            prompt=job.conversations[index],
+            sampling_params=route.sampling_params,
+            status_code=None,
+            is_error=True,
+            error_message=(
+                f"this request needs ~{job.estimates[index]:,} tokens (prompt + "
+                f"max_new_tokens) but max_tokens_per_minute is {budget:,}, so it can never "
+                "be sent; raise max_tokens_per_minute or shorten the prompt / lower "
+                "max_new_tokens"
+            ),
+        )
+
+    def _error_result(self, item: WorkItem, message: str) -> WorkResult:
+        route = self.specs[item.spec_id].routes[0]
+        return WorkResult(
+            key=item.key,
+            response=APIResponse(
+                id=item.key,
+                model_internal=route.model.id,
+                prompt={},
+                sampling_params=route.sampling_params,
+                status_code=None,
+                is_error=True,
+                error_message=message,
+            ),
+        )
+
+
+def _raise_in_loop(task: asyncio.Task) -> None:
+    # Surface bugs in engine tasks instead of letting asyncio swallow them silently.
+    if not task.cancelled() and task.exception() is not None:
+        loop = task.get_loop()
+        loop.call_exception_handler(
+            {"message": "deluge_ray engine task failed", "exception": task.exception()}
+        )

@@ -1,0 +1,167 @@
+"""Progress displays fed by a :class:`StatusTracker`: rich, tqdm, manual, or none.
+
+The engine calls :meth:`ProgressDisplay.refresh` whenever a batch of results arrives; each
+display renders the tracker's current snapshot. ``"manual"`` prints one line every 30 s
+from a daemon thread (for logs and CI, where live bars turn into noise).
+
+    >>> from deluge_ray.client._tracker import StatusTracker
+    >>> t = StatusTracker(1000, 100_000, 10)
+    >>> d = make_display("manual", t, enabled=False)   # show_progress=False: shows nothing
+    >>> d.start(); d.refresh(); d.close()
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Literal
+
+from ._tracker import StatusTracker, TrackerSnapshot
+
+__all__ = ["MANUAL_INTERVAL_S", "ProgressDisplay", "make_display", "status_line"]
+
+ProgressStyle = Literal["rich", "tqdm", "manual"]
+MANUAL_INTERVAL_S = 30.0
+# Live displays redraw at most this often, however fast results arrive.
+_MIN_REDRAW_S = 0.1
+
+
+def status_line(s: TrackerSnapshot) -> str:
+    """One line: done/total, in flight, capacity, tokens and cost."""
+    return (
+        f"{s.completed}/{s.total} done ({s.failed} failed), {s.in_flight} in flight "
+        f"[limits {s.max_requests_per_minute:,} rpm, {s.max_tokens_per_minute:,} tpm, "
+        f"{s.max_concurrent_requests} concurrent], tokens {s.input_tokens:,} in / "
+        f"{s.output_tokens:,} out, 429s {s.rate_limit_errors}, ${s.cost:.4f}"
+    )
+
+
+class ProgressDisplay:
+    """No display at all; the base of the real ones (``show_progress=False``)."""
+
+    def __init__(self, tracker: StatusTracker) -> None:
+        self._tracker = tracker
+
+    def start(self) -> None:
+        """Begin showing progress."""
+
+    def refresh(self) -> None:
+        """Redraw from the tracker's current counters."""
+
+    def close(self) -> None:
+        """Stop the display (totals are printed by the client, not here)."""
+
+
+class _RichDisplay(ProgressDisplay):
+    def __init__(self, tracker: StatusTracker) -> None:
+        super().__init__(tracker)
+        self._progress = None
+        self._task_id = None
+        self._last_redraw = 0.0
+
+    def start(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(
+            TextColumn(f"[bold]{self._tracker.client_name}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"),
+            transient=False,
+        )
+        self._task_id = self._progress.add_task("", total=None, stats="")
+        self._progress.start()
+        self._last_redraw = 0.0
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self._progress is None:
+            return
+        now = time.monotonic()
+        if now - self._last_redraw < _MIN_REDRAW_S:
+            return
+        self._last_redraw = now
+        s = self._tracker.snapshot()
+        stats = (
+            f"{s.in_flight} in flight | {s.max_requests_per_minute:,} rpm "
+            f"{s.max_tokens_per_minute:,} tpm | {s.input_tokens:,}→{s.output_tokens:,} tok"
+            f" | 429s {s.rate_limit_errors} | ${s.cost:.4f}"
+        )
+        self._progress.update(self._task_id, total=s.total, completed=s.completed, stats=stats)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._last_redraw = 0.0
+            self.refresh()
+            self._progress.stop()
+            self._progress = None
+
+
+class _TqdmDisplay(ProgressDisplay):
+    def __init__(self, tracker: StatusTracker) -> None:
+        super().__init__(tracker)
+        self._bar = None
+
+    def start(self) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=self._tracker.snapshot().total, desc=self._tracker.client_name)
+
+    def refresh(self) -> None:
+        if self._bar is None:
+            return
+        s = self._tracker.snapshot()
+        self._bar.total = s.total
+        self._bar.n = s.completed
+        self._bar.set_postfix_str(f"{s.in_flight} in flight, ${s.cost:.4f}", refresh=False)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self.refresh()
+            self._bar.close()
+            self._bar = None
+
+
+class _ManualDisplay(ProgressDisplay):
+    def __init__(self, tracker: StatusTracker, interval_s: float = MANUAL_INTERVAL_S) -> None:
+        super().__init__(tracker)
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._print_periodically, name="deluge-ray-progress", daemon=True
+        )
+        self._thread.start()
+
+    def _print_periodically(self) -> None:
+        # Event.wait doubles as the interval timer and wakes at once on close().
+        while not self._stop.wait(self._interval_s):
+            print(
+                f"[{self._tracker.client_name}] {status_line(self._tracker.snapshot())}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+def make_display(style: ProgressStyle, tracker: StatusTracker, *, enabled: bool) -> ProgressDisplay:
+    """The display for ``progress=style``; a silent one when ``enabled`` is false."""
+    if not enabled:
+        return ProgressDisplay(tracker)
+    if style == "rich":
+        return _RichDisplay(tracker)
+    if style == "tqdm":
+        return _TqdmDisplay(tracker)
+    if style == "manual":
+        return _ManualDisplay(tracker)
+    raise ValueError(f"progress must be 'rich', 'tqdm' or 'manual', got {style!r}")
