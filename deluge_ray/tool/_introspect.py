@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import Field, create_model
+from pydantic.fields import FieldInfo
 
 from ..errors import ToolError
 from ._schema import clean_schema, schema_for_type
@@ -144,6 +145,8 @@ def _annotated_description(hint: Any) -> str | None:
         for extra in get_args(hint)[1:]:
             if isinstance(extra, str):
                 return extra
+            if isinstance(extra, FieldInfo) and extra.description:
+                return extra.description
     return None
 
 
@@ -186,7 +189,8 @@ def describe_function(func: Callable[..., Any]) -> FunctionDescription:
         default = ... if param.default is inspect.Parameter.empty else param.default
         # Field names are synthetic so that names pydantic reserves (leading underscores,
         # "model_*") still work; the alias carries the real name into the schema.
-        fields[f"p{index}"] = (hint, Field(default, alias=name, description=description))
+        extra = {"description": description} if description else {}
+        fields[f"p{index}"] = (hint, Field(default, alias=name, **extra))
         names.append(name)
 
     try:
