@@ -128,7 +128,11 @@ def _usage(gen: Generated) -> dict[str, Any]:
 
 
 def _response(
-    view: RequestView, parts: list[dict[str, Any]], finish: str | None, usage: Any
+    view: RequestView,
+    parts: list[dict[str, Any]],
+    finish: str | None,
+    usage: Any,
+    response_id: str | None = None,
 ) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
     if finish:
