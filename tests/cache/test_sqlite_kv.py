@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sqlite3
 
 import pytest
@@ -53,29 +52,3 @@ def test_unopenable_path_raises_cache_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(CacheError):
         SqliteKV(blocker / "kv.sqlite")  # parent is a file
-
-
-def _writer(path: str, worker: int, count: int, start) -> None:
-    kv = SqliteKV(path)
-    start.wait()
-    for i in range(count):  # one transaction per entry: the most contended pattern
-        kv.put_many([(f"w{worker}-{i}", f"{worker}:{i}".encode())])
-    kv.close()
-
-
-def test_two_processes_writing_at_once_lose_nothing(tmp_path):
-    path = str(tmp_path / "shared.sqlite")
-    ctx = mp.get_context("spawn")
-    start = ctx.Barrier(2)
-    procs = [ctx.Process(target=_writer, args=(path, w, 500, start)) for w in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0, 0]
-    kv = SqliteKV(path)
-    keys = [f"w{w}-{i}" for w in range(2) for i in range(500)]
-    values = kv.get_many(keys)
-    assert values == [f"{w}:{i}".encode() for w in range(2) for i in range(500)]
-    assert len(kv) == 1000
-    kv.close()
