@@ -1,0 +1,70 @@
+"""The top-level public API is deliberate: this list changes only on purpose."""
+
+from __future__ import annotations
+
+import importlib
+
+import deluge_ray
+
+EXPECTED = {
+    "APIModel",
+    "APIResponse",
+    "CacheError",
+    "ConfigurationError",
+    "Conversation",
+    "DelugeError",
+    "File",
+    "Image",
+    "LLMClient",
+    "MCPServer",
+    "Message",
+    "MissingAPIKeyError",
+    "PromptError",
+    "ProviderError",
+    "RuntimeUnavailableError",
+    "SamplingParams",
+    "StatusTracker",
+    "Tool",
+    "ToolError",
+    "UnknownModelError",
+    "Usage",
+    "__version__",
+    "get_model",
+    "prompts_to_conversations",
+    "register_model",
+}
+
+# Where lm-deluge users import things from; these module paths must keep working.
+LM_DELUGE_PATHS = {
+    "deluge_ray.prompt": ["Conversation", "Message", "Image", "File"],
+    "deluge_ray.config": ["SamplingParams"],
+    "deluge_ray.tool": ["Tool", "MCPServer"],
+    "deluge_ray.cache": ["SqliteCache", "LevelDBCache", "DistributedDictCache"],
+    "deluge_ray.api_requests.response": ["APIResponse"],
+}
+
+
+def test_all_is_exactly_the_public_api() -> None:
+    assert set(deluge_ray.__all__) == EXPECTED
+    assert len(deluge_ray.__all__) == len(set(deluge_ray.__all__)), "duplicates in __all__"
+
+
+def test_every_public_name_resolves_and_is_documented() -> None:
+    for name in deluge_ray.__all__:
+        obj = getattr(deluge_ray, name)
+        if name != "__version__":
+            assert obj.__doc__, f"deluge_ray.{name} has no docstring"
+
+
+def test_lm_deluge_import_paths_work() -> None:
+    for module_name, names in LM_DELUGE_PATHS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            assert hasattr(module, name), f"{module_name}.{name} is missing"
+
+
+def test_public_exceptions_share_one_base() -> None:
+    for name in deluge_ray.__all__:
+        obj = getattr(deluge_ray, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, deluge_ray.DelugeError)
