@@ -191,3 +191,19 @@ def test_two_driver_processes_share_one_cache(ray_cluster, tmp_path, actor_name)
         assert_same_response(hit, response(i), hit.prompt)
         assert hit.prompt.fingerprint == conversation(i).fingerprint
     ray_cluster.kill(handle)
+
+
+async def test_async_variants_await_the_actor_in_one_call_each(ray_cluster, tmp_path, actor_name):
+    handle = get_cache_actor(actor_name, path=tmp_path / "c.sqlite", detached=False)
+    cache = DistributedDictCache(handle, "async")
+    prompts = [conversation(i) for i in range(50)]
+    await cache.aput_many([(p, response(i)) for i, p in enumerate(prompts)])
+    hits = await cache.aget_many([*prompts, conversation(999)])
+    stats = await handle.stats.remote()
+    assert stats["calls"] == 2 and stats["hits"] == 50 and stats["misses"] == 1
+    assert hits[-1] is None
+    assert_same_response(hits[7], response(7), prompts[7])
+    # the blocking variant still works from a coroutine, but says once that it blocks the loop
+    with pytest.warns(RuntimeWarning, match="aget_many"):
+        assert cache.get(prompts[0]) is not None
+    ray_cluster.kill(handle)
