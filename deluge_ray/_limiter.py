@@ -45,7 +45,7 @@ to ask again::
     retry_in = max over buckets of ((m - 1)*unit - level - rate*horizon) / rate,  m = need*k
 
 The block is ``rate*lease_seconds`` requests, raised to ``min_lease_requests`` when that fits
-in ``max_lease_seconds`` (so one actor call covers at least ten requests wherever the rate
+in ``max_lease_seconds`` (so one actor call covers at least twenty requests wherever the rate
 allows), and lowered to what the token rate allows for ``t``-token requests.
 
 Waiting (the time slice)
@@ -229,7 +229,7 @@ class LimiterCore:
         clock: Callable[[], float] = time.monotonic,
         bucket_seconds: float = 0.25,
         lease_seconds: float = 0.25,
-        min_lease_requests: int = 10,
+        min_lease_requests: int = 20,
         max_lease_seconds: float = 1.0,
         unlimited_lease_requests: int = 1000,
         active_seconds: float = 2.0,

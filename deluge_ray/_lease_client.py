@@ -1,0 +1,436 @@
+"""The caller side of the shared rate limiter: hold a lease, pace sends, batch reports.
+
+A :class:`LeaseClient` lives inside each ProviderCaller actor (an asyncio program). Every
+request does ``permit = await client.acquire(estimated_tokens)`` before it is sent and
+``client.complete(permit, ...)`` when its response (or error) is in. The client talks to
+the limiter only to renew its lease, about once per block of requests:
+
+* ``acquire`` takes the next send of the current lease, waiting until its turn in the
+  lease's time slice (the sends of one lease are spread evenly over the slice);
+* when half of the slice is gone and more requests are waiting, the next lease is fetched
+  in the background, so sends never stall on the actor round trip;
+* all waiting ``acquire`` calls share that single in-flight lease request;
+* ``complete`` only records things (released slot, actual - estimated tokens, 429s, the
+  newest rate-limit headers); they ride on the next lease request. Only a 429 while nobody
+  is waiting, or slots left idle, cause a report-only call of their own;
+* ``close`` gives back whatever is unused.
+
+The ``limiter`` is anything with ``async lease(caller_id, want_requests, tokens_per_request,
+report) -> Lease``: a ``RateLimiter`` actor handle through :meth:`LeaseClient.for_actor`,
+or an in-process object wrapping ``LimiterCore`` in tests.
+
+>>> import asyncio
+>>> from deluge_ray._limiter import LimiterCore
+>>> class Local:
+...     def __init__(self): self.core = LimiterCore(rpm=6000, tpm=None, max_concurrent=None)
+...     async def lease(self, *args): return self.core.lease(*args)
+>>> async def main():
+...     client = LeaseClient(Local(), "caller-1")
+...     permit = await client.acquire(estimated_tokens=20)
+...     client.complete(permit, actual_tokens=25)
+...     await client.close()
+...     return client.lease_calls
+>>> asyncio.run(main())
+2
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ._limiter import Lease, UsageReport
+from ._ratelimit_headers import RateLimitObservation
+from .errors import ConfigurationError
+
+__all__ = ["LeaseClient", "LimiterLike", "Permit"]
+
+
+class LimiterLike(Protocol):
+    """What a LeaseClient needs from a limiter: one async ``lease`` method."""
+
+    async def lease(
+        self,
+        caller_id: str,
+        want_requests: int,
+        tokens_per_request: int,
+        report: UsageReport | None,
+    ) -> Lease: ...
+
+
+class _ActorLimiter:
+    """Adapts a ``RateLimiter`` actor handle to :class:`LimiterLike`."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    async def lease(
+        self,
+        caller_id: str,
+        want_requests: int,
+        tokens_per_request: int,
+        report: UsageReport | None,
+    ) -> Lease:
+        # Awaiting the ObjectRef yields to the event loop; ray.get would block it.
+        return await self._handle.lease.remote(caller_id, want_requests, tokens_per_request, report)
+
+
+@dataclass
+class Permit:
+    """The right to send one request; hand it back with :meth:`LeaseClient.complete`."""
+
+    estimated_tokens: int
+    done: bool = False
+
+
+@dataclass
+class _Held:
+    """A granted lease as the caller sees it, on the caller's own clock."""
+
+    requests: int  # sends left
+    tokens: int  # token budget left (may go below zero: the overdraft is reported)
+    start: float
+    spacing: float  # seconds between two sends
+    size: int
+    budgeted: bool = True  # False when requests came without token estimates
+    sent: int = 0
+
+    def has_room(self, now: float) -> bool:
+        tokens_ok = self.tokens > 0 or not self.budgeted
+        return self.requests > 0 and tokens_ok and now < self.end
+
+    @property
+    def end(self) -> float:
+        return self.start + self.size * self.spacing
+
+    def next_send_at(self) -> float:
+        return self.start + self.sent * self.spacing
+
+
+class LeaseClient:
+    """Leases capacity from a shared limiter in blocks and paces sends over each block.
+
+    ``rpm``/``tpm``/``max_concurrent`` are hints from the client configuration; ``tpm`` lets
+    :meth:`acquire` refuse a request larger than the whole per-minute token budget.
+    """
+
+    def __init__(
+        self,
+        limiter: LimiterLike,
+        caller_id: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        max_concurrent: int | None = None,
+        idle_flush_seconds: float = 0.25,
+        default_cooldown: float = 1.0,
+    ) -> None:
+        self._limiter = limiter
+        self.caller_id = caller_id
+        self._clock = clock
+        self._sleep = sleep
+        self.limits = {"rpm": rpm, "tpm": tpm, "max_concurrent": max_concurrent}
+        self._idle_flush_seconds = idle_flush_seconds
+        self._default_cooldown = default_cooldown
+
+        self._lock = asyncio.Lock()  # one acquirer at a time, in arrival order
+        self._current: _Held | None = None
+        self._next: _Held | None = None
+        self._fetch: asyncio.Task[Lease] | None = None
+        self._flush: asyncio.Task[None] | None = None
+        self._retry_at = -math.inf
+        self._cooldown_until = -math.inf
+        self._report = UsageReport()
+        self._report_retry_until: float | None = None  # absolute, on our clock
+        self._urgent = False  # a 429 the limiter has not heard about yet
+        self._waiting = 0
+        self._waiting_tokens = 0
+        self._last_full_lease = 0  # size of the last lease that demand used up
+        self._closed = False
+        self.lease_calls = 0
+        self.granted_requests = 0
+        self.refusals = 0
+        self.sent = 0
+
+    @classmethod
+    def for_actor(cls, handle: Any, caller_id: str, **kwargs: Any) -> LeaseClient:
+        """A LeaseClient talking to a ``RateLimiter`` actor handle."""
+        return cls(_ActorLimiter(handle), caller_id, **kwargs)
+
+    # ---------------------------------------------------------------- acquire
+    async def acquire(self, estimated_tokens: int = 0) -> Permit:
+        """Wait for this request's turn to be sent and return its :class:`Permit`.
+
+        Raises :class:`ConfigurationError` when ``estimated_tokens`` exceeds the whole
+        per-minute token budget (such a request could never be sent).
+        """
+        tpm = self.limits["tpm"]
+        if tpm is not None and estimated_tokens > tpm:
+            raise ConfigurationError(
+                f"a request estimated at {estimated_tokens} tokens exceeds the whole budget "
+                f"of {int(tpm)} tokens per minute; shorten it or raise max_tokens_per_minute"
+            )
+        if self._closed:
+            raise ConfigurationError("this LeaseClient is closed")
+        estimate = max(0, int(estimated_tokens))
+        self._waiting += 1
+        self._waiting_tokens += estimate
+        try:
+            async with self._lock:
+                return await self._take_turn(estimate)
+        finally:
+            self._waiting -= 1
+            self._waiting_tokens -= estimate
+
+    async def _take_turn(self, estimate: int) -> Permit:
+        while True:
+            now = self._clock()
+            held = self._usable_lease(now)
+            if held is None:
+                if self._urgent or now >= self._retry_at:
+                    await self._fetch_lease()
+                    continue
+                await self._sleep(self._retry_at - now)
+                continue
+            if now < self._cooldown_until:  # a 429 we saw ourselves: stop sending
+                self._drop_leases()
+                continue
+            send_at = held.next_send_at()
+            if send_at > now:
+                self._maybe_prefetch(now, held, demand=self._waiting)
+                await self._sleep(send_at - now)
+                continue  # re-check: a 429 may have dropped this lease meanwhile
+            held.requests -= 1
+            held.tokens -= estimate
+            held.sent += 1
+            self.sent += 1
+            self._maybe_prefetch(now, held, demand=self._waiting - 1)  # minus the one served
+            return Permit(estimate)
+
+    def _usable_lease(self, now: float) -> _Held | None:
+        """The lease to send from, retiring used-up or stale ones."""
+        while True:
+            held = self._current
+            if held is not None and held.has_room(now):
+                return held
+            if held is not None:
+                self._retire(held)
+            self._current, self._next = self._next, None
+            if self._current is None:
+                return None
+
+    def _retire(self, held: _Held) -> None:
+        """Give back what a lease did not use (on the next report)."""
+        if held.requests == 0 or (held.budgeted and held.tokens <= 0):
+            self._last_full_lease = held.size  # demand kept up with supply
+        else:
+            self._last_full_lease = 0
+        self._report.returned_requests += held.requests
+        self._report.released_slots += held.requests  # their slots were never taken
+        if held.budgeted and held.tokens > 0:
+            self._report.returned_tokens += held.tokens
+        elif held.budgeted:
+            self._report.token_correction += -held.tokens  # overdraft of the last send
+        held.requests = 0
+        held.tokens = 0
+
+    def _drop_leases(self) -> None:
+        for held in (self._current, self._next):
+            if held is not None:
+                self._retire(held)
+        self._current = self._next = None
+        self._retry_at = max(self._retry_at, self._cooldown_until)
+
+    def _want(self) -> int:
+        left = self._current.requests if self._current is not None else 0
+        uncovered = max(1, self._waiting - left)
+        # While demand keeps using up whole leases, ask for twice as much: the limiter caps
+        # it at one block, and a full block is what keeps lease calls rare.
+        return max(uncovered, 2 * self._last_full_lease)
+
+    def _tokens_per_request(self) -> int:
+        if self._waiting <= 0:
+            return 0
+        return math.ceil(self._waiting_tokens / self._waiting)
+
+    def _maybe_prefetch(self, now: float, held: _Held, demand: int) -> None:
+        """Fetch the next lease in the background once half the slice is gone, if needed."""
+        half_gone = now >= held.start + held.size * held.spacing / 2
+        more_wanted = demand > held.requests
+        if (
+            half_gone
+            and more_wanted
+            and self._next is None
+            and (self._fetch is None or self._fetch.done())
+            and now >= self._retry_at
+            and not self._closed
+        ):
+            self._fetch = asyncio.get_running_loop().create_task(self._call_limiter(self._want()))
+
+    async def _fetch_lease(self) -> None:
+        """Wait for the in-flight lease request, starting one if there is none."""
+        if self._fetch is None or self._fetch.done():
+            # One loop turn first, so acquires started together are counted in ``want``.
+            await asyncio.sleep(0)
+        if self._fetch is None or self._fetch.done():
+            self._fetch = asyncio.get_running_loop().create_task(self._call_limiter(self._want()))
+        await self._fetch
+
+    # ------------------------------------------------------------ limiter I/O
+    def _take_report(self) -> UsageReport | None:
+        report, self._report = self._report, UsageReport()
+        if self._report_retry_until is not None:
+            report.retry_after = max(0.0, self._report_retry_until - self._clock())
+            self._report_retry_until = None
+        self._urgent = False
+        return None if report.is_empty() else report
+
+    def _restore_report(self, report: UsageReport | None) -> None:
+        """Put a report that never arrived back in front of the queue."""
+        if report is None:
+            return
+        queued = self._report
+        for name in (
+            "returned_requests",
+            "returned_tokens",
+            "released_slots",
+            "token_correction",
+            "rate_limited",
+            "completed",
+        ):
+            setattr(queued, name, getattr(queued, name) + getattr(report, name))
+        if queued.observation is None:
+            queued.observation = report.observation
+        if report.rate_limited:
+            self._urgent = True
+            if report.retry_after is not None:
+                until = self._clock() + report.retry_after
+                self._report_retry_until = max(self._report_retry_until or until, until)
+
+    async def _call_limiter(self, want: int) -> Lease:
+        report = self._take_report()
+        tokens = self._tokens_per_request() if want > 0 else 0
+        self.lease_calls += 1
+        try:
+            lease = await self._limiter.lease(self.caller_id, want, tokens, report)
+        except BaseException:
+            self._restore_report(report)
+            raise
+        now = self._clock()
+        if lease.granted:
+            self.granted_requests += lease.requests
+            held = _Held(
+                requests=lease.requests,
+                tokens=lease.tokens,
+                start=now + lease.starts_in,
+                spacing=(lease.ends_in - lease.starts_in) / lease.requests,
+                size=lease.requests,
+                budgeted=tokens > 0,
+            )
+            if self._closed:
+                self._retire(held)
+            elif self._current is None:
+                self._current = held
+            else:
+                if self._next is not None:  # cannot happen with one fetch at a time
+                    self._retire(self._next)
+                self._next = held
+        elif want > 0:
+            self.refusals += 1
+            self._retry_at = now + lease.retry_in
+        return lease
+
+    # ---------------------------------------------------------------- complete
+    def complete(
+        self,
+        permit: Permit,
+        *,
+        actual_tokens: int | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        observation: RateLimitObservation | None = None,
+    ) -> None:
+        """Record how a permitted request ended; nothing is sent to the limiter here.
+
+        ``status=429`` stops this client's sends for ``retry_after`` seconds (else the
+        observation's, else ``default_cooldown``) and tells the limiter at once, so every
+        caller stops. Completing a permit twice is ignored.
+        """
+        if permit.done:
+            return
+        permit.done = True
+        report = self._report
+        report.released_slots += 1
+        report.completed += 1
+        if observation is not None and not observation.is_empty():
+            report.observation = observation
+        if status == 429:
+            if retry_after is None and observation is not None:
+                retry_after = observation.retry_after
+            wait = self._default_cooldown if retry_after is None else retry_after
+            until = self._clock() + wait
+            self._cooldown_until = max(self._cooldown_until, until)
+            self._report_retry_until = max(self._report_retry_until or until, until)
+            report.rate_limited += 1
+            # A refused request used no provider tokens: give its estimate back.
+            report.token_correction -= permit.estimated_tokens
+            self._urgent = True
+            self._drop_leases()
+        elif actual_tokens is not None:
+            report.token_correction += actual_tokens - permit.estimated_tokens
+        if self._waiting == 0 or self._urgent:
+            # Nobody will ask for a lease soon: make sure slots and 429s still get through.
+            self._schedule_flush(0.0 if self._urgent else self._idle_flush_seconds)
+
+    def _schedule_flush(self, delay: float) -> None:
+        if self._closed or (self._flush is not None and not self._flush.done()):
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: the next lease carries it
+            self._flush = asyncio.get_running_loop().create_task(self._flush_later(delay))
+
+    async def _flush_later(self, delay: float) -> None:
+        if delay > 0:
+            await self._sleep(delay)
+        if self._fetch is not None and not self._fetch.done():
+            return  # that request carries the report
+        if self._waiting > 0 and not self._urgent:
+            return  # a waiting acquire will ask soon enough
+        if not self._report.is_empty() or self._urgent:
+            with contextlib.suppress(Exception):  # best effort: the next lease retries it
+                self._fetch = asyncio.get_running_loop().create_task(self._call_limiter(0))
+                await self._fetch
+
+    # ------------------------------------------------------------------ close
+    async def close(self) -> None:
+        """Give back unused capacity and deliver the last report (one call at most)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._flush is not None and not self._flush.done():
+            self._flush.cancel()
+            with contextlib.suppress(BaseException):
+                await self._flush
+        if self._fetch is not None and not self._fetch.done():
+            with contextlib.suppress(Exception):
+                await self._fetch  # a grant arriving now is retired into the report
+        self._drop_leases()
+        report = self._take_report()
+        if report is not None:
+            self.lease_calls += 1
+            await self._limiter.lease(self.caller_id, 0, 0, report)
+
+    def stats(self) -> dict[str, int]:
+        """Counters for the engine's reports: ``lease_calls`` is the actor calls made."""
+        return {
+            "lease_calls": self.lease_calls,
+            "granted_requests": self.granted_requests,
+            "refusals": self.refusals,
+            "sent": self.sent,
+        }
