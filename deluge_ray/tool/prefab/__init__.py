@@ -13,9 +13,11 @@ Example:
 from __future__ import annotations
 
 from ._batch import BatchTool
+from ._composer import ToolComposer
 from ._filesystem import FilesystemManager
 from ._memory import MemoryItem, MemoryManager
 from ._patch import PatchError
+from ._sandbox_lib import SandboxError, SnippetError
 from ._todo import TodoItem, TodoManager, TodoPriority, TodoStatus
 from ._tool_search import ToolSearchTool
 from ._workspace import DirectoryWorkspace, InMemoryWorkspace, WorkspaceBackend, WorkspacePathError
@@ -28,10 +30,13 @@ __all__ = [
     "MemoryItem",
     "MemoryManager",
     "PatchError",
+    "SandboxError",
+    "SnippetError",
     "TodoItem",
     "TodoManager",
     "TodoPriority",
     "TodoStatus",
+    "ToolComposer",
     "ToolSearchTool",
     "WorkspaceBackend",
     "WorkspacePathError",
