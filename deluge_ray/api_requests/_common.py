@@ -246,13 +246,15 @@ def tool_arguments(text: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 
 def make_usage(input_total: int, output: int, cache_read: int = 0, cache_write: int = 0) -> Usage:
-    """A :class:`Usage` from a prompt total that *includes* cache reads (OpenAI, Gemini)."""
+    """A :class:`Usage` from a prompt total that *includes* cache reads and writes (OpenAI,
+    Gemini); ``Usage.input_tokens`` keeps only the uncached remainder."""
     cache_read = int(cache_read or 0)
+    cache_write = int(cache_write or 0)
     return Usage(
-        input_tokens=max(0, int(input_total or 0) - cache_read),
+        input_tokens=max(0, int(input_total or 0) - cache_read - cache_write),
         output_tokens=int(output or 0),
         cache_read_tokens=cache_read,
-        cache_write_tokens=int(cache_write or 0),
+        cache_write_tokens=cache_write,
     )
 
 

@@ -173,10 +173,12 @@ def parse_response(
     parts, logprobs = _parts(data.get("output") or [])
     content = Message("assistant", parts)
     usage_data = data.get("usage") or {}
+    details = usage_data.get("input_tokens_details") or {}
     usage = make_usage(
         usage_data.get("input_tokens", 0),
         usage_data.get("output_tokens", 0),
-        (usage_data.get("input_tokens_details") or {}).get("cached_tokens", 0),
+        details.get("cached_tokens", 0),
+        details.get("cache_write_tokens", 0),
     )
     if state == "incomplete":
         finish = (data.get("incomplete_details") or {}).get("reason") or "incomplete"

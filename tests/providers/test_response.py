@@ -1,0 +1,116 @@
+"""APIResponse and Usage: conveniences, pickling and the to_dict/from_dict round trip."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+from deluge_ray._secrets import Secret
+from deluge_ray.api_requests import APIResponse, RequestSpec, Usage
+from deluge_ray.config import SamplingParams
+from deluge_ray.prompt import Conversation, Message, Thinking, ToolCall
+
+from . import _cases as cases
+
+
+def make(**overrides) -> APIResponse:
+    content = Message(
+        "assistant",
+        [Thinking("hmm", signature="s1"), ToolCall("c1", "get_weather", {"city": "Oslo"})],
+    )
+    content.with_text("Done.")
+    fields = dict(
+        id=7,
+        model_internal="claude-4.5-sonnet",
+        prompt=Conversation().system("sys").user("Weather?"),
+        sampling_params=SamplingParams(temperature=0.2, thinking_budget=1024),
+        status_code=200,
+        is_error=False,
+        error_message=None,
+        usage=Usage(input_tokens=10, output_tokens=20, cache_read_tokens=30, cache_write_tokens=40),
+        content=content,
+        thinking="hmm",
+        model_external="claude-sonnet-4-5-20250929",
+        logprobs=[{"token": "Done", "logprob": -0.1}],
+        finish_reason="end_turn",
+        cost=0.0123,
+        cache_hit=True,
+        response_id="msg_1",
+        raw_response={"id": "msg_1"},
+    )
+    fields.update(overrides)
+    return APIResponse(**fields)
+
+
+def test_usage_totals() -> None:
+    u = Usage(input_tokens=10, output_tokens=20, cache_read_tokens=30, cache_write_tokens=40)
+    assert u.total_input_tokens == 80 and u.total_tokens == 100
+    assert u.has_cache_hit and not Usage(1, 1).has_cache_hit
+    assert (u + u).total_tokens == 200
+    assert Usage.from_dict(u.to_dict()) == u
+
+
+def test_conveniences_proxy_content_and_usage() -> None:
+    r = make()
+    assert r.completion == "Done."
+    assert (r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens) == (
+        10,
+        20,
+        30,
+        40,
+    )
+    empty = make(usage=None, content=None, is_error=True, error_message="HTTP 500: boom")
+    assert (empty.completion, empty.input_tokens, empty.cache_write_tokens) == (None, None, None)
+
+
+def test_to_dict_is_json_safe_and_round_trips() -> None:
+    r = make()
+    d = r.to_dict()
+    text = json.dumps(d)  # JSON-safe
+    back = APIResponse.from_dict(json.loads(text))
+    assert back == r
+    assert back.content.parts[0] == Thinking("hmm", signature="s1")
+    assert back.prompt.fingerprint == r.prompt.fingerprint
+    assert back.sampling_params == r.sampling_params
+
+
+def test_error_response_round_trips() -> None:
+    r = make(
+        usage=None,
+        content=None,
+        is_error=True,
+        error_message="HTTP 429: slow",
+        retry_with_different_model=True,
+    )
+    assert APIResponse.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_images_become_placeholders_unless_kept() -> None:
+    r = make(prompt=cases.with_image())
+    d = r.to_dict()
+    assert "[image omitted]" in json.dumps(d) and "base64" not in json.dumps(d)
+    assert APIResponse.from_dict(d).prompt.messages[0].completion.endswith("[image omitted]")
+    kept = APIResponse.from_dict(json.loads(json.dumps(r.to_dict(keep_images=True))))
+    assert kept.prompt.fingerprint == r.prompt.fingerprint
+
+
+def test_pickles_for_ray() -> None:
+    r = make()
+    assert pickle.loads(pickle.dumps(r)) == r
+
+
+def test_request_spec_never_shows_keys() -> None:
+    spec = RequestSpec(
+        "POST",
+        "https://x/v1",
+        {
+            "x-api-key": Secret("sk-ant-secret").reveal(),
+            "Authorization": "Bearer sk-live",
+            "x-goog-api-key": "g-1",
+        },
+        {"model": "m"},
+    )
+    shown = repr(spec) + str(spec) + repr(spec.masked_headers())
+    for secret in ("sk-ant-secret", "sk-live", "g-1"):
+        assert secret not in shown
+    assert spec.headers["Authorization"] == "Bearer sk-live"  # the real headers still work
