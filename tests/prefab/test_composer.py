@@ -126,6 +126,8 @@ async def test_endless_or_huge_loops_are_stopped_by_the_step_limit(
         ("x = 2 ** 100000000", "too large"),
         ("x = list(range(10**9))", "over the limit"),
         ("x = f'{1:>999999999}'", "absurd width"),
+        ("row = [0] * 400000\nrows = [row, row, row]\nprint(rows)", "the printed value"),
+        ("row = [0] * 400000\nresult = [row, row]", "result would hold"),
     ],
 )
 async def test_memory_bombs_are_refused(composer: ToolComposer, code: str, needle: str) -> None:

@@ -136,6 +136,7 @@ class Interpreter:
             globals_ = self.scopes[0]
             has_result = "result" in globals_
             result = await self._deep(globals_["result"]) if has_result else None
+            check_size(approx_size(result), "result")
         except (_Break, _Continue):
             raise SnippetError("'break' or 'continue' outside a loop.") from None
         finally:
@@ -424,6 +425,7 @@ class Interpreter:
 
     async def _e_FormattedValue(self, node: ast.FormattedValue) -> str:
         value = await self._value(node.value)
+        check_size(approx_size(value), "the formatted value")
         if node.conversion == ord("r"):
             value = repr(value)
         elif node.conversion in (ord("s"), ord("a")):
@@ -566,6 +568,8 @@ class Interpreter:
         unknown = set(kwargs) - {"sep", "end"}
         if unknown:
             raise SnippetError(f"print() accepts only sep= and end= here, not {sorted(unknown)}.")
+        for arg in args:  # str() of a huge nested value would exhaust memory first
+            check_size(approx_size(arg), "the printed value")
         sep, end = kwargs.get("sep"), kwargs.get("end")
         text = (" " if sep is None else str(sep)).join(str(a) for a in args)
         text += "\n" if end is None else str(end)
