@@ -76,6 +76,16 @@ class MemoryManager:
         if memories and self.path is not None:
             self._save()
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tools travel to Ray actors by pickle; a lock cannot, so it is re-made on arrival.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> MemoryManager:
         """Load notes from ``path``; later changes are saved back to it."""

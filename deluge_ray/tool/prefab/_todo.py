@@ -121,6 +121,16 @@ class TodoManager:
         self._lock = threading.Lock()  # tools may run on worker threads concurrently
         self._todos: list[TodoItem] = self._coerce_all(list(todos or []))
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tools travel to Ray actors by pickle; a lock cannot, so it is re-made on arrival.
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @staticmethod
     def _coerce_all(items: list[Any]) -> list[TodoItem]:
         todos: list[TodoItem] = []
