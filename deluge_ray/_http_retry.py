@@ -1,0 +1,163 @@
+"""Driver-side HTTP for the control-plane and helper endpoints: retries, auth, pacing.
+
+Batch jobs, file uploads, background polling, embeddings and rerank call the provider from
+the driver rather than through ``ProviderCaller`` actors (they are few, long-lived or
+paginated calls). They share this layer: one function that sends a request and retries
+with jittered exponential backoff on the errors :func:`classify_error` calls transient
+(429 honouring ``retry-after``, 408, 5xx, 529, dropped connections), and a small
+:class:`Pacer` that spreads request starts at a per-minute rate and caps concurrency.
+
+    >>> pacer = Pacer(max_requests_per_minute=600, max_concurrent=4)
+    >>> pacer.interval
+    0.1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from ._secrets import read_api_key
+from .api_requests._common import auth_headers
+from .api_requests._errors import classify_error, lower_headers
+from .api_requests._types import ErrorInfo, ErrorKind
+from .errors import ConfigurationError, ProviderError
+from .models import APIModel
+
+__all__ = ["HTTPResult", "Pacer", "model_headers", "raise_for_error", "send_with_retries"]
+
+_BACKOFF_BASE = 0.5
+_BACKOFF_CAP = 30.0
+
+
+@dataclass
+class HTTPResult:
+    """A finished exchange: status, lower-cased headers, body and the attempts it took.
+
+    ``error`` is the classified failure of the last attempt (``None`` on 2xx).
+    """
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    attempts: int
+    error: ErrorInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx answer."""
+        return self.error is None
+
+
+def model_headers(model: APIModel, *, json_body: bool = True) -> dict[str, str]:
+    """Authentication (and version) headers for ``model``'s provider.
+
+    The key is read from the model's environment variable now, on the driver; it only
+    ever lives in the returned dict that goes on the wire.
+    """
+    key = read_api_key(model.api_key_env_var, model=model.id)
+    headers = auth_headers(model.api_spec, key)
+    if not json_body:
+        headers.pop("content-type", None)  # multipart bodies set their own boundary
+    return headers
+
+
+def _backoff(attempt: int, hint: float | None) -> float:
+    if hint is not None:
+        return min(_BACKOFF_CAP, hint)
+    # Full jitter: retries of many callers spread out instead of arriving together.
+    return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)))
+
+
+async def send_with_retries(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    json: Any = None,
+    data: Any = None,
+    max_attempts: int = 5,
+    timeout: float = 60.0,
+) -> HTTPResult:
+    """Send one request, retrying transient failures; return the last answer.
+
+    ``data`` may be a zero-argument callable returning a fresh body (an
+    :class:`aiohttp.FormData` cannot be sent twice). Errors that retrying cannot fix
+    (400, 401, 404, ...) return at once with ``error`` set; nothing is raised for HTTP
+    failures, so callers decide between an error entry and an exception.
+    """
+    if max_attempts < 1:
+        raise ConfigurationError(f"max_attempts must be >= 1, got {max_attempts}.")
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    result = HTTPResult(0, {}, b"", 0)
+    for attempt in range(1, max_attempts + 1):
+        body = data() if callable(data) else data
+        try:
+            async with session.request(
+                method, url, headers=dict(headers), json=json, data=body, timeout=client_timeout
+            ) as resp:
+                raw = await resp.read()
+                result = HTTPResult(resp.status, lower_headers(resp.headers), raw, attempt)
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            info = ErrorInfo(ErrorKind.RETRY, f"{type(exc).__name__}: {exc}".strip(), None, None)
+            result = HTTPResult(0, {}, b"", attempt, info)
+        else:
+            if 200 <= result.status < 300:
+                return result
+            result.error = classify_error(result.status, result.headers, result.body)
+        assert result.error is not None
+        if result.error.kind not in (ErrorKind.RETRY, ErrorKind.RATE_LIMITED):
+            return result
+        if attempt < max_attempts:
+            await asyncio.sleep(_backoff(attempt, result.error.retry_after))
+    return result
+
+
+def raise_for_error(result: HTTPResult, what: str) -> None:
+    """Raise :class:`ProviderError` naming ``what`` failed, the status and the reason."""
+    if result.error is not None:
+        status = result.status or "no answer"
+        raise ProviderError(
+            f"{what} failed after {result.attempts} attempt(s) (HTTP {status}): "
+            f"{result.error.message}",
+            status_code=result.status or None,
+        )
+
+
+class Pacer:
+    """Spreads request starts at ``max_requests_per_minute`` and caps concurrency.
+
+    Driver-side helpers (embeddings, rerank) use one per call; it mirrors the client's
+    pacing-not-bursting rule: starts are at least ``60 / rpm`` seconds apart.
+    """
+
+    def __init__(self, max_requests_per_minute: float, max_concurrent: int) -> None:
+        if max_requests_per_minute <= 0 or max_concurrent < 1:
+            raise ConfigurationError(
+                "max_requests_per_minute must be > 0 and max_concurrent_requests >= 1 "
+                f"(got {max_requests_per_minute} and {max_concurrent})."
+            )
+        self.interval = 60.0 / max_requests_per_minute
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Pacer:
+        await self._slots.acquire()
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._slots.release()
