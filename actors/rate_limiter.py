@@ -1,0 +1,166 @@
+"""The ``RateLimiter`` actor: one per provider and API key, shared by the whole cluster.
+
+A thin asynchronous shell around :class:`deluge_ray._limiter.LimiterCore`; all the logic
+(and its documentation) lives there. Callers talk to it through
+:class:`deluge_ray._lease_client.LeaseClient`, about once per block of requests.
+
+Sharing. :func:`get_rate_limiter` gets or creates the actor named
+``limiter:{provider}:{key_fingerprint}`` in the ``deluge_ray`` namespace, so every driver
+using the same key shares one limiter. The actor is detached: it outlives the driver that
+made it, since other drivers may still use it. When it already exists, the limits passed
+are applied to it: *the last writer wins* (``None`` leaves a limit as it is).
+:func:`aget_rate_limiter` is the same for async code.
+
+Restarts. ``max_restarts=-1`` brings a lost actor back with empty state; Ray re-runs the
+constructor with the arguments it was *created* with, so the limits are those of the
+creator (later :meth:`RateLimiter.set_limits` calls are lost until the next
+:func:`get_rate_limiter` re-applies them). The empty buckets start at zero credit, so a
+restart never causes a burst; slots held by callers at the time are forgotten and their
+later releases are clamped at zero. ``max_task_retries`` lets a lease call issued during
+a restart wait for the new instance instead of failing.
+
+>>> import ray  # doctest: +SKIP
+>>> limiter = get_rate_limiter("openai", key_fingerprint("sk-..."), rpm=3000, tpm=None,
+...                            max_concurrent=None)  # doctest: +SKIP
+>>> ray.get(limiter.stats.remote())["rpm"]  # doctest: +SKIP
+3000
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import ray
+
+from deluge_ray._constants import RAY_NAMESPACE
+from deluge_ray._limiter import Lease, LimiterCore, UsageReport
+from deluge_ray.errors import ConfigurationError
+
+__all__ = ["RateLimiter", "aget_rate_limiter", "get_rate_limiter", "limiter_name"]
+
+# What deluge_ray._secrets.key_fingerprint produces. Anything else might be a raw key,
+# which must never become part of an actor name (names show up in the dashboard and logs).
+_FINGERPRINT = re.compile(r"^(?:[0-9a-f]{12}|nokey)$")
+_PROVIDER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=1000)
+class RateLimiter:
+    """Leases request, token and concurrency capacity to callers; see ``LimiterCore``.
+
+    Every method is ``async`` and never blocks: the core is plain arithmetic.
+    """
+
+    def __init__(
+        self,
+        rpm: float | None,
+        tpm: float | None,
+        max_concurrent: int | None,
+        **options: Any,
+    ) -> None:
+        self._core = LimiterCore(rpm, tpm, max_concurrent, **options)
+
+    async def lease(
+        self,
+        caller_id: str,
+        want_requests: int,
+        tokens_per_request: int = 0,
+        report: UsageReport | None = None,
+    ) -> Lease:
+        """Apply ``report`` and grant a block of capacity (or say when to retry)."""
+        return self._core.lease(caller_id, want_requests, tokens_per_request, report)
+
+    async def set_limits(
+        self,
+        rpm: float | None = None,
+        tpm: float | None = None,
+        max_concurrent: int | None = None,
+    ) -> dict[str, Any]:
+        """Change the configured limits (``None`` keeps one); returns the effective limits."""
+        self._core.set_limits(rpm=rpm, tpm=tpm, max_concurrent=max_concurrent)
+        return self._core.effective_limits()
+
+    async def max_request_tokens(self) -> int | None:
+        """The largest single request, in tokens, that the budget allows."""
+        return self._core.max_request_tokens()
+
+    async def stats(self) -> dict[str, Any]:
+        """Grants, lease calls, 429 cooldowns and the effective limits."""
+        return self._core.stats()
+
+
+def limiter_name(provider: str, key_fingerprint: str) -> str:
+    """The actor name of the limiter for ``provider`` and a key's fingerprint.
+
+    >>> limiter_name("openai", "0123456789ab")
+    'limiter:openai:0123456789ab'
+    """
+    if not _PROVIDER.match(provider):
+        raise ConfigurationError(f"invalid provider name for a rate limiter: {provider!r}")
+    if not _FINGERPRINT.match(key_fingerprint):
+        # Do not echo the value: it may be the key itself.
+        raise ConfigurationError(
+            "key_fingerprint must come from deluge_ray._secrets.key_fingerprint "
+            "(12 hex digits or 'nokey'); never pass the API key itself"
+        )
+    return f"limiter:{provider}:{key_fingerprint}"
+
+
+def _get_or_create(
+    provider: str,
+    key_fingerprint: str,
+    rpm: float | None,
+    tpm: float | None,
+    max_concurrent: int | None,
+) -> tuple[Any, Any]:
+    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_concurrent", max_concurrent)):
+        if value is not None and not value > 0:
+            raise ConfigurationError(f"{name} must be a positive number or None, got {value!r}")
+    handle = RateLimiter.options(
+        name=limiter_name(provider, key_fingerprint),
+        namespace=RAY_NAMESPACE,
+        get_if_exists=True,
+        lifetime="detached",
+    ).remote(rpm, tpm, max_concurrent)
+    # For a limiter that already existed the constructor arguments were ignored: apply the
+    # limits (last writer wins). For a new limiter this is a no-op.
+    return handle, handle.set_limits.remote(rpm, tpm, max_concurrent)
+
+
+def get_rate_limiter(
+    provider: str,
+    key_fingerprint: str,
+    *,
+    rpm: float | None,
+    tpm: float | None,
+    max_concurrent: int | None,
+) -> Any:
+    """Get or create the shared limiter for ``provider`` + key, and apply these limits.
+
+    Needs a connected Ray. Outside an event loop it waits until the limits are in force;
+    inside a running loop it must not block, so the limits are applied in the background
+    (Ray does not order calls to an async actor, so a lease sent at once may still see the
+    old limits): use :func:`aget_rate_limiter` there when that matters.
+    """
+    handle, applied = _get_or_create(provider, key_fingerprint, rpm, tpm, max_concurrent)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        ray.get(applied)
+    return handle
+
+
+async def aget_rate_limiter(
+    provider: str,
+    key_fingerprint: str,
+    *,
+    rpm: float | None,
+    tpm: float | None,
+    max_concurrent: int | None,
+) -> Any:
+    """:func:`get_rate_limiter` for async code: returns once the limits are in force."""
+    handle, applied = _get_or_create(provider, key_fingerprint, rpm, tpm, max_concurrent)
+    await applied
+    return handle
