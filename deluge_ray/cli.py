@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .errors import DelugeError
@@ -25,6 +26,14 @@ def _quiet_ray_defaults() -> None:
     # Before Ray is imported anywhere: no usage-stats prompt, no token-auth banner.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+
+def _one_line_warnings() -> None:
+    # A command-line user needs the message, not the file and source line that raised it.
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"deluge-ray: warning: {message}", file=file or sys.stderr)
+
+    warnings.showwarning = show
 
 
 def _add_run_parser(sub: argparse._SubParsersAction) -> None:
@@ -150,6 +159,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``deluge-ray`` console script; returns the exit status."""
     _quiet_ray_defaults()
+    _one_line_warnings()
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
