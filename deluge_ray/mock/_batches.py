@@ -35,6 +35,11 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _present(batch: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI omits timestamps and file ids that do not exist yet (the schema forbids null)."""
+    return {key: value for key, value in batch.items() if value is not None}
+
+
 class BatchStore:
     """Batch jobs of both providers and the background tasks that complete them."""
 
@@ -125,7 +130,7 @@ class BatchStore:
         }
         self._openai[batch["id"]] = batch
         self._spawn(self._run_openai(batch, lines))
-        return dict(batch)
+        return _present(batch)
 
     async def _run_openai(self, batch: dict[str, Any], lines: list[str]) -> None:
         await asyncio.sleep(self.core.config.batch_seconds / 2)
@@ -186,13 +191,13 @@ class BatchStore:
         return batch
 
     async def openai_get(self, request: web.Request) -> dict[str, Any]:
-        return dict(self._openai_batch(request))
+        return _present(self._openai_batch(request))
 
     async def openai_cancel(self, request: web.Request) -> dict[str, Any]:
         batch = self._openai_batch(request)
         if batch["status"] in ("validating", "in_progress"):
             batch.update(status="cancelling", cancelling_at=int(time.time()))
-        return dict(batch)
+        return _present(batch)
 
     # -- Anthropic ---------------------------------------------------------------------
     async def anthropic_create(self, request: web.Request) -> dict[str, Any]:

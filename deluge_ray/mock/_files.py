@@ -46,11 +46,9 @@ class StoredFile:
             "object": "file",
             "bytes": len(self.data),
             "created_at": self.created_at,
-            "expires_at": None,
             "filename": self.filename,
             "purpose": self.purpose,
             "status": "processed",
-            "status_details": None,
         }
 
     def anthropic(self) -> dict[str, Any]:

@@ -201,7 +201,6 @@ def render_responses(view: RequestView, gen: Generated) -> dict[str, Any]:
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": gen.input_tokens + gen.output_tokens,
         },
-        "user": None,
         "metadata": body.get("metadata") or {},
     }
 
@@ -226,8 +225,8 @@ class ResponseStore:
         if not view.body.get("background"):
             self._items[final["id"]] = final
             return final
-        queued = {**copy.deepcopy(final), "status": "queued", "output": [], "usage": None}
-        queued["completed_at"] = None
+        queued = {**copy.deepcopy(final), "status": "queued", "output": [], "completed_at": None}
+        del queued["usage"]  # no usage until the work is done
         self._items[final["id"]] = queued
         task = asyncio.get_running_loop().create_task(self._finish(final))
         self._tasks.add(task)
