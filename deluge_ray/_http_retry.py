@@ -85,13 +85,16 @@ async def send_with_retries(
     data: Any = None,
     max_attempts: int = 5,
     timeout: float = 60.0,
+    pacer: Pacer | None = None,
 ) -> HTTPResult:
     """Send one request, retrying transient failures; return the last answer.
 
     ``data`` may be a zero-argument callable returning a fresh body (an
     :class:`aiohttp.FormData` cannot be sent twice). Errors that retrying cannot fix
     (400, 401, 404, ...) return at once with ``error`` set; nothing is raised for HTTP
-    failures, so callers decide between an error entry and an exception.
+    failures, so callers decide between an error entry and an exception. With a
+    ``pacer``, every attempt takes a start from it and a 429 slows the pacer down for all
+    requests sharing it (one caller's 429 means everyone is too fast).
     """
     if max_attempts < 1:
         raise ConfigurationError(f"max_attempts must be >= 1, got {max_attempts}.")
@@ -100,23 +103,29 @@ async def send_with_retries(
     for attempt in range(1, max_attempts + 1):
         body = data() if callable(data) else data
         try:
-            async with session.request(
-                method, url, headers=dict(headers), json=json, data=body, timeout=client_timeout
-            ) as resp:
-                raw = await resp.read()
-                result = HTTPResult(resp.status, lower_headers(resp.headers), raw, attempt)
+            async with pacer or _NO_PACING:
+                async with session.request(
+                    method, url, headers=dict(headers), json=json, data=body, timeout=client_timeout
+                ) as resp:
+                    raw = await resp.read()
+                    result = HTTPResult(resp.status, lower_headers(resp.headers), raw, attempt)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             info = ErrorInfo(ErrorKind.RETRY, f"{type(exc).__name__}: {exc}".strip(), None, None)
             result = HTTPResult(0, {}, b"", attempt, info)
         else:
             if 200 <= result.status < 300:
+                if pacer is not None:
+                    pacer.succeeded()
                 return result
             result.error = classify_error(result.status, result.headers, result.body)
         assert result.error is not None
         if result.error.kind not in (ErrorKind.RETRY, ErrorKind.RATE_LIMITED):
             return result
         if attempt < max_attempts:
-            await asyncio.sleep(_backoff(attempt, result.error.retry_after))
+            if pacer is not None and result.error.kind is ErrorKind.RATE_LIMITED:
+                pacer.throttled(result.error.retry_after)  # the pacer now holds every start
+            else:
+                await asyncio.sleep(_backoff(attempt, result.error.retry_after))
     return result
 
 
@@ -131,11 +140,25 @@ def raise_for_error(result: HTTPResult, what: str) -> None:
         )
 
 
+class _NoPacing:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_PACING = _NoPacing()
+
+
 class Pacer:
     """Spreads request starts at ``max_requests_per_minute`` and caps concurrency.
 
     Driver-side helpers (embeddings, rerank) use one per call; it mirrors the client's
-    pacing-not-bursting rule: starts are at least ``60 / rpm`` seconds apart.
+    pacing-not-bursting rule: starts are at least ``interval = 60 / rpm`` seconds apart.
+    It learns from 429s like the shared limiter does: a 429 holds every start until its
+    ``retry-after`` has passed and doubles the interval (the provider's real limit is
+    lower than ours); each success shrinks it back by 10 % towards the configured rate.
     """
 
     def __init__(self, max_requests_per_minute: float, max_concurrent: int) -> None:
@@ -144,7 +167,8 @@ class Pacer:
                 "max_requests_per_minute must be > 0 and max_concurrent_requests >= 1 "
                 f"(got {max_requests_per_minute} and {max_concurrent})."
             )
-        self.interval = 60.0 / max_requests_per_minute
+        self.base_interval = 60.0 / max_requests_per_minute
+        self.interval = self.base_interval
         self._slots = asyncio.Semaphore(max_concurrent)
         self._next = 0.0
         self._lock = asyncio.Lock()
@@ -161,3 +185,13 @@ class Pacer:
 
     async def __aexit__(self, *exc: object) -> None:
         self._slots.release()
+
+    def throttled(self, retry_after: float | None) -> None:
+        """A request was refused with 429: pause all starts and slow down."""
+        wait = retry_after if retry_after is not None else 1.0
+        self._next = max(self._next, time.monotonic() + wait)
+        self.interval = max(self.interval * 2, wait / 2)
+
+    def succeeded(self) -> None:
+        """A request went through: creep back towards the configured rate."""
+        self.interval = max(self.base_interval, self.interval * 0.9)
