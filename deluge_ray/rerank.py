@@ -54,7 +54,7 @@ def _check(queries: list[str], docs: list[list[str]]) -> None:
             f"Give one list of documents per query: {len(queries)} queries but "
             f"{len(docs)} document lists."
         )
-    for i, (query, group) in enumerate(zip(queries, docs)):
+    for i, (query, group) in enumerate(zip(queries, docs, strict=True)):
         if not isinstance(query, str) or not query.strip():
             raise ConfigurationError(f"Query {i} is empty; every query must be a non-empty string.")
         if isinstance(group, str) or not group:
