@@ -28,9 +28,16 @@ from .api_requests._common import auth_headers
 from .api_requests._errors import classify_error, lower_headers
 from .api_requests._types import ErrorInfo, ErrorKind
 from .errors import ConfigurationError, ProviderError
-from .models import APIModel
+from .models import APIModel, registry
 
-__all__ = ["HTTPResult", "Pacer", "model_headers", "raise_for_error", "send_with_retries"]
+__all__ = [
+    "HTTPResult",
+    "Pacer",
+    "model_headers",
+    "provider_model",
+    "raise_for_error",
+    "send_with_retries",
+]
 
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 30.0
@@ -53,6 +60,21 @@ class HTTPResult:
     def ok(self) -> bool:
         """True for a 2xx answer."""
         return self.error is None
+
+
+def provider_model(provider: str) -> APIModel:
+    """The registry's first (non-embedding) model of ``provider``: its base URL and key.
+
+    Provider-level endpoints (files, batch polling) are not tied to one model; any model
+    of the provider carries the base URL (with its ``*_BASE_URL`` override) and key name.
+    """
+    for model in registry.values():
+        if model.provider == provider and not model.is_embedding:
+            return model
+    raise ConfigurationError(
+        f"No {provider} model is registered, so its API address is unknown; register one "
+        "with deluge_ray.register_model(...)."
+    )
 
 
 def model_headers(model: APIModel, *, json_body: bool = True) -> dict[str, str]:

@@ -28,7 +28,13 @@ from typing import Any
 
 import aiohttp
 
-from ._http_retry import HTTPResult, model_headers, raise_for_error, send_with_retries
+from ._http_retry import (
+    HTTPResult,
+    model_headers,
+    provider_model,
+    raise_for_error,
+    send_with_retries,
+)
 from ._secrets import read_api_key
 from .api_requests import build_request, parse_response, to_api_response
 from .api_requests._types import ErrorInfo, ErrorKind, ParsedResponse
@@ -189,21 +195,13 @@ async def _submit_anthropic(
 
 
 # ------------------------------------------------------------------------- waiting
-def _provider_model(provider: str) -> APIModel:
-    """Any model of ``provider`` in the registry: its base URL and key variable."""
-    for model in registry.values():
-        if model.provider == provider and not model.is_embedding:
-            return model
-    raise ConfigurationError(f"No {provider} model is registered; cannot reach its batch API.")
-
-
 def _model_for(provider: str, wire_name: str | None) -> APIModel:
     """The registered model answering as ``wire_name`` (for prices), or a price-less one."""
     for model in registry.values():
         if model.provider == provider and wire_name in (model.name, model.id):
             return model
     return replace(
-        _provider_model(provider),
+        provider_model(provider),
         id=str(wire_name),
         name=str(wire_name),
         input_cost=0.0,
@@ -329,7 +327,7 @@ def _anthropic_results(text: str, results: dict[int, APIResponse]) -> None:
             parsed = parse_response(model, 200, {}, json.dumps(message).encode())
             results[index] = _finish(parsed, index, model, 200)
         else:
-            model = _provider_model("anthropic")
+            model = provider_model("anthropic")
             error = (result.get("error") or {}).get("error") or result.get("error") or {}
             reason = error.get("message") if isinstance(error, dict) else None
             message = f"Batch request {kind}" + (f": {reason}" if reason else "")
@@ -378,7 +376,7 @@ async def wait_for_batch_job(
         raise ConfigurationError(
             f"provider must be one of {list(BATCH_PROVIDERS)} for batch jobs, got {provider!r}."
         )
-    model = _provider_model(provider)
+    model = provider_model(provider)
     base = model.resolved_base_url()
     own = session is None
     http = session or aiohttp.ClientSession()

@@ -162,6 +162,27 @@ class File:
             )
         return self.file_id
 
+    # ── remote copies ─────────────────────────────────────────────────────────
+    async def as_remote(self, provider: str = "openai") -> File:
+        """Upload to ``provider`` (``"openai"``, ``"anthropic"``, ``"gemini"``).
+
+        Returns a new ``File`` with ``file_id`` and ``provider`` set (this one is left as
+        it is). Sending the remote file to another provider raises :class:`PromptError`.
+
+            >>> remote = await File("report.pdf").as_remote("openai")   # doctest: +SKIP
+            >>> remote.file_id
+            'file-...'
+        """
+        from ._remote import upload_file
+
+        return await upload_file(self, provider)
+
+    async def delete(self) -> bool:
+        """Delete this uploaded file from its provider; ``True`` once it is gone."""
+        from ._remote import delete_remote_file
+
+        return await delete_remote_file(self)
+
     # ── provider serialisers ──────────────────────────────────────────────────
     def oa_chat(self) -> dict[str, Any]:
         """OpenAI chat-completions content part (``file_data`` or ``file_id``)."""

@@ -95,6 +95,22 @@ class Message:
             self.parts.append(File(data, media_type=media_type, filename=filename))
         return self
 
+    async def with_remote_file(
+        self,
+        data: bytes | str | Path | File,
+        provider: str = "openai",
+        *,
+        media_type: str | None = None,
+        filename: str | None = None,
+    ) -> Message:
+        """Upload a file to ``provider`` and append a reference to it (by file id).
+
+        >>> msg = await Message.user("Summarise").with_remote_file("a.pdf")  # doctest: +SKIP
+        """
+        source = data if isinstance(data, File) else File(data, media_type, filename)
+        self.parts.append(await source.as_remote(provider))
+        return self
+
     def with_tool_call(self, id: str, name: str, arguments: dict[str, Any]) -> Message:
         """Append a tool call (normally on an assistant message)."""
         self.parts.append(ToolCall(id, name, arguments))
