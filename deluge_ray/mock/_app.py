@@ -59,7 +59,6 @@ def build_app(core: MockCore) -> web.Application:
     """Create the application serving every endpoint on top of ``core``."""
     app = web.Application(client_max_size=_MAX_BODY, middlewares=[_json_errors])
     responses = ResponseStore(core.config.batch_seconds)
-    core.responses = responses  # type: ignore[attr-defined]
     chat_api = GenerationAPI("openai", "chat.completions", parse_chat, render_chat, stream_chat)
     responses_api = GenerationAPI("openai", "responses", parse_responses, responses.render)
 

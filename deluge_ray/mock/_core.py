@@ -13,8 +13,7 @@ import json
 import logging
 import random
 import threading
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,10 +325,3 @@ class MockCore:
             200, input_tokens=gen.input_tokens, output_tokens=gen.output_tokens
         )
         return response
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def now() -> int:
-    return int(time.time())

@@ -20,6 +20,7 @@ __all__ = [
     "MockHTTPError",
     "error_payload",
     "optional",
+    "positive_int",
     "require",
     "require_dict",
 ]
