@@ -7,7 +7,14 @@ import json
 import uuid
 from typing import Any
 
-from ._behaviour import Generated, RequestView, TokenTally, ViewMessage, split_for_stream
+from ._behaviour import (
+    Generated,
+    RequestView,
+    TokenTally,
+    ViewMessage,
+    json_text,
+    split_for_stream,
+)
 from ._sse import event_frame
 from ._validate import MockHTTPError, optional, require, require_dict
 
@@ -40,7 +47,7 @@ def _blocks_text(content: Any, path: str, tally: TokenTally, message: ViewMessag
             pass
         elif kind == "tool_use":
             name = require(block, "name", str, f"{where}.")
-            arguments = json.dumps(require(block, "input", dict, f"{where}."))
+            arguments = json_text(require(block, "input", dict, f"{where}."))
             tally.text(name)
             tally.text(arguments)
             message.tool_calls.append({"id": block.get("id"), "name": name, "arguments": arguments})

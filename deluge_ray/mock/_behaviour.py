@@ -48,6 +48,11 @@ __all__ = [
 PER_MESSAGE_TOKENS = 4
 
 
+def json_text(value: Any) -> str:
+    """JSON text as the client serialises dict arguments and results (non-ASCII kept)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 class TokenTally:
     """Accumulates the input-token formula while a wire format is parsed."""
 
@@ -61,10 +66,11 @@ class TokenTally:
 
     def text(self, value: str | None) -> None:
         if value:
-            self.tokens += count_text_tokens(value, self.model)
+            # No model argument: the client's Conversation.count_tokens counts the same way.
+            self.tokens += count_text_tokens(value)
 
     def json(self, value: Any) -> None:
-        self.text(value if isinstance(value, str) else json.dumps(value))
+        self.text(value if isinstance(value, str) else json_text(value))
 
     def message(self) -> None:
         self.messages += 1
@@ -274,10 +280,10 @@ def generate(view: RequestView, reply: Reply | None) -> Generated:
         text = json.dumps(minimal_instance(view.response_schema or {}))
     thinking = reply.thought
     calls = tuple(
-        GeneratedToolCall(c.id or _call_id(view, i, c.name), c.name, json.dumps(c.arguments))
+        GeneratedToolCall(c.id or _call_id(view, i, c.name), c.name, json_text(c.arguments))
         for i, c in enumerate(reply.calls)
     )
-    model = view.model
+    model = None  # count as the client's estimate does (see TokenTally.text)
     used = (
         count_text_tokens(thinking or "", model)
         + count_text_tokens(text, model)

@@ -6,7 +6,14 @@ import json
 import uuid
 from typing import Any
 
-from ._behaviour import Generated, RequestView, TokenTally, ViewMessage, split_for_stream
+from ._behaviour import (
+    Generated,
+    RequestView,
+    TokenTally,
+    ViewMessage,
+    json_text,
+    split_for_stream,
+)
 from ._sse import data_frame
 from ._validate import MockHTTPError, optional, positive_int, require, require_dict
 
@@ -34,7 +41,7 @@ def _parts(parts: Any, path: str, tally: TokenTally, message: ViewMessage) -> st
         elif "functionCall" in part:
             call = require(part, "functionCall", dict, f"{where}.")
             name = require(call, "name", str, f"{where}.functionCall.")
-            arguments = json.dumps(call.get("args") or {})
+            arguments = json_text(call.get("args") or {})
             tally.text(name)
             tally.text(arguments)
             message.tool_calls.append({"id": call.get("id"), "name": name, "arguments": arguments})
