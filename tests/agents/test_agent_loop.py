@@ -241,7 +241,7 @@ async def test_bad_input_is_refused_clearly(mock, make_client):
     with pytest.raises(ConfigurationError, match="two tools are named 'add'"):
         await run_agent_loop(client, "x", tools=[ADD, Tool.from_function(add)])
     # Bad tool definitions are refused by Tool itself, before any loop starts.
-    with pytest.raises(ToolError, match="Invalid tool name .bad name!.* Try .bad_name_."):
+    with pytest.raises(ToolError, match=r"Invalid tool name .bad name!.* Try .bad_name_."):
         Tool(name="bad name!", description="x", parameters={}, run=add)
     with pytest.raises(ToolError, match="object"):
         Tool(name="ok", description="x", parameters={"type": "string"}, run=add)
