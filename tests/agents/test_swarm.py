@@ -1,0 +1,127 @@
+"""Swarms of agent loops on SubAgent actors, against the real mock provider."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+import pytest
+import ray
+
+from deluge_ray.client._swarm import CheckpointInfo, process_agent_loops_async
+from deluge_ray.errors import ConfigurationError
+from deluge_ray.mock import Reply, RequestView
+from deluge_ray.tool import Tool
+
+
+def square(x: int) -> int:
+    """Square a number."""
+    return x * x
+
+
+def whereami() -> dict:
+    """Report the process the tool runs in."""
+    return {"pid": os.getpid()}
+
+
+def three_round_script(view: RequestView) -> Reply | str:
+    """Round 1 squares n, round 2 squares the result, round 3 answers."""
+    n = int(re.search(r"loop (\d+)", view.messages[0].text).group(1))
+    results = [r for m in view.messages for r in m.tool_results]
+    if len(results) == 0:
+        return Reply.tool_call("square", {"x": n})
+    if len(results) == 1:
+        return Reply.tool_call("square", {"x": int(results[0]["content"])})
+    return f"loop {n}: {results[1]['content']}"
+
+
+def _check_in_order(results, n: int) -> None:
+    assert len(results) == n
+    for i, (conv, resp) in enumerate(results):
+        assert resp.completion == f"loop {i}: {i**4}", resp.error_message
+        assert resp.loop_stop_reason == "no_tool_calls" and resp.agent_rounds == 3
+        # user, (assistant, tool) x 2, assistant: no round lost or repeated by a restart
+        assert [m.role for m in conv.messages] == ["user"] + ["assistant", "tool"] * 2 + [
+            "assistant"
+        ]
+
+
+async def test_swarm_of_200_loops_of_3_rounds_in_order(mock, make_client):
+    mock.script("*", three_round_script)
+    client = make_client()
+    results = await process_agent_loops_async(
+        client,
+        [f"loop {i}" for i in range(200)],
+        tools=[Tool.from_function(square)],
+        max_rounds=3,
+        max_concurrent_agents=200,
+        num_actors=2,
+    )
+    _check_in_order(results, 200)
+    assert mock.stats()["requests"] == 600
+
+
+async def test_killed_subagent_actor_loses_no_loop(mock, make_client, monkeypatch):
+    from deluge_ray.client import _swarm
+
+    mock.script("*", three_round_script)
+    client = make_client()
+    pools: list[_swarm.SubAgentPool] = []
+    killed: list[int] = []
+
+    class RecordingPool(_swarm.SubAgentPool):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    monkeypatch.setattr(_swarm, "SubAgentPool", RecordingPool)
+
+    def kill_on_first_checkpoint(info: CheckpointInfo) -> None:
+        # Runs on the pool's thread as a checkpoint arrives: the actor that sent it still
+        # has that loop (and most of its others) unfinished, so they must restart elsewhere.
+        if not killed:
+            killed.append(info.actor_index)
+            ray.kill(info.actor, no_restart=True)
+
+    results = await process_agent_loops_async(
+        client,
+        [f"loop {i}" for i in range(100)],
+        tools=[Tool.from_function(square)],
+        max_rounds=3,
+        max_concurrent_agents=100,
+        num_actors=2,
+        on_checkpoint=kill_on_first_checkpoint,
+    )
+    assert killed, "no checkpoint arrived"
+    _check_in_order(results, 100)
+    assert pools[0].restarted_loops >= 1
+
+
+async def test_tools_run_in_the_actors(mock, make_client):
+    mock.script("*", lambda view: "ok" if view.has_tool_result else Reply.tool_call("whereami", {}))
+    client = make_client()
+    results = await process_agent_loops_async(
+        client, ["a", "b"], tools=[Tool.from_function(whereami)], max_rounds=2, num_actors=1
+    )
+    pids = {conv.messages[2].tool_results[0].result["pid"] for conv, _ in results}
+    assert len(pids) == 1 and os.getpid() not in pids
+
+
+async def test_unpicklable_tool_and_bad_arguments_are_refused(mock, make_client):
+    client = make_client()
+    lock = threading.Lock()
+
+    def locked() -> str:
+        """Holds a lock, which cannot be pickled."""
+        with lock:
+            return "x"
+
+    with pytest.raises(ConfigurationError, match="tools must pickle"):
+        await process_agent_loops_async(
+            client, ["a"], tools=[Tool.from_function(locked)], num_actors=1
+        )
+    with pytest.raises(ConfigurationError, match="max_rounds"):
+        await process_agent_loops_async(client, ["a"], max_rounds=0)
+    with pytest.raises(ConfigurationError, match="num_actors"):
+        await process_agent_loops_async(client, ["a"], num_actors=0)
