@@ -14,8 +14,9 @@ nothing here assumes api.openai.com.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
 
 from ..config import SamplingParams
 from ..models import APIModel
@@ -39,7 +40,10 @@ from ._common import (
 from ._errors import classify_error
 from ._types import ParsedResponse, RequestSpec
 
-__all__ = ["build_request", "parse_response", "response_format", "sampling_fields"]
+if TYPE_CHECKING:
+    from .response import APIResponse
+
+__all__ = ["build_request", "parse_response", "response_format", "sampling_fields", "stream_chat"]
 
 
 def sampling_fields(model: APIModel, sp: SamplingParams) -> dict[str, Any]:
@@ -172,3 +176,22 @@ def parse_response(
         raw=data,
         cost=cost_of(model, usage),
     )
+
+
+async def stream_chat(
+    model_name: str, prompt: Any, **options: Any
+) -> AsyncIterator[str | APIResponse]:
+    """Stream one prompt: yield each text delta string, then the final ``APIResponse``.
+
+    The entry point the API reference names (``api_requests.openai.stream_chat()``); it
+    forwards ``model_name``, ``prompt`` and every keyword option (``tools``,
+    ``sampling_params``, ``request_timeout``, ...) to
+    :func:`deluge_ray.api_requests.streaming.stream_chat`, which streams any provider that
+    can stream, not only OpenAI. ``streaming`` imports this module, so it is imported here,
+    on first use, rather than at the top.
+    """
+    from .streaming import stream_chat as _stream_chat
+
+    async with aclosing(_stream_chat(model_name, prompt, **options)) as items:
+        async for item in items:
+            yield item
