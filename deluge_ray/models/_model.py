@@ -47,6 +47,8 @@ class APIModel:
     supports_effort: bool = False
     # An embeddings endpoint rather than a chat model.
     is_embedding: bool = False
+    # A rerank endpoint (Cohere-style ``/rerank``) rather than a chat model.
+    is_rerank: bool = False
 
     def resolved_base_url(self) -> str:
         """The base URL to call, read from the environment *now*.

@@ -11,6 +11,7 @@ from typing import Any
 from .._constants import API_KEY_ENV_VARS, DEFAULT_BASE_URLS
 from ..errors import ConfigurationError, UnknownModelError
 from ._anthropic import ANTHROPIC_ALIASES, ANTHROPIC_MODELS
+from ._cohere import COHERE_RERANK_MODELS
 from ._gemini import GEMINI_MODELS
 from ._model import APIModel
 from ._openai import OPENAI_EMBEDDING_MODELS, OPENAI_MODELS
@@ -72,6 +73,7 @@ def register_model(
     supports_responses: bool = False,
     supports_effort: bool = False,
     is_embedding: bool = False,
+    is_rerank: bool = False,
 ) -> APIModel:
     """Add (or replace) a model, e.g. an OpenAI-compatible server, and return it.
 
@@ -129,17 +131,20 @@ def register_model(
         supports_responses=supports_responses,
         supports_effort=supports_effort,
         is_embedding=is_embedding,
+        is_rerank=is_rerank,
     )
     with _lock:
         _models[id] = model
     return model
 
 
-def _builtin(provider: str, model_id: str, row: dict[str, Any]) -> APIModel:
+def _builtin(
+    provider: str, model_id: str, row: dict[str, Any], api_spec: str | None = None
+) -> APIModel:
     return APIModel(
         id=model_id,
         provider=provider,
-        api_spec=provider,
+        api_spec=api_spec or provider,
         api_key_env_var=API_KEY_ENV_VARS[provider],
         base_url=DEFAULT_BASE_URLS[provider],
         **row,
@@ -155,6 +160,9 @@ def _load_builtins() -> None:
     ):
         for model_id, row in table.items():
             _models[model_id] = _builtin(provider, model_id, row)
+    for model_id, row in COHERE_RERANK_MODELS.items():
+        # Cohere authenticates with a bearer token, like OpenAI (see models/_cohere.py).
+        _models[model_id] = _builtin("cohere", model_id, row, api_spec="openai")
     for alias, target in ANTHROPIC_ALIASES.items():
         _models.setdefault(alias, _builtin("anthropic", alias, ANTHROPIC_MODELS[target]))
 

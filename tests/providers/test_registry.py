@@ -67,6 +67,25 @@ def test_wire_names_prices_and_flags_of_known_models() -> None:
     assert get_model("text-embedding-3-small").is_embedding
 
 
+@pytest.mark.parametrize(
+    "model_id", ["rerank-english-v3.0", "rerank-v3.5", "rerank-multilingual-v3.0"]
+)
+def test_cohere_rerank_models_are_registered(model_id, monkeypatch) -> None:
+    m = get_model(model_id)
+    assert (m.name, m.provider, m.api_key_env_var) == (model_id, "cohere", "COHERE_API_KEY")
+    assert m.is_rerank and not m.is_embedding and not m.supports_tools
+    # Billed per search, not per token: no token prices (documented in models/_cohere.py).
+    assert m.cost(1_000, 0) == 0.0
+    monkeypatch.delenv("COHERE_BASE_URL", raising=False)
+    assert m.resolved_base_url() == "https://api.cohere.com/v1"
+    monkeypatch.setenv("COHERE_BASE_URL", "http://127.0.0.1:9/v1")
+    assert m.resolved_base_url() == "http://127.0.0.1:9/v1"
+
+
+def test_chat_models_are_not_rerank_models() -> None:
+    assert not any(m.is_rerank for m in registry.values() if m.provider != "cohere")
+
+
 def test_anthropic_aliases_resolve_to_the_same_wire_model() -> None:
     assert get_model("claude-sonnet-4.5").name == get_model("claude-4.5-sonnet").name
     assert get_model("claude-sonnet-4-5").name == get_model("claude-4.5-sonnet").name
