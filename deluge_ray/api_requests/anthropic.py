@@ -2,7 +2,9 @@
 
 Beta features are switched on by the ``anthropic-beta`` header, added only when the body
 uses them: structured outputs (``output_format`` or strict tools), the MCP connector
-(``mcp_servers``) and output effort (``output_config``).
+(``mcp_servers``), output effort (``output_config``) and the Files API (a document or
+image whose source is an uploaded ``file_id``). They are sent comma-separated in one
+header, after any the caller passes in ``extra_headers``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from ..config import SamplingParams
 from ..models import APIModel
 from ..prompt import Conversation, Message, Text, Thinking, ToolCall, apply_tool_cache_control
+from ..prompt._remote import ANTHROPIC_FILES_BETA
 from ._common import (
     ApiKey,
     auth_headers,
@@ -33,6 +36,7 @@ from .response import Usage
 
 __all__ = [
     "BETA_EFFORT",
+    "BETA_FILES",
     "BETA_MCP",
     "BETA_STRUCTURED_OUTPUTS",
     "build_request",
@@ -42,6 +46,27 @@ __all__ = [
 BETA_STRUCTURED_OUTPUTS = "structured-outputs-2025-11-13"
 BETA_MCP = "mcp-client-2025-04-04"
 BETA_EFFORT = "effort-2025-11-24"
+BETA_FILES = ANTHROPIC_FILES_BETA
+
+
+def uses_uploaded_files(blocks: Any) -> bool:
+    """True when any block (at any depth, e.g. inside a tool result) has a ``file`` source.
+
+    >>> uses_uploaded_files([{"role": "user", "content": [
+    ...     {"type": "document", "source": {"type": "file", "file_id": "file_1"}}]}])
+    True
+    """
+    stack = [blocks]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            source = item.get("source")
+            if isinstance(source, dict) and source.get("type") == "file":
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def build_request(
@@ -73,6 +98,8 @@ def build_request(
     body: dict[str, Any] = {"model": model.name, "messages": messages}
     if system:
         body["system"] = system
+    if uses_uploaded_files(messages) or uses_uploaded_files(system):
+        betas.append(BETA_FILES)
     budget = thinking_budget_for(model, sp)
     if budget:
         body["max_tokens"] = sp.max_new_tokens + budget

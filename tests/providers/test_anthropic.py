@@ -9,10 +9,17 @@ from pydantic import TypeAdapter
 from deluge_ray._constants import ANTHROPIC_VERSION
 from deluge_ray._secrets import Secret
 from deluge_ray.api_requests import build_request
-from deluge_ray.api_requests.anthropic import BETA_EFFORT, BETA_MCP, BETA_STRUCTURED_OUTPUTS
+from deluge_ray.api_requests.anthropic import (
+    BETA_EFFORT,
+    BETA_FILES,
+    BETA_MCP,
+    BETA_STRUCTURED_OUTPUTS,
+)
 from deluge_ray.config import SamplingParams
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.models import get_model
+from deluge_ray.prompt import Conversation, File, Message
+from deluge_ray.prompt._remote import ANTHROPIC_FILES_BETA
 
 from . import _cases as cases
 
@@ -172,6 +179,35 @@ def test_extra_headers_merge_betas_and_extra_body_deep_merges() -> None:
     assert spec.headers["X-Team"] == "a"
     assert spec.json["metadata"] == {"user_id": "u-1"}
     assert "schema" in spec.json["output_format"]  # merged into, not replaced
+
+
+def remote_doc_conversation() -> Conversation:
+    remote = File(file_id="file_011abc", provider="anthropic", media_type="application/pdf")
+    return Conversation([Message("user", []).with_text("Summarise").with_file(remote)])
+
+
+def test_uploaded_file_turns_on_the_files_beta() -> None:
+    assert BETA_FILES == ANTHROPIC_FILES_BETA == "files-api-2025-04-14"
+    spec = build(remote_doc_conversation())
+    (doc,) = [b for b in spec.json["messages"][0]["content"] if b["type"] == "document"]
+    assert doc["source"] == {"type": "file", "file_id": "file_011abc"}
+    assert betas(spec) == [BETA_FILES]
+    # Inline documents need no beta.
+    assert betas(build(cases.with_file())) == []
+
+
+def test_files_beta_merges_with_other_betas_comma_separated() -> None:
+    spec = build(
+        remote_doc_conversation(),
+        output_schema=cases.Answer,
+        extra_headers={"anthropic-beta": "context-1m-2025-08-07"},
+    )
+    assert spec.headers["anthropic-beta"] == (
+        f"context-1m-2025-08-07,{BETA_FILES},{BETA_STRUCTURED_OUTPUTS}"
+    )
+    # A caller who already asked for the files beta does not get it twice.
+    again = build(remote_doc_conversation(), extra_headers={"anthropic-beta": BETA_FILES})
+    assert betas(again) == [BETA_FILES]
 
 
 def test_background_is_rejected() -> None:
