@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,12 +28,41 @@ from ._common import (
 from ._errors import classify_error
 from ._types import ErrorInfo, ErrorKind, ParsedResponse, RequestSpec
 
-__all__ = ["build_request", "parse_response"]
+__all__ = ["build_request", "gemini_thinking_budget", "parse_response"]
+
+
+def gemini_thinking_budget(model: APIModel, sp: SamplingParams) -> int | None:
+    """The ``thinkingBudget`` to send, raised to the model's minimum when it is below it.
+
+    Gemini 2.5 Pro (and 3 Pro) cannot stop thinking: a budget of 0 is refused with a 400.
+    ``reasoning_effort="none"`` therefore asks such a model for its *smallest* budget
+    (``model.min_thinking_budget``, 128 tokens) rather than 0, so the request succeeds with
+    as little thinking as the model allows; an explicit ``thinking_budget`` below the
+    minimum is raised to it with a warning.
+
+    >>> from deluge_ray.models import get_model
+    >>> gemini_thinking_budget(get_model("gemini-2.5-pro"), SamplingParams(reasoning_effort="none"))
+    128
+    >>> gemini_thinking_budget(get_model("gemini-2.5-flash"), SamplingParams(reasoning_effort="none"))
+    0
+    """
+    budget = thinking_budget_for(model, sp)
+    floor = model.min_thinking_budget
+    if budget is None or budget >= floor:
+        return budget
+    if sp.thinking_budget is not None:
+        warnings.warn(
+            f"thinking_budget={sp.thinking_budget} is below {model.id}'s minimum of {floor} "
+            f"(it cannot switch thinking off); sending {floor}.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return floor
 
 
 def _generation_config(model: APIModel, sp: SamplingParams, output_schema: Any) -> dict[str, Any]:
     config: dict[str, Any] = {"temperature": sp.temperature, "topP": sp.top_p}
-    budget = thinking_budget_for(model, sp)
+    budget = gemini_thinking_budget(model, sp)
     # Gemini counts thinking tokens inside maxOutputTokens; keep the answer's allowance.
     config["maxOutputTokens"] = sp.max_new_tokens + (budget or 0)
     if budget is not None:
@@ -84,7 +114,9 @@ def build_request(
     """The generateContent request (``cache_pattern`` and ``service_tier`` are ignored).
 
     Thinking: ``thinkingConfig.thinkingBudget`` from ``thinking_budget`` or the effort's
-    budget (0 turns thinking off); thoughts are requested so they can be replayed.
+    budget (0 turns thinking off, except on models that always think, which get their
+    minimum budget: see :func:`gemini_thinking_budget`); thoughts are requested so they
+    can be replayed.
     """
     no_background(background, "Gemini")
     system, contents = conversation.to_gemini()

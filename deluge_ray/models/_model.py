@@ -49,6 +49,9 @@ class APIModel:
     is_embedding: bool = False
     # A rerank endpoint (Cohere-style ``/rerank``) rather than a chat model.
     is_rerank: bool = False
+    # The smallest thinking budget the model accepts; 0 means thinking can be switched
+    # off. Gemini 2.5 Pro and Gemini 3 Pro always think (at least 128 tokens).
+    min_thinking_budget: int = 0
 
     def resolved_base_url(self) -> str:
         """The base URL to call, read from the environment *now*.

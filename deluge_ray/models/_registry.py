@@ -74,6 +74,7 @@ def register_model(
     supports_effort: bool = False,
     is_embedding: bool = False,
     is_rerank: bool = False,
+    min_thinking_budget: int = 0,
 ) -> APIModel:
     """Add (or replace) a model, e.g. an OpenAI-compatible server, and return it.
 
@@ -132,6 +133,7 @@ def register_model(
         supports_effort=supports_effort,
         is_embedding=is_embedding,
         is_rerank=is_rerank,
+        min_thinking_budget=min_thinking_budget,
     )
     with _lock:
         _models[id] = model

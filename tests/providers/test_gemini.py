@@ -15,6 +15,7 @@ from . import _cases as cases
 
 FLASH = get_model("gemini-2.5-flash")
 FLASH20 = get_model("gemini-2.0-flash")
+PRO = get_model("gemini-2.5-pro")
 
 
 def build(conv=None, sp=None, model=FLASH, **kw):
@@ -135,3 +136,28 @@ def test_mcp_servers_and_background_are_rejected() -> None:
         build(tools=[cases.FakeMCPServer("d", "https://x")])
     with pytest.raises(ConfigurationError, match="background=True"):
         build(background=True)
+
+
+@pytest.mark.parametrize("model_id", ["gemini-2.5-pro", "gemini-3-pro-preview"])
+def test_effort_none_on_an_always_thinking_model_sends_its_minimum_budget(model_id) -> None:
+    model = get_model(model_id)
+    assert model.min_thinking_budget == 128
+    config = build(model=model, sp=SamplingParams(reasoning_effort="none", max_new_tokens=50))
+    generation = config.json["generationConfig"]
+    assert generation["thinkingConfig"]["thinkingBudget"] == 128
+    assert generation["maxOutputTokens"] == 50 + 128  # the answer keeps its own allowance
+
+
+def test_explicit_budget_below_the_minimum_is_raised_with_a_warning() -> None:
+    with pytest.warns(UserWarning, match="below gemini-2.5-pro's minimum of 128"):
+        json = build(model=PRO, sp=SamplingParams(thinking_budget=0)).json
+    assert json["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 128
+    # At or above the minimum the budget is sent as given.
+    json = build(model=PRO, sp=SamplingParams(thinking_budget=128)).json
+    assert json["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 128
+
+
+def test_models_that_can_stop_thinking_still_get_zero() -> None:
+    for model in (FLASH, get_model("gemini-2.5-flash-lite")):
+        json = build(model=model, sp=SamplingParams(reasoning_effort="none")).json
+        assert json["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 0
