@@ -3,12 +3,14 @@
 
 Jobs finish in the background after ``MockConfig.batch_seconds`` so pollers see the real
 status progression (``validating``/``in_progress`` → ``completed``; ``in_progress`` →
-``ended``). Batch traffic is not rate limited, as with the providers' separate batch quotas.
+``ended``). ``MockConfig.batch_outcome`` makes jobs fail or expire instead; an OpenAI job
+cancelled while validating never runs. Batch traffic is not rate limited, as with the providers' separate batch quotas.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -35,6 +37,45 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _openai_failure(lines: list[str]) -> dict[str, Any]:
+    """The ``errors`` list of a job that failed validation (``batch_outcome="failed"``)."""
+    model = "the model"
+    with contextlib.suppress(Exception):
+        model = json.loads(lines[0])["body"]["model"]
+    message = (
+        f"Enqueued token limit reached for {model} in organization org-mock. Please try "
+        "again once some in_progress batches have been completed."
+    )
+    error = {"code": "token_limit_exceeded", "message": message, "param": None, "line": None}
+    return {"object": "list", "data": [error]}
+
+
+def _openai_expired(line: str) -> str:
+    """The error-file record of a request an expired job never ran."""
+    custom_id = None
+    with contextlib.suppress(Exception):
+        custom_id = json.loads(line).get("custom_id")
+    return json.dumps(
+        {
+            "id": f"batch_req_{uuid.uuid4().hex[:24]}",
+            "custom_id": custom_id,
+            "response": None,
+            "error": {
+                "code": "batch_expired",
+                "message": "This request could not be executed before the completion "
+                "window expired.",
+            },
+        }
+    )
+
+
+#: The error of every request of a failed Anthropic batch (``batch_outcome="failed"``).
+_ANTHROPIC_BATCH_ERROR = {
+    "type": "error",
+    "error": {"type": "api_error", "message": "Internal server error while running the batch."},
+}
+
+
 def _present(batch: dict[str, Any]) -> dict[str, Any]:
     """OpenAI omits timestamps and file ids that do not exist yet (the schema forbids null)."""
     return {key: value for key, value in batch.items() if value is not None}
@@ -50,6 +91,15 @@ class BatchStore:
         self._anthropic: dict[str, dict[str, Any]] = {}
         self._anthropic_results: dict[str, bytes] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set when a batch is cancelled, so its runner stops waiting at once.
+        self._cancelled: dict[str, asyncio.Event] = {}
+
+    async def close(self, _app: Any = None) -> None:
+        """Cancel the runners of unfinished jobs (the server is shutting down)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -129,38 +179,56 @@ class BatchStore:
             "metadata": optional(body, "metadata", dict),
         }
         self._openai[batch["id"]] = batch
-        self._spawn(self._run_openai(batch, lines))
+        self._spawn(self._run_openai(batch, lines, self.core.config.batch_outcome))
         return _present(batch)
 
-    async def _run_openai(self, batch: dict[str, Any], lines: list[str]) -> None:
-        await asyncio.sleep(self.core.config.batch_seconds / 2)
-        batch.update(status="in_progress", in_progress_at=int(time.time()))
+    async def _phase(self, batch_id: str) -> None:
+        """Wait half of ``batch_seconds``, or less if the batch is cancelled meanwhile."""
+        wake = self._cancelled.setdefault(batch_id, asyncio.Event())
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(wake.wait(), self.core.config.batch_seconds / 2)
+
+    def _openai_line(self, batch: dict[str, Any], number: int, line: str) -> tuple[bool, str]:
+        """Run one input line; ``(succeeded, output record as JSON)``."""
+        record: dict[str, Any] = {}
+        try:
+            record = require_dict(json.loads(line), f"line {number + 1}")
+            url = require(record, "url", str)
+            if url != batch["endpoint"]:
+                raise MockHTTPError(
+                    400, f"line {number + 1}: url {url!r} differs from the batch endpoint."
+                )
+            status, payload = self._answer("openai", url, require(record, "body", dict))
+        except (json.JSONDecodeError, MockHTTPError) as exc:
+            message = exc.message if isinstance(exc, MockHTTPError) else f"invalid JSON: {exc}"
+            status, payload = 400, error_payload("openai", MockHTTPError(400, message))
+        result = {
+            "id": f"batch_req_{uuid.uuid4().hex[:24]}",
+            "custom_id": record.get("custom_id"),
+            "response": {"status_code": status, "request_id": uuid.uuid4().hex, "body": payload},
+            "error": None,
+        }
+        return status == 200, json.dumps(result)
+
+    async def _run_openai(self, batch: dict[str, Any], lines: list[str], outcome: str) -> None:
+        await self._phase(batch["id"])
+        now = int(time.time())
+        # A job cancelled while validating never starts.
+        if batch["status"] == "cancelling":
+            batch.update(status="cancelled", cancelled_at=now)
+            return
+        if outcome == "failed":
+            batch.update(status="failed", failed_at=now, errors=_openai_failure(lines))
+            return
+        batch.update(status="in_progress", in_progress_at=now)
+        run = lines if outcome == "completed" else lines[: len(lines) // 2]
         out, errors = [], []
-        for number, line in enumerate(lines):
-            record: dict[str, Any] = {}
-            try:
-                record = require_dict(json.loads(line), f"line {number + 1}")
-                url = require(record, "url", str)
-                if url != batch["endpoint"]:
-                    raise MockHTTPError(
-                        400, f"line {number + 1}: url {url!r} differs from the batch endpoint."
-                    )
-                status, payload = self._answer("openai", url, require(record, "body", dict))
-            except (json.JSONDecodeError, MockHTTPError) as exc:
-                message = exc.message if isinstance(exc, MockHTTPError) else f"invalid JSON: {exc}"
-                status, payload = 400, error_payload("openai", MockHTTPError(400, message))
-            result = {
-                "id": f"batch_req_{uuid.uuid4().hex[:24]}",
-                "custom_id": record.get("custom_id"),
-                "response": {
-                    "status_code": status,
-                    "request_id": uuid.uuid4().hex,
-                    "body": payload,
-                },
-                "error": None,
-            }
-            (out if status == 200 else errors).append(json.dumps(result))
-        await asyncio.sleep(self.core.config.batch_seconds / 2)
+        for number, line in enumerate(run):
+            ok, record = self._openai_line(batch, number, line)
+            (out if ok else errors).append(record)
+        if outcome == "expired":
+            errors.extend(_openai_expired(line) for line in lines[len(run) :])
+        await self._phase(batch["id"])
         now = int(time.time())
         if batch["status"] == "cancelling":
             batch.update(status="cancelled", cancelled_at=now)
@@ -180,7 +248,10 @@ class BatchStore:
             "completed": len(out),
             "failed": len(errors),
         }
-        batch.update(status="completed", finalizing_at=now, completed_at=now)
+        if outcome == "expired":
+            batch.update(status="expired", expired_at=now)
+        else:
+            batch.update(status="completed", finalizing_at=now, completed_at=now)
 
     def _openai_batch(self, request: web.Request) -> dict[str, Any]:
         batch = self._openai.get(request.match_info["batch_id"])
@@ -197,6 +268,7 @@ class BatchStore:
         batch = self._openai_batch(request)
         if batch["status"] in ("validating", "in_progress"):
             batch.update(status="cancelling", cancelling_at=int(time.time()))
+            self._cancelled.setdefault(batch["id"], asyncio.Event()).set()
         return _present(batch)
 
     # -- Anthropic ---------------------------------------------------------------------
@@ -235,26 +307,37 @@ class BatchStore:
         }
         self._anthropic[batch["id"]] = batch
         base = f"{request.scheme}://{request.host}"
-        self._spawn(self._run_anthropic(batch, items, base))
+        self._spawn(self._run_anthropic(batch, items, base, self.core.config.batch_outcome))
         return dict(batch)
 
     async def _run_anthropic(
-        self, batch: dict[str, Any], items: list[tuple[str, dict[str, Any]]], base: str
+        self,
+        batch: dict[str, Any],
+        items: list[tuple[str, dict[str, Any]]],
+        base: str,
+        outcome: str,
     ) -> None:
         await asyncio.sleep(self.core.config.batch_seconds)
-        lines, succeeded = [], 0
-        for custom_id, params in items:
-            status, payload = self._answer("anthropic", "/v1/messages", params)
-            if status == 200:
-                succeeded += 1
-                result: dict[str, Any] = {"type": "succeeded", "message": payload}
+        ran = len(items) if outcome == "completed" else len(items) // 2
+        if outcome == "failed":
+            ran = 0
+        lines, counts = [], {"succeeded": 0, "errored": 0, "expired": 0}
+        for number, (custom_id, params) in enumerate(items):
+            result: dict[str, Any]
+            if number >= ran and outcome == "expired":
+                result = {"type": "expired"}
+            elif number >= ran:
+                result = {"type": "errored", "error": _ANTHROPIC_BATCH_ERROR}
             else:
-                result = {"type": "errored", "error": payload}
+                status, payload = self._answer("anthropic", "/v1/messages", params)
+                if status == 200:
+                    result = {"type": "succeeded", "message": payload}
+                else:
+                    result = {"type": "errored", "error": payload}
+            counts[result["type"]] += 1
             lines.append(json.dumps({"custom_id": custom_id, "result": result}))
         self._anthropic_results[batch["id"]] = ("\n".join(lines) + "\n").encode()
-        batch["request_counts"].update(
-            processing=0, succeeded=succeeded, errored=len(items) - succeeded
-        )
+        batch["request_counts"].update(processing=0, **counts)
         batch.update(
             processing_status="ended",
             ended_at=_iso(time.time()),

@@ -12,10 +12,14 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ..errors import ConfigurationError
 
-__all__ = ["FAULT_KINDS", "Faults", "Latency", "Limits", "MockConfig"]
+__all__ = ["BATCH_OUTCOMES", "FAULT_KINDS", "Faults", "Latency", "Limits", "MockConfig"]
+
+#: How the mock ends a batch job (``MockConfig.batch_outcome``).
+BATCH_OUTCOMES = ("completed", "failed", "expired")
 
 
 def _check_non_negative(name: str, value: float | None) -> None:
@@ -177,6 +181,14 @@ class MockConfig:
     (when set) makes the server refuse any other model name with the provider's
     "model not found" error; by default every model name is accepted.
     ``require_auth`` makes requests without a key header fail with 401.
+
+    ``batch_outcome`` decides how batch jobs created from now on end, with the provider's
+    own shapes: ``"completed"`` (every request runs); ``"failed"`` (OpenAI: the job fails
+    validation with ``errors.data`` naming ``token_limit_exceeded``; Anthropic, which has
+    no failed job state: every request is ``errored`` with an ``api_error``); ``"expired"``
+    (the first half of the requests run, the rest expire: OpenAI writes them to the error
+    file with code ``batch_expired`` and the job ends ``expired``; Anthropic gives them
+    result type ``expired``).
     """
 
     limits: Limits = field(default_factory=Limits)
@@ -188,8 +200,14 @@ class MockConfig:
     require_auth: bool = True
     embedding_dimensions: int = 256
     batch_seconds: float = 0.05
+    batch_outcome: Literal["completed", "failed", "expired"] = "completed"
 
     def __post_init__(self) -> None:
+        if self.batch_outcome not in BATCH_OUTCOMES:
+            raise ConfigurationError(
+                f"MockConfig.batch_outcome must be one of {list(BATCH_OUTCOMES)} "
+                f"(got {self.batch_outcome!r})."
+            )
         if self.known_models is not None:
             self.known_models = frozenset(self.known_models)
         if self.embedding_dimensions <= 0:
