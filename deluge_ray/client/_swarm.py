@@ -176,6 +176,9 @@ class SubAgentPool:
         ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigurationError(f"{name} must be a positive integer, got {value!r}.")
+        # Keys, base URLs, limiters and Ray itself, resolved now in the caller's thread:
+        # a missing key fails here, and ray.init wants the main thread.
+        client._ensure_engine()
         self._client = client
         self._tools = tools
         self._max_rounds = max_rounds
@@ -259,8 +262,6 @@ class SubAgentPool:
 
     async def _start_actors(self) -> None:
         client = self._client
-        engine = await asyncio.to_thread(client._ensure_engine)  # routes, keys, limiters, Ray
-        del engine
         prepared = await prepare_tools(
             self._tools,
             force_local_mcp=client.force_local_mcp,
