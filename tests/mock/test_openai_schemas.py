@@ -6,6 +6,8 @@ import asyncio
 import json
 
 import aiohttp
+import jsonschema
+import pytest
 
 from deluge_ray.mock import Reply
 from tests.support.openapi import validate
@@ -51,13 +53,9 @@ async def test_chat_and_stream_chunks_validate(mock):
             frames = [f[len("data: ") :] for f in text.split("\n\n") if f]
             assert frames[-1] == "[DONE]"
             chunks = [json.loads(f) for f in frames[:-1]]
+            # Mid-stream chunks carry finish_reason null (tests/support/openapi.py allows it).
+            assert chunks[1]["choices"][0]["finish_reason"] is None
             for chunk in chunks:
-                choice = chunk["choices"][0] if chunk["choices"] else None
-                if choice is not None and choice["finish_reason"] is None:
-                    # The spec types finish_reason as string|null but its enum omits null (a
-                    # spec bug: the real API sends null mid-stream), so check the rest with a
-                    # copy holding a valid reason.
-                    chunk = {**chunk, "choices": [{**choice, "finish_reason": "stop"}]}
                 validate("CreateChatCompletionStreamResponse", chunk)
             assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] > 0
 
@@ -162,3 +160,17 @@ async def test_embeddings_files_and_batches_validate(mock):
             f"{mock.openai_base_url}/files/{uploaded['id']}", headers=HEADERS
         ) as r:
             assert r.status == 404
+
+
+def test_stream_finish_reason_null_is_valid_but_other_values_still_checked():
+    chunk = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}],
+    }
+    validate("CreateChatCompletionStreamResponse", chunk)
+    chunk["choices"][0]["finish_reason"] = "exploded"
+    with pytest.raises(jsonschema.ValidationError, match="finish_reason"):
+        validate("CreateChatCompletionStreamResponse", chunk)

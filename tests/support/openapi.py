@@ -8,6 +8,12 @@ The spec lives outside the repository (``../shared/specs/openai-openapi.yaml``, 
 branches (e.g. the Responses API's message input items) would reject valid payloads, so
 ``oneOf`` is validated as ``anyOf`` ("matches at least one branch").
 
+Known spec bugs are patched in one place, :func:`_patch_spec_bugs`, each with its reason:
+
+* ``CreateChatCompletionStreamResponse.choices[].finish_reason`` is ``nullable`` but its
+  ``enum`` omits null, while the real API sends ``"finish_reason": null`` on every chunk
+  but the last; null is added to that enum.
+
     >>> validate("CreateChatCompletionRequest", {"model": "gpt-4.1-mini", "messages": [...]})
 """
 
@@ -64,11 +70,21 @@ def _rewrite_nullable(node: Any) -> Any:
     return node
 
 
+def _patch_spec_bugs(document: dict[str, Any]) -> dict[str, Any]:
+    """Fix the spec where it contradicts what the real API sends (see the module docstring)."""
+    schemas = document["components"]["schemas"]
+    choice = schemas["CreateChatCompletionStreamResponse"]["properties"]["choices"]["items"]
+    finish = choice["properties"]["finish_reason"]
+    if None not in finish.get("enum", [None]):
+        finish["enum"] = [*finish["enum"], None]
+    return document
+
+
 @functools.lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
     with open(spec_path()) as fh:
         raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return _rewrite_nullable(raw)
+    return _patch_spec_bugs(_rewrite_nullable(raw))
 
 
 @functools.lru_cache(maxsize=1)
