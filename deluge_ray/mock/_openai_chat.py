@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from ._behaviour import Generated, RequestView, TokenTally, ViewMessage, split_for_stream
+from ._logprobs import token_logprobs
 from ._sse import DONE_FRAME, data_frame
 from ._validate import MockHTTPError, optional, positive_int, require, require_dict
 
@@ -72,6 +73,41 @@ def response_schema_of(response_format: dict[str, Any] | None, path: str) -> dic
     )
 
 
+def _check_logprobs(body: dict[str, Any]) -> None:
+    """``logprobs`` is a boolean; ``top_logprobs`` 0-20 and only with ``logprobs: true``."""
+    wanted = optional(body, "logprobs", bool)
+    top = optional(body, "top_logprobs", int)
+    if top is None:
+        return
+    if not 0 <= top <= 20:
+        bound = (
+            "below minimum value. Expected a value >= 0"
+            if top < 0
+            else ("above maximum value. Expected a value <= 20")
+        )
+        raise MockHTTPError(
+            400,
+            f"Invalid 'top_logprobs': integer {bound}, but got {top}.",
+            param="top_logprobs",
+            code="integer_below_min_value" if top < 0 else "integer_above_max_value",
+        )
+    if not wanted:
+        raise MockHTTPError(
+            400,
+            "Invalid value for 'top_logprobs': 'logprobs' must be set to true when "
+            "'top_logprobs' is used.",
+            param="top_logprobs",
+            code="invalid_value",
+        )
+
+
+def _logprobs_of(view: RequestView, text: str) -> dict[str, Any] | None:
+    """``choices[0].logprobs`` for ``text`` when the request asked for them, else ``None``."""
+    if not view.body.get("logprobs"):
+        return None
+    return {"content": token_logprobs(text, view.body.get("top_logprobs")), "refusal": None}
+
+
 def parse_chat(body: dict[str, Any], model: str) -> RequestView:
     """Validate a chat-completions body and build its :class:`RequestView`."""
     raw_messages = require(body, "messages", list)
@@ -134,6 +170,7 @@ def parse_chat(body: dict[str, Any], model: str) -> RequestView:
     stream = bool(optional(body, "stream", bool))
     optional(body, "stream_options", dict)
     optional(body, "temperature", float)
+    _check_logprobs(body)
     return RequestView(
         api="openai_chat",
         model=model,
@@ -186,7 +223,12 @@ def render_chat(view: RequestView, gen: Generated) -> dict[str, Any]:
         "created": int(time.time()),
         "model": view.model,
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": gen.finish}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": _logprobs_of(view, gen.text),
+                "finish_reason": gen.finish,
+            }
         ],
         "usage": _usage(gen),
         "service_tier": "default",
@@ -205,12 +247,28 @@ def stream_chat_chunks(view: RequestView, gen: Generated) -> list[dict[str, Any]
         "system_fingerprint": "fp_mock",
     }
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+    def chunk(
+        delta: dict[str, Any], finish: str | None = None, logprobs: Any = None
+    ) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
         return {**base, "choices": [choice]}
 
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
-    chunks += [chunk({"content": piece}) for piece in split_for_stream(gen.text)]
+    # Each text chunk carries the logprobs of the tokens that start inside it, so the
+    # chunks' lists join to exactly the non-streamed answer's list.
+    pieces = split_for_stream(gen.text)
+    whole = _logprobs_of(view, gen.text)
+    entries = iter(whole["content"] if whole else [])
+    consumed, end = 0, 0
+    for piece in pieces:
+        end += len(piece)
+        mine = []
+        while whole is not None and consumed < end:
+            entry = next(entries)
+            mine.append(entry)
+            consumed += len(entry["token"])
+        logprobs = {"content": mine, "refusal": None} if whole is not None else None
+        chunks.append(chunk({"content": piece}, logprobs=logprobs))
     for index, call in enumerate(gen.tool_calls):
         head = {"index": index, "id": call.id, "type": "function"}
         chunks.append(
