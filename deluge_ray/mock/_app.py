@@ -173,6 +173,8 @@ def build_app(core: MockCore) -> web.Application:
     )
     app.router.add_post("/v1beta/models/{model_action}", gemini)
     app.router.add_post("/upload/v1beta/files", _guarded(core, "gemini", files.gemini_upload))
+    app.router.add_get("/v1beta/files/{file_id}", _guarded(core, "gemini", files.gemini_get))
+    app.router.add_delete("/v1beta/files/{file_id}", _guarded(core, "gemini", files.gemini_delete))
     app.router.add_get("/_mock/stats", stats)
     app.on_cleanup.append(batches.close)
     return app

@@ -197,9 +197,11 @@ class MockCore:
         endpoint: str,
         compute: Callable[[dict[str, Any]], tuple[str, dict[str, Any], int]],
     ) -> web.Response:
-        """Serve a non-generative endpoint (embeddings, rerank) through auth, limits and latency.
+        """Serve a non-generative endpoint (embeddings, rerank): auth, limits, faults, latency.
 
         ``compute(body)`` validates the body and returns ``(model, payload, input_tokens)``.
+        Injected faults apply as on generation endpoints (``truncated_stream`` cuts the JSON
+        body in half, like ``malformed_json``). Successful answers carry rate-limit headers.
         """
         key_id, model, started = "none", None, False
         try:
@@ -214,13 +216,28 @@ class MockCore:
             if not decision.allowed:
                 raise self._rate_limited(family, model, decision)
             try:
+                fault = self.pick_fault()
                 delay = self.latency_seconds()
                 if delay:
                     await asyncio.sleep(delay)
+                if fault is not None:
+                    self.stats.fault_injected(fault)
+                    if fault in _FAULT_STATUS:
+                        status = _FAULT_STATUS[fault]
+                        raise MockHTTPError(status, _FAULT_MESSAGES[status])
+                    if fault in ("connection_reset", "hang"):
+                        return await self._drop(request, fault)
             finally:
                 self.windows.release(key_id, model)
+            data = json.dumps(payload, separators=(",", ":")).encode()
+            if fault in ("malformed_json", "truncated_stream"):
+                data = data[: len(data) // 2]
             self.stats.request_finished(200, input_tokens=tokens)
-            return json_response(payload, headers=rate_limit_headers(family, decision))
+            return web.Response(
+                body=data,
+                content_type="application/json",
+                headers=rate_limit_headers(family, decision),
+            )
         except MockHTTPError as error:
             if not started:
                 self.stats.request_started(endpoint, model, key_id)

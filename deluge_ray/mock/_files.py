@@ -1,4 +1,5 @@
-"""Uploaded files, in memory: OpenAI and Anthropic ``/v1/files``, Gemini's upload endpoint.
+"""Uploaded files, in memory: OpenAI and Anthropic ``/v1/files``; Gemini's upload endpoint
+and ``GET``/``DELETE /v1beta/files/{name}``.
 
 One store backs all three; each provider sees its own object shape. ``POST /v1/files`` is
 shared by OpenAI and Anthropic, told apart by the ``anthropic-version`` / ``x-api-key``
@@ -184,3 +185,20 @@ class FileStore:
         )
         base = f"{request.scheme}://{request.host}"
         return {"file": stored.gemini(base)}
+
+    def _gemini_file(self, request: web.Request) -> StoredFile:
+        file_id = request.match_info["file_id"]
+        if file_id not in self._files:
+            raise MockHTTPError(
+                404, f"File files/{file_id} does not exist or you do not have access to it."
+            )
+        return self._files[file_id]
+
+    async def gemini_get(self, request: web.Request) -> dict[str, Any]:
+        """``GET /v1beta/files/{name}``: the file resource (Gemini ``files.get``)."""
+        return self._gemini_file(request).gemini(f"{request.scheme}://{request.host}")
+
+    async def gemini_delete(self, request: web.Request) -> dict[str, Any]:
+        """``DELETE /v1beta/files/{name}``: Gemini answers an empty object."""
+        self.delete(self._gemini_file(request).id)
+        return {}

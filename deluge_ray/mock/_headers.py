@@ -34,12 +34,17 @@ def _rfc3339(seconds_from_now: float) -> str:
 
 
 def rate_limit_headers(family: str, decision: Decision) -> dict[str, str]:
-    """Headers describing the limits after ``decision`` (empty when no limit applies)."""
+    """Headers describing the limits after ``decision`` (empty when no limit applies).
+
+    Anthropic gets ``anthropic-ratelimit-*``; OpenAI and the Cohere-style rerank endpoint
+    get ``x-ratelimit-*`` (Cohere documents no per-response limit headers, so the mock
+    speaks the dialect deluge_ray's limiter already reads). Gemini sends none.
+    """
     headers: dict[str, str] = {}
     for name, reading in decision.readings.items():
         if family == "anthropic":
             _anthropic(headers, _ANTHROPIC_NAMES[name], reading)
-        elif family == "openai" and name in ("requests", "tokens"):
+        elif family in ("openai", "cohere") and name in ("requests", "tokens"):
             headers[f"x-ratelimit-limit-{name}"] = str(int(reading.limit))
             headers[f"x-ratelimit-remaining-{name}"] = str(int(reading.remaining))
             headers[f"x-ratelimit-reset-{name}"] = openai_duration(reading.reset_seconds)
