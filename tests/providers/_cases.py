@@ -49,19 +49,6 @@ ANSWER_SCHEMA: dict[str, Any] = {
 }
 
 
-class FakeMCPServer:
-    """Stands in for deluge_ray.tool.MCPServer until it lands: the two serialisers only."""
-
-    def __init__(self, name: str, url: str) -> None:
-        self.name, self.url = name, url
-
-    def for_openai_responses(self) -> dict[str, Any]:
-        return {"type": "mcp", "server_label": self.name, "server_url": self.url}
-
-    def for_anthropic(self) -> dict[str, Any]:
-        return {"type": "url", "url": self.url, "name": self.name}
-
-
 def plain() -> Conversation:
     return Conversation().user("Hello there")
 

@@ -20,6 +20,7 @@ from deluge_ray.errors import ConfigurationError
 from deluge_ray.models import get_model
 from deluge_ray.prompt import Conversation, File, Message
 from deluge_ray.prompt._remote import ANTHROPIC_FILES_BETA
+from deluge_ray.tool import MCPServer
 
 from . import _cases as cases
 
@@ -152,12 +153,18 @@ def test_global_effort_for_opus_45() -> None:
 
 
 def test_mcp_servers_go_top_level_with_their_beta() -> None:
-    spec = build(tools=[cases.WEATHER, cases.FakeMCPServer("docs", "https://mcp.example.com/sse")])
+    spec = build(tools=[cases.WEATHER, MCPServer(name="docs", url="https://mcp.example.com/sse")])
     assert spec.json["mcp_servers"] == [
         {"type": "url", "url": "https://mcp.example.com/sse", "name": "docs"}
     ]
     assert [t["name"] for t in spec.json["tools"]] == ["get_weather"]
     assert BETA_MCP in betas(spec)
+    secured = MCPServer(
+        name="p", url="https://mcp.example.com/p", token="t0k", configuration={"enabled": True}
+    )
+    (entry,) = build(tools=[secured]).json["mcp_servers"]
+    assert entry["authorization_token"] == "t0k"
+    assert entry["tool_configuration"] == {"enabled": True}
 
 
 def test_cache_pattern_marks_system_and_last_tool() -> None:

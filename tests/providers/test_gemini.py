@@ -9,7 +9,7 @@ from deluge_ray.api_requests import build_request
 from deluge_ray.config import SamplingParams
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.models import get_model
-from deluge_ray.tool import Tool
+from deluge_ray.tool import MCPServer, Tool
 
 from . import _cases as cases
 
@@ -133,7 +133,7 @@ def test_logprobs_extra_body_and_headers() -> None:
 
 def test_mcp_servers_and_background_are_rejected() -> None:
     with pytest.raises(ConfigurationError, match="no native MCP support"):
-        build(tools=[cases.FakeMCPServer("d", "https://x")])
+        build(tools=[MCPServer(name="d", url="https://x")])
     with pytest.raises(ConfigurationError, match="background=True"):
         build(background=True)
 

@@ -9,6 +9,7 @@ from deluge_ray.api_requests import build_request
 from deluge_ray.config import SamplingParams
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.models import get_model, register_model
+from deluge_ray.tool import MCPServer
 from tests.support.openapi import validate
 
 from . import _cases as cases
@@ -155,4 +156,4 @@ def test_background_and_mcp_servers_are_rejected() -> None:
     with pytest.raises(ConfigurationError, match="use_responses_api=True"):
         body(background=True)
     with pytest.raises(ConfigurationError, match="no native MCP support"):
-        body(tools=[cases.FakeMCPServer("docs", "https://mcp.example.com")])
+        body(tools=[MCPServer(name="docs", url="https://mcp.example.com")])

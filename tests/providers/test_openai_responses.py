@@ -10,6 +10,7 @@ from deluge_ray.config import SamplingParams
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.models import get_model
 from deluge_ray.prompt import Conversation, Message, Thinking
+from deluge_ray.tool import MCPServer
 from tests.support.openapi import validate
 
 from . import _cases as cases
@@ -74,15 +75,18 @@ def test_image_and_file_parts() -> None:
 
 
 def test_strict_function_tools_and_mcp_servers() -> None:
-    server = cases.FakeMCPServer("docs", "https://mcp.example.com/sse")
-    tools = body(tools=[cases.WEATHER, server]).json["tools"]
+    server = MCPServer(name="docs", url="https://mcp.example.com/sse")
+    secured = MCPServer(name="private", url="https://mcp.example.com/p", token="t0k")
+    tools = body(tools=[cases.WEATHER, server, secured]).json["tools"]
     assert tools[0]["type"] == "function" and tools[0]["name"] == "get_weather"
     assert tools[0]["strict"] is True and tools[0]["parameters"]["additionalProperties"] is False
     assert tools[1] == {
         "type": "mcp",
         "server_label": "docs",
         "server_url": "https://mcp.example.com/sse",
+        "require_approval": "never",
     }
+    assert tools[2]["headers"] == {"Authorization": "Bearer t0k"}
 
 
 def test_parallel_tool_calls_and_results() -> None:
