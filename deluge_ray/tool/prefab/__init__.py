@@ -18,6 +18,7 @@ from ._filesystem import FilesystemManager
 from ._memory import MemoryItem, MemoryManager
 from ._patch import PatchError
 from ._sandbox_lib import SandboxError, SnippetError
+from ._subagents import SubAgentManager
 from ._todo import TodoItem, TodoManager, TodoPriority, TodoStatus
 from ._tool_search import ToolSearchTool
 from ._workspace import DirectoryWorkspace, InMemoryWorkspace, WorkspaceBackend, WorkspacePathError
@@ -32,6 +33,7 @@ __all__ = [
     "PatchError",
     "SandboxError",
     "SnippetError",
+    "SubAgentManager",
     "TodoItem",
     "TodoManager",
     "TodoPriority",
