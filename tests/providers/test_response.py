@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 
 from deluge_ray._secrets import Secret
 from deluge_ray.api_requests import APIResponse, RequestSpec, Usage
+from deluge_ray.api_requests.response import sampling_params_dict
 from deluge_ray.config import SamplingParams
 from deluge_ray.prompt import Conversation, Message, Thinking, ToolCall
 
@@ -83,6 +85,33 @@ def test_error_response_round_trips() -> None:
         retry_with_different_model=True,
     )
     assert APIResponse.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_explicit_dict_builders_cover_every_field() -> None:
+    # to_dict builds its dicts by hand (for speed); a field added to a dataclass must be
+    # added there too, or it would silently drop out of caches and logs.
+    sp = SamplingParams(
+        temperature=0.3,
+        top_p=0.9,
+        json_mode=True,
+        max_new_tokens=77,
+        global_effort="low",
+        reasoning_effort="medium",
+        thinking_budget=2048,
+        logprobs=True,
+        top_logprobs=4,
+        strict_tools=False,
+    )
+    assert sampling_params_dict(sp) == dataclasses.asdict(sp) == sp.to_dict()
+    usage = Usage(1, 2, 3, 4)
+    assert usage.to_dict() == dataclasses.asdict(usage)
+    r = make(sampling_params=sp, region="eu", local_cache_hit=True, give_up_if_no_other_models=True)
+    d = r.to_dict()
+    assert list(d) == [f.name for f in dataclasses.fields(APIResponse)]
+    for f in dataclasses.fields(APIResponse):
+        if f.name not in ("prompt", "content", "sampling_params", "usage"):
+            assert d[f.name] == getattr(r, f.name), f.name
+    assert APIResponse.from_dict(json.loads(json.dumps(d))) == r
 
 
 def test_images_become_placeholders_unless_kept() -> None:
