@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from deluge_ray.api_requests import ErrorInfo, ErrorKind
 from deluge_ray.api_requests.response import APIResponse, Usage
 from deluge_ray.client._work import CallSpec, ModelRoute, WorkItem, WorkResult
+from deluge_ray.errors import ConfigurationError
 
 __all__ = ["BLOCKLIST_STATUSES", "LeaseHolder", "RequestRunner", "backoff_delay"]
 
@@ -187,7 +188,10 @@ class RequestRunner:
             return ErrorInfo(ErrorKind.GIVE_UP, f"could not build the request: {exc}", None, None)
 
         lease = self._lease_for(route)
-        permit = await lease.acquire(item.estimated_tokens) if lease is not None else None
+        try:
+            permit = await lease.acquire(item.estimated_tokens) if lease is not None else None
+        except ConfigurationError as exc:  # e.g. larger than the limiter's whole budget
+            return ErrorInfo(ErrorKind.GIVE_UP, str(exc), None, None)
         status: int | None = None
         headers: dict[str, str] = {}
         try:

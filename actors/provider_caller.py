@@ -45,7 +45,7 @@ def _make_lease_holder(route: ModelRoute, caller_id: str) -> LeaseHolder | None:
         return None
     from deluge_ray._lease_client import LeaseClient
 
-    return LeaseClient(route.limiter, caller_id=caller_id)
+    return LeaseClient.for_actor(route.limiter, caller_id)
 
 
 @ray.remote(num_cpus=0)

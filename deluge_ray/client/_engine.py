@@ -193,23 +193,37 @@ class Engine:
 
     def _on_results(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         to_cache: list[tuple[Any, APIResponse]] = []
+        for waiters, result in pairs:
+            job, i = waiters[0]
+            job.tracker.record_attempts(result.requests_sent, result.rate_limited, result.retries)
+            response = result.response
+            if self._cache_io is not None and not response.is_error and response.completion:
+                # A private copy, taken before postprocess can edit the response in place.
+                to_cache.append((job.conversations[i], CacheIO.snapshot(response)))
+        if not to_cache:
+            self._deliver(pairs)
+            return
+
+        async def store_then_deliver() -> None:
+            # Results are handed out only once written, so "returned" implies "cached":
+            # a second run right after the first hits the cache for every prompt.
+            try:
+                await self._cache_io.store(to_cache)
+            finally:
+                self._deliver(pairs)
+
+        task = self._loop.create_task(store_then_deliver())
+        task.add_done_callback(_raise_in_loop)
+
+    def _deliver(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         touched: dict[int, Job] = {}
         for waiters, result in pairs:
             for n, (job, i) in enumerate(waiters):
                 # Every position gets its own response object: duplicates must not share
                 # one that a postprocess (or the user) then edits.
                 response = result.response if n == 0 else copy.copy(result.response)
-                if n == 0:
-                    job.tracker.record_attempts(
-                        result.requests_sent, result.rate_limited, result.retries
-                    )
-                    if not response.is_error and response.completion and self._cache_io:
-                        to_cache.append((job.conversations[i], CacheIO.snapshot(response)))
                 self._finish(job, i, response, counts_usage=(n == 0))
                 touched[id(job)] = job
-        if to_cache and self._cache_io is not None:
-            task = self._loop.create_task(self._cache_io.store(to_cache))
-            task.add_done_callback(_raise_in_loop)
         in_flight = self._dispatcher.in_flight if self._dispatcher else 0
         for job in touched.values():
             job.tracker.set_in_flight(in_flight)

@@ -1,0 +1,175 @@
+"""LLMClient against the real mock provider: ordering, prompt types, options, tasks, tracker."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from deluge_ray.client import LLMClient
+from deluge_ray.prompt import Conversation, Message
+
+from .conftest import MINI
+
+
+def reply_to(text: str) -> str:
+    return f"Mock reply to: {text}"
+
+
+async def test_results_come_back_in_input_order(mock, make_client):
+    client = make_client(num_callers=2)
+    prompts = [f"prompt number {i}" for i in range(40)]
+    results = await client.process_prompts_async(prompts, show_progress=False)
+    assert [r.completion for r in results] == [reply_to(p) for p in prompts]
+    assert [r.id for r in results] == list(range(40))
+    assert all(r.prompt.messages[-1].completion == p for r, p in zip(results, prompts, strict=True))
+    assert all(not r.is_error and r.model_internal == MINI for r in results)
+    assert mock.stats()["requests"] == 40
+
+
+async def test_every_prompt_type_is_accepted(mock, make_client):
+    client = make_client()
+    prompts = [
+        "plain string",
+        Message.user("a message"),
+        Conversation().system("be brief").user("a conversation"),
+        [{"role": "user", "content": "openai list"}],
+        [{"role": "user", "content": [{"type": "text", "text": "anthropic list"}]}],
+    ]
+    results = await client.process_prompts_async(prompts, show_progress=False)
+    expected = ["plain string", "a message", "a conversation", "openai list", "anthropic list"]
+    assert [r.completion for r in results] == [reply_to(t) for t in expected]
+
+
+async def test_return_completions_only_gives_strings(mock, make_client):
+    client = make_client()
+    out = await client.process_prompts_async(
+        ["a", "b"], return_completions_only=True, show_progress=False
+    )
+    assert out == [reply_to("a"), reply_to("b")]
+
+
+async def test_postprocess_runs_on_every_response_on_the_driver(mock, make_client):
+    seen = []
+
+    def shout(resp):  # a closure over local state: it would not survive pickling to an actor
+        seen.append(resp.id)
+        resp.content.text_parts[0].text = resp.completion.upper()
+        return resp
+
+    client = make_client(postprocess=shout)
+    out = await client.process_prompts_async(["x", "y", "x"], show_progress=False)
+    assert [r.completion for r in out] == [
+        reply_to("x").upper(),
+        reply_to("y").upper(),
+        reply_to("x").upper(),
+    ]
+    assert sorted(seen) == [0, 1, 2]
+
+
+async def test_identical_prompts_in_flight_are_sent_once(mock, make_client):
+    client = make_client()
+    prompts = ["same"] * 6 + ["different"]
+    out = await client.process_prompts_async(prompts, show_progress=False)
+    assert [r.completion for r in out] == [reply_to(p) for p in prompts]
+    assert mock.stats()["requests"] == 2
+    # Each position still has its own response object, with its own id.
+    assert len({id(r) for r in out}) == 7 and [r.id for r in out] == list(range(7))
+
+
+async def test_tasks_start_wait_and_as_completed(mock, make_client):
+    client = make_client()
+    client.open(show_progress=False)
+    ids = [client.start_nowait(f"task {i}") for i in range(5)]
+    seen = {}
+    async for task_id, resp in client.as_completed(ids):
+        seen[task_id] = resp.completion
+    assert seen == {tid: reply_to(f"task {i}") for i, tid in enumerate(ids)}
+    assert (await client.wait_for(ids[2])).completion == reply_to("task 2")
+    all_results = await client.wait_for_all()
+    assert [r.completion for r in all_results] == [reply_to(f"task {i}") for i in range(5)]
+    single = await client.start("one more")
+    assert single.completion == reply_to("one more") and single.id == ids[-1] + 1
+    client.close()
+
+
+def test_start_nowait_needs_no_event_loop_and_wait_for_works_in_a_later_loop(mock, make_client):
+    client = make_client()
+    client.open(show_progress=False)
+    task_id = client.start_nowait("from sync code")
+    resp = asyncio.run(client.wait_for(task_id))
+    assert resp.completion == reply_to("from sync code")
+    client.close()
+
+
+def test_sync_call_inside_a_running_event_loop(mock, make_client):
+    client = make_client()
+
+    async def notebook_cell():
+        # Like a Jupyter cell: a loop is running and the user calls the sync API.
+        return client.process_prompts_sync(["inside a loop"], show_progress=False)
+
+    out = asyncio.run(notebook_cell())
+    assert out[0].completion == reply_to("inside a loop")
+    assert client.process_prompts_sync(["plain"], show_progress=False)[0].completion == (
+        reply_to("plain")
+    )
+
+
+async def test_open_close_reset_tracker_share_one_display(mock, make_client, capsys):
+    client = make_client()
+    client.open(total=3, show_progress=True)
+    await client.process_prompts_async(["a", "b"])
+    await client.process_prompts_async(["c"])
+    snap = client.tracker.snapshot()
+    # Both batches counted on the one open tracker; open(total=3) was not doubled.
+    assert (snap.total, snap.succeeded, snap.requests_sent) == (6, 3, 3)
+    assert snap.input_tokens > 0 and snap.output_tokens > 0
+    client.reset_tracker()
+    assert client.tracker.snapshot().succeeded == 0
+    await client.process_prompts_async(["d"])
+    client.close()
+    out = capsys.readouterr().out
+    assert "3 succeeded, 0 failed" in out and "1 succeeded, 0 failed" in out
+    assert client.tracker is None
+
+
+async def test_show_progress_false_prints_nothing(mock, make_client, capsys):
+    client = make_client(progress="rich")
+    await client.process_prompts_async(["quiet"], show_progress=False)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_from_dict_and_from_yaml(tmp_path):
+    cfg = {
+        "model_names": [MINI, "gpt-4.1-nano"],
+        "max_requests_per_minute": 50,
+        "sampling_params": [{"temperature": 0.1, "max_new_tokens": 20}],
+        "model_weights": [3, 1],
+    }
+    client = LLMClient.from_dict(cfg)
+    assert client.model_names == [MINI, "gpt-4.1-nano"]
+    assert [sp.max_new_tokens for sp in client.sampling_params] == [20, 20]
+    assert client.model_weights == [0.75, 0.25]
+    path = tmp_path / "client.yaml"
+    path.write_text(
+        "model_names: gpt-4.1-mini\nmax_tokens_per_minute: 5000\n"
+        "sampling_params:\n  temperature: 0.5\n"
+    )
+    loaded = LLMClient.from_yaml(str(path))
+    assert loaded.max_tokens_per_minute == 5000
+    assert loaded.sampling_params[0].temperature == 0.5
+    assert loaded.name == MINI
+
+
+def test_with_limits_updates_the_client_and_returns_it():
+    client = LLMClient(MINI)
+    assert client.with_limits(max_requests_per_minute=10, max_concurrent_requests=3) is client
+    assert (
+        client.max_requests_per_minute,
+        client.max_tokens_per_minute,
+        client.max_concurrent_requests,
+    ) == (10, 100_000, 3)
+    with pytest.raises(ValueError, match="max_tokens_per_minute"):
+        client.with_limits(max_tokens_per_minute=-5)

@@ -1,0 +1,162 @@
+"""Failure handling against the real mock: retries, 429s, timeouts, fallback, blocklist,
+cache hits, and a ProviderCaller killed in the middle of a batch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import ray
+
+from deluge_ray.mock import Faults, Latency, MockConfig, MockProvider, use_mock
+from deluge_ray.mock._validate import MockHTTPError  # scripted HTTP errors (see report)
+
+from .conftest import MINI, MINI_WIRE, NANO, NANO_WIRE
+
+
+def fail_first(times: int, error: MockHTTPError):
+    """A script rule: raise ``error`` for the first ``times`` requests, then answer."""
+    state = {"left": times}
+
+    def rule(view):
+        if state["left"] > 0:
+            state["left"] -= 1
+            raise error
+        return f"ok after errors: {view.last_user_text}"
+
+    return rule
+
+
+async def test_server_error_is_retried_then_succeeds(mock, make_client):
+    mock.script(MINI_WIRE, fail_first(1, MockHTTPError(500, "boom")))
+    client = make_client()
+    client.open(show_progress=False)
+    [resp] = await client.process_prompts_async(["retry me"])
+    assert not resp.is_error and resp.completion == "ok after errors: retry me"
+    snap = client.tracker.snapshot()
+    assert (snap.requests_sent, snap.retries, snap.failed) == (2, 1, 0)
+    assert mock.stats()["by_status"] == {"500": 1, "200": 1}
+    client.close()
+
+
+async def test_rate_limited_answer_with_retry_after_is_retried(mock, make_client):
+    limited = MockHTTPError(429, "slow down", headers={"retry-after-ms": "200"})
+    mock.script(MINI_WIRE, fail_first(1, limited))
+    client = make_client()
+    client.open(show_progress=False)
+    [resp] = await client.process_prompts_async(["throttled"])
+    assert resp.completion == "ok after errors: throttled"
+    assert client.tracker.snapshot().rate_limit_errors == 1
+    client.close()
+
+
+async def test_errors_after_max_attempts_are_results_that_say_what_happened(mock, make_client):
+    mock.script(MINI_WIRE, fail_first(10, MockHTTPError(503, "down for maintenance")))
+    client = make_client(max_attempts=2)
+    out = await client.process_prompts_async(["doomed"], show_progress=False)
+    assert len(out) == 1 and out[0].is_error
+    assert "down for maintenance" in out[0].error_message
+    assert "2 attempts" in out[0].error_message and out[0].status_code == 503
+    assert mock.stats()["requests"] == 2
+
+
+async def test_bad_request_is_not_retried(mock, make_client):
+    mock.script(MINI_WIRE, fail_first(1, MockHTTPError(400, "unsupported parameter: foo")))
+    client = make_client(max_attempts=5)
+    [resp] = await client.process_prompts_async(["bad"], show_progress=False)
+    assert resp.is_error and "unsupported parameter: foo" in resp.error_message
+    assert mock.stats()["requests"] == 1
+
+
+async def test_retry_on_another_model_when_the_error_says_so(mock, make_client):
+    quota = MockHTTPError(429, "You exceeded your current quota", code="insufficient_quota")
+    mock.script(MINI_WIRE, fail_first(1, quota))
+    client = make_client([MINI, NANO], model_weights=[1.0, 0.0])
+    [resp] = await client.process_prompts_async(["fall back"], show_progress=False)
+    assert not resp.is_error and resp.model_internal == NANO
+    assert mock.stats()["by_model"] == {MINI_WIRE: 1, NANO_WIRE: 1}
+
+
+async def test_model_is_blocklisted_after_404_and_later_work_avoids_it(ray_cluster, make_client):
+    config = MockConfig(known_models=frozenset({NANO_WIRE}))  # MINI answers 404
+    with MockProvider(config) as server, use_mock(server):
+        client = make_client([MINI, NANO], model_weights=[1.0, 0.0])
+        first = await client.process_prompts_async(["one"], show_progress=False)
+        assert first[0].model_internal == NANO and not first[0].is_error
+        assert server.stats()["by_model"][MINI_WIRE] == 1
+        server.reset_stats()
+        later = await client.process_prompts_async([f"p{i}" for i in range(5)], show_progress=False)
+        assert all(r.model_internal == NANO and not r.is_error for r in later)
+        assert server.stats()["by_model"] == {NANO_WIRE: 5}
+
+
+async def test_only_model_404_gives_an_error_result_naming_it(ray_cluster, make_client):
+    with MockProvider(MockConfig(known_models=frozenset({NANO_WIRE}))) as server:
+        with use_mock(server):
+            client = make_client(MINI)
+            [resp] = await client.process_prompts_async(["x"], show_progress=False)
+    assert resp.is_error and resp.status_code == 404
+    assert MINI in resp.error_message and "does not exist" in resp.error_message
+    assert resp.give_up_if_no_other_models
+
+
+async def test_request_timeout_gives_an_error_result(ray_cluster, make_client):
+    config = MockConfig(faults=Faults(hang=1.0, hang_seconds=3))
+    with MockProvider(config) as server, use_mock(server):
+        client = make_client(request_timeout=1, max_attempts=2)
+        [resp] = await client.process_prompts_async(["hang"], show_progress=False)
+    assert resp.is_error and "request_timeout=1s" in resp.error_message
+    assert "2 attempts" in resp.error_message
+
+
+class DictCache:
+    """The two-method cache of the reference: get(prompt) / put(prompt, response)."""
+
+    def __init__(self):
+        self.entries = {}
+
+    def get(self, prompt):
+        return self.entries.get(prompt.fingerprint)
+
+    def put(self, prompt, response):
+        self.entries[prompt.fingerprint] = response
+
+
+async def test_cache_hits_send_no_request_and_cost_nothing(mock, make_client):
+    cache = DictCache()
+    client = make_client(cache=cache)
+    first = await client.process_prompts_async(["c1", "c2"], show_progress=False)
+    assert not any(r.local_cache_hit for r in first)
+    assert mock.stats()["requests"] == 2
+    # Written back from the driver (the actor's copy of the cache would be lost).
+    assert len(cache.entries) == 2
+    mock.reset_stats()
+    client.open(show_progress=False)
+    second = await client.process_prompts_async(["c1", "c3", "c2"])
+    assert [r.local_cache_hit for r in second] == [True, False, True]
+    assert [r.completion for r in second] == [f"Mock reply to: {p}" for p in ("c1", "c3", "c2")]
+    assert mock.stats()["requests"] == 1  # only the miss reached the provider
+    snap = client.tracker.snapshot()
+    assert snap.local_cache_hits == 2 and snap.requests_sent == 1
+    client.close()
+
+
+async def test_killed_caller_loses_no_prompt(ray_cluster, make_client):
+    with MockProvider(MockConfig(latency=Latency.fixed(400))) as server, use_mock(server):
+        client = make_client(num_callers=2)
+        prompts = [f"survive {i}" for i in range(20)]
+        job = asyncio.create_task(client.process_prompts_async(prompts, show_progress=False))
+
+        # Wait until both callers have requests in flight at the provider, then kill one.
+        async def both_callers_busy():
+            while server.stats()["in_flight"] < 12:
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(both_callers_busy(), 60)
+        victim = client._engine.pool.live_callers()[0]
+        ray.kill(victim)
+        results = await job
+    assert [r.completion for r in results] == [f"Mock reply to: {p}" for p in prompts]
+    assert not any(r.is_error for r in results)
+    assert server.stats()["requests"] > 20  # the victim's unanswered prompts were resent
+    assert victim not in client._engine.pool.live_callers()
+    assert len(client._engine.pool.live_callers()) == 2
