@@ -14,7 +14,6 @@ import numpy as np
 
 from deluge_ray.embed import embed_parallel_async, stack_results
 from deluge_ray.mock import MockProvider, use_mock
-from deluge_ray.models import register_model, registry
 from deluge_ray.rerank import rerank_parallel_async
 
 DOCUMENTS = [
@@ -26,9 +25,6 @@ DOCUMENTS = [
     "Vectors of similar texts point in similar directions.",
 ]
 QUERY = "how do embeddings turn text into vectors"
-
-if "rerank-english-v3.0" not in registry:  # until the registry ships a Cohere entry
-    register_model("rerank-english-v3.0", provider="cohere")
 
 
 async def main() -> int:

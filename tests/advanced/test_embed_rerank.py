@@ -8,11 +8,7 @@ import pytest
 from deluge_ray.embed import embed_parallel_async, stack_results
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.mock._embeddings import embed_text
-from deluge_ray.models import register_model
 from deluge_ray.rerank import rerank_parallel_async
-
-# The registry has no rerank model yet; this is the entry the library needs.
-register_model("rerank-english-v3.0", provider="cohere", input_cost=0.0)
 
 TEXTS = [f"document number {i}" for i in range(10)]
 
