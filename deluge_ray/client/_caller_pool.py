@@ -18,6 +18,9 @@ from ._work import CallSpec, WorkBatch, WorkItem, WorkResult
 
 __all__ = ["RayCallerPool"]
 
+# How long shutdown waits for callers to return their leases before killing them.
+_CLOSE_TIMEOUT_S = 5.0
+
 
 class RayCallerPool:
     """``size`` ProviderCaller actors; ``specs`` is the client's live spec table."""
@@ -69,7 +72,13 @@ class RayCallerPool:
             self._live_callers.append(self._spawn())
 
     def shutdown(self) -> None:
-        """Kill every caller (their in-flight work is abandoned)."""
+        """Close every caller (unused lease capacity goes back to the shared limiters,
+        pending usage reports are delivered), then kill it."""
+        closing = [caller.close.remote() for caller in self._live_callers]
+        try:
+            self._ray.wait(closing, num_returns=len(closing), timeout=_CLOSE_TIMEOUT_S)
+        except Exception:
+            pass
         for caller in self._live_callers:
             try:
                 self._ray.kill(caller)

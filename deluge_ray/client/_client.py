@@ -41,6 +41,15 @@ from ._work import CallSpec, ModelRoute
 
 __all__ = ["LLMClient"]
 
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 _SERVICE_TIERS = ("auto", "default", "flex", "priority")
 _PROGRESS_STYLES = ("rich", "tqdm", "manual")
 _CALLERS_PER_CONCURRENT = 128
@@ -232,8 +241,16 @@ class LLMClient:
         self.max_concurrent_requests = conc
         if self._tracker is not None:
             self._tracker.set_limits(rpm, tpm, conc)
-        for handle in {id(r.limiter): r.limiter for r in self._routes or () if r.limiter}.values():
-            handle.set_limits.remote(rpm=rpm, tpm=tpm, max_concurrent=conc)
+        limiters = {id(r.limiter): r.limiter for r in self._routes or () if r.limiter}
+        applied = [
+            h.set_limits.remote(rpm=rpm, tpm=tpm, max_concurrent=conc) for h in limiters.values()
+        ]
+        if applied and not _loop_running():
+            # Wait, so the next request is paced by the new limits; inside a running loop
+            # (a notebook) the update lands in the background instead of blocking it.
+            import ray
+
+            ray.get(applied)
         return self
 
     # ---- tracker / progress -------------------------------------------------------------

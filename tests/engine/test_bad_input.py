@@ -1,0 +1,111 @@
+"""Bad input gets a clear error at the call; in a batch, the other prompts still complete.
+And no API key ever shows up in a repr, an error or an actor name."""
+
+from __future__ import annotations
+
+import pytest
+import ray
+
+from deluge_ray.client import LLMClient
+from deluge_ray.errors import (
+    ConfigurationError,
+    MissingAPIKeyError,
+    PromptError,
+    UnknownModelError,
+)
+
+from .conftest import MINI, NANO
+
+
+def test_unknown_model_names_suggestions():
+    with pytest.raises(UnknownModelError, match=r"Did you mean: .*gpt-4\.1-mini"):
+        LLMClient("gpt-4.1-mimi")
+
+
+def test_empty_prompt_list_is_rejected():
+    with pytest.raises(ConfigurationError, match="prompts is empty"):
+        LLMClient(MINI).process_prompts_sync([])
+
+
+def test_unsupported_prompt_type_names_the_index():
+    with pytest.raises(PromptError, match="1"):
+        LLMClient(MINI).process_prompts_sync(["fine", 42])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(model_weights=[1.0]), "2 models"),
+        (dict(model_weights=[1.0, -1.0]), "non-negative"),
+        (dict(model_weights=[0, 0]), "positive weight"),
+        (dict(max_requests_per_minute=0), "max_requests_per_minute"),
+        (dict(max_tokens_per_minute=-1), "max_tokens_per_minute"),
+        (dict(max_concurrent_requests=0), "max_concurrent_requests"),
+        (dict(background=True), "use_responses_api"),
+        (dict(max_attempts=0), "max_attempts"),
+        (dict(progress="fancy"), "progress"),
+        (dict(num_callers=0), "num_callers"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, match):
+    with pytest.raises(ConfigurationError, match=match):
+        LLMClient([MINI, NANO], **kwargs)
+
+
+def test_dynamic_weights_are_not_implemented():
+    with pytest.raises(NotImplementedError, match="dynamic"):
+        LLMClient([MINI, NANO], model_weights="dynamic")
+
+
+def test_bad_service_tier_is_rejected(mock, make_client):
+    with pytest.raises(ConfigurationError, match="service_tier"):
+        make_client().process_prompts_sync(["x"], service_tier="gold")
+
+
+async def test_request_larger_than_the_token_budget_fails_alone(mock, make_client):
+    client = make_client(max_tokens_per_minute=600, max_new_tokens=64)
+    prompts = ["short", "word " * 2000, "also short"]
+    out = await client.process_prompts_async(prompts, show_progress=False)
+    assert [r.is_error for r in out] == [False, True, False]
+    assert "max_tokens_per_minute is 600" in out[1].error_message
+    assert mock.stats()["requests"] == 2  # the oversized one was never sent
+
+
+def test_missing_api_key_is_raised_before_any_request(mock, make_client, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    client = make_client()
+    with pytest.raises(MissingAPIKeyError, match="OPENAI_API_KEY"):
+        client.process_prompts_sync(["never sent"])
+    assert mock.stats()["requests"] == 0
+
+
+async def test_api_key_never_appears_in_reprs_errors_or_actor_names(mock, make_client, monkeypatch):
+    secret = "sk-test-DO-NOT-LEAK-1234567890"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    from deluge_ray.mock._validate import MockHTTPError
+
+    def refuse(view):
+        raise MockHTTPError(401, "Incorrect API key provided")
+
+    mock.script("*", refuse)
+    client = make_client()
+    client.open(show_progress=False)
+    [resp] = await client.process_prompts_async(["leak?"])
+    assert resp.is_error and resp.status_code == 401
+    routes = client._routes
+    spec = next(iter(client._engine.specs.values()))
+    texts = [
+        repr(client),
+        resp.error_message,
+        repr(resp),
+        repr(routes),
+        repr(spec),
+        client.tracker.final_summary(),
+    ]
+    names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)]
+    for text in [*texts, *names]:
+        assert secret not in text
+    # The key did reach the provider (one request, refused), just never in the clear.
+    assert mock.stats()["requests"] == 1
+    assert secret not in str(mock.stats())
+    client.close()
