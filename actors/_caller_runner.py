@@ -39,6 +39,8 @@ _BACKOFF_CAP_S = 30.0
 # (status, headers, body) of one HTTP exchange.
 HttpReply = tuple[int, dict[str, str], bytes]
 SendFn = Callable[[Any, float], Awaitable[HttpReply]]
+# Background mode: (model, request, timeout) -> (status, headers, parsed final answer).
+BackgroundSendFn = Callable[[Any, Any, float], Awaitable[tuple[int, dict[str, str], Any]]]
 
 
 class LeaseHolder(Protocol):
@@ -85,8 +87,10 @@ class RequestRunner:
         parse_response: Callable[..., Any],
         read_headers: Callable[[dict[str, str]], Any] | None = None,
         rng: random.Random | None = None,
+        send_background: BackgroundSendFn | None = None,
     ) -> None:
         self._send = send
+        self._send_background = send_background
         self._lease_for = lease_for
         self._build_request = build_request
         self._parse_response = parse_response
@@ -195,7 +199,18 @@ class RequestRunner:
         status: int | None = None
         headers: dict[str, str] = {}
         try:
-            status, headers, body = await self._send(request, spec.request_timeout)
+            if spec.background:
+                # Start the job, poll it to its end (or cancel it at request_timeout).
+                if self._send_background is None:
+                    raise RuntimeError("this runner was built without background support")
+                status, headers, parsed = await self._send_background(
+                    route.model, request, spec.request_timeout
+                )
+            else:
+                status, headers, body = await self._send(request, spec.request_timeout)
+                parsed = self._parse_response(
+                    route.model, status, headers, body, use_responses_api=spec.use_responses_api
+                )
         except (asyncio.TimeoutError, TimeoutError):
             error = ErrorInfo(
                 ErrorKind.RETRY,
@@ -212,9 +227,6 @@ class RequestRunner:
             self._settle(lease, permit, status=None, headers={}, error=error, usage=None)
             return error
 
-        parsed = self._parse_response(
-            route.model, status, headers, body, use_responses_api=spec.use_responses_api
-        )
         self._settle(
             lease, permit, status=status, headers=headers, error=parsed.error, usage=parsed.usage
         )

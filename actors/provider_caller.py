@@ -68,6 +68,7 @@ class ProviderCaller:
             build_request=build_request,
             parse_response=parse_response,
             read_headers=read_rate_limit_headers,
+            send_background=self._send_background,
         )
 
     def _lease_for(self, route: ModelRoute) -> LeaseHolder | None:
@@ -89,6 +90,17 @@ class ProviderCaller:
         ) as reply:
             body = await reply.read()
             return reply.status, {k.lower(): v for k, v in reply.headers.items()}, body
+
+    async def _send_background(
+        self, model: Any, request: Any, timeout: float
+    ) -> tuple[int, dict[str, str], Any]:
+        from deluge_ray._background import run_background_response
+
+        if self._http is None:
+            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        outcome = await run_background_response(self._http, model, request, timeout=timeout)
+        headers = {k.lower(): v for k, v in (outcome.headers or {}).items()}
+        return outcome.status, headers, outcome.parsed
 
     async def _serve(self, item: WorkItem, spec: CallSpec, done: asyncio.Queue) -> None:
         try:

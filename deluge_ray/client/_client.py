@@ -36,8 +36,10 @@ from ._routes import build_routes, default_limiter_factory, read_keys
 from ._runtime import ensure_ray
 from ._sync import run_sync
 from ._tasks import TaskRegistry
+from ._tools import count_tool_tokens, wire_tools
 from ._tracker import StatusTracker
 from ._work import CallSpec, ModelRoute
+from ._workflows import WorkflowMethods
 
 __all__ = ["LLMClient"]
 
@@ -56,7 +58,7 @@ _CALLERS_PER_CONCURRENT = 128
 _MAX_DEFAULT_CALLERS = 4
 
 
-class LLMClient:
+class LLMClient(WorkflowMethods):
     """Send prompts to LLM providers at their rate limit, through Ray actors.
 
     Every constructor argument of lm-deluge's client is accepted with the same default.
@@ -174,9 +176,11 @@ class LLMClient:
         self._tasks = TaskRegistry()
         self._tracker: StatusTracker | None = None
         self._display: ProgressDisplay | None = None
+        self._total_announced = False
         self._state_lock = threading.Lock()
         self._routes: tuple[ModelRoute, ...] | None = None
         self._specs_by_options: dict[tuple, CallSpec] = {}
+        self._tool_tokens: dict[int, int] = {}
         self._engine: Engine | None = None
         # Tests and tools may swap this for a factory that returns None (no limiter).
         self._limiter_factory = default_limiter_factory
@@ -262,6 +266,8 @@ class LLMClient:
             self.max_concurrent_requests,
             client_name=self.name,
         )
+        # With a total announced up front, later submissions must not count themselves again.
+        self._total_announced = bool(total)
         if total:
             self._tracker.add_to_total(total)
         self._display = make_display(self.progress, self._tracker, enabled=show_progress)
@@ -272,6 +278,7 @@ class LLMClient:
         """Stop the display and print the totals (requests, failures, 429s, tokens, cost)."""
         tracker, display = self._tracker, self._display
         self._tracker = self._display = None
+        self._total_announced = False
         if display is not None:
             display.close()
             if tracker is not None and type(display) is not ProgressDisplay:
@@ -320,7 +327,12 @@ class LLMClient:
                     pool_factory=lambda specs: RayCallerPool(
                         size=self.num_callers, specs=specs, name=self.name
                     ),
-                    cache_io=CacheIO(self.cache, request_key=request_key) if self.cache else None,
+                    # `is not None`, never truthiness: an empty cache with __len__ is falsy.
+                    cache_io=(
+                        CacheIO(self.cache, request_key=request_key)
+                        if self.cache is not None
+                        else None
+                    ),
                     postprocess=self.postprocess,
                     token_budget=lambda: self.max_tokens_per_minute,
                     max_outstanding=max(64, min(4 * self.max_concurrent_requests, 8192)),
@@ -334,14 +346,19 @@ class LLMClient:
             raise ConfigurationError(
                 f"service_tier must be one of {list(_SERVICE_TIERS)} or None, got {service_tier!r}."
             )
-        tools_tuple = tuple(tools) if tools else None
+        user_tools = tuple(tools) if tools else ()
         # Identity, not equality: tools and schemas may be unhashable; the spec keeps them
         # alive, so an id cannot be reused while its entry exists.
-        options = (tuple(id(t) for t in tools_tuple or ()), id(output_schema), cache, service_tier)
+        options = (tuple(id(t) for t in user_tools), id(output_schema), cache, service_tier)
         with self._state_lock:
             spec = self._specs_by_options.get(options)
-            if spec is None:
+        if spec is None:
+            tools_tuple = wire_tools(user_tools, force_local_mcp=self.force_local_mcp)
+            with self._state_lock:
                 assert self._routes is not None
+                raced = self._specs_by_options.get(options)
+                if raced is not None:  # another thread built the same spec meanwhile
+                    return raced
                 spec = CallSpec(
                     spec_id=len(self._specs_by_options),
                     routes=self._routes,
@@ -357,8 +374,9 @@ class LLMClient:
                     background=self.background,
                 )
                 self._specs_by_options[options] = spec
+                self._tool_tokens[spec.spec_id] = count_tool_tokens(tools_tuple)
                 engine.specs[spec.spec_id] = spec
-            return spec
+        return spec
 
     def _to_conversations(self, prompts: Any) -> list[Conversation]:
         if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
@@ -382,9 +400,12 @@ class LLMClient:
         engine = self._ensure_engine()
         spec = self._spec_for(engine, tools, output_schema, cache, service_tier)
         max_new = max(sp.max_new_tokens for sp in self.sampling_params)
-        estimates = [c.count_tokens(max_new) for c in conversations]
+        # Tool definitions are billed as input on every request, so they count too.
+        tool_tokens = self._tool_tokens.get(spec.spec_id, 0)
+        estimates = [c.count_tokens(max_new) + tool_tokens for c in conversations]
         tracker, display = self._get_tracker(show_progress)
-        tracker.add_to_total(len(conversations))
+        if not self._total_announced:
+            tracker.add_to_total(len(conversations))
         job = Job(
             conversations=conversations,
             estimates=estimates,
@@ -524,5 +545,6 @@ class LLMClient:
         with self._state_lock:
             engine, self._engine = self._engine, None
             self._specs_by_options.clear()  # spec ids are per engine
+            self._tool_tokens.clear()
         if engine is not None:
             engine.shutdown()

@@ -1,0 +1,54 @@
+"""Tools as the engine ships them: declarations only, with their token cost known.
+
+ProviderCallers only *declare* tools to the provider; they never run them (agent loops run
+tools on the driver or in SubAgent actors). So the engine sends copies without the Python
+callable: a tool whose function closes over a lock, a socket or a client would otherwise
+fail to pickle, and the callable is dead weight in every batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .._tokens import count_text_tokens
+from ..tool import MCPServer, Tool
+from ._sync import run_sync
+
+__all__ = ["count_tool_tokens", "wire_tools"]
+
+
+def wire_tools(tools: Sequence[Any], *, force_local_mcp: bool) -> tuple[Any, ...] | None:
+    """The tools to put in a request spec.
+
+    ``Tool`` objects lose their callable; with ``force_local_mcp`` an :class:`MCPServer`
+    is expanded into the tools it lists (declared like local tools), otherwise it is kept
+    for the provider's native MCP support.
+    """
+    if not tools:
+        return None
+    out: list[Any] = []
+    for tool in tools:
+        if isinstance(tool, MCPServer) and force_local_mcp:
+            for listed in run_sync(tool.to_tools()):
+                out.append(_declaration(listed))
+        elif isinstance(tool, Tool):
+            out.append(_declaration(tool))
+        else:
+            out.append(tool)
+    return tuple(out)
+
+
+def _declaration(tool: Tool) -> Tool:
+    return tool if tool.run is None else tool.model_copy(update={"run": None})
+
+
+def count_tool_tokens(tools: Sequence[Any] | None) -> int:
+    """Tokens the tool definitions add to every request (they are billed as input)."""
+    total = 0
+    for tool in tools or ():
+        if isinstance(tool, Tool):
+            text = json.dumps(tool.for_openai_completions(strict=False), ensure_ascii=False)
+            total += count_text_tokens(text)
+    return total
