@@ -14,18 +14,10 @@ import os
 import re
 import sys
 
-from deluge_ray.client import LLMClient, _agent, _swarm
+from deluge_ray import LLMClient
 from deluge_ray.mock import MockProvider, Reply, RequestView, use_mock
 from deluge_ray.tool import Tool
-from deluge_ray.tool.prefab._subagents import SubAgentManager
-
-# Until LLMClient carries the agent methods itself, bind them here (same signatures).
-for _name, _func in {
-    "run_agent_loop": _agent.run_agent_loop,
-    "process_agent_loops_async": _swarm.process_agent_loops_async,
-}.items():
-    if not hasattr(LLMClient, _name):
-        setattr(LLMClient, _name, _func)
+from deluge_ray.tool.prefab import SubAgentManager
 
 
 def square(x: int) -> int:

@@ -13,13 +13,9 @@ import contextlib
 import os
 import sys
 
-from deluge_ray.client import LLMClient, _agent
+from deluge_ray import LLMClient
 from deluge_ray.mock import MockProvider, Reply, RequestView, use_mock
 from deluge_ray.tool import MCPServer, Tool
-
-# Until LLMClient carries the agent methods itself, bind this one here (same signature).
-if not hasattr(LLMClient, "run_agent_loop"):
-    LLMClient.run_agent_loop = _agent.run_agent_loop
 
 
 def serve_mcp() -> None:

@@ -115,6 +115,10 @@ class APIResponse:
     give_up_if_no_other_models: bool | None = False
     response_id: str | None = None
     raw_response: dict | None = None
+    # deluge_ray additions, set on the final response of an agent loop: why the loop
+    # stopped ("no_tool_calls", "max_rounds" or "error") and how many model calls it made.
+    loop_stop_reason: str | None = None
+    agent_rounds: int | None = None
 
     @property
     def completion(self) -> str | None:
@@ -179,6 +183,8 @@ class APIResponse:
             "give_up_if_no_other_models": self.give_up_if_no_other_models,
             "response_id": self.response_id,
             "raw_response": self.raw_response,
+            "loop_stop_reason": self.loop_stop_reason,
+            "agent_rounds": self.agent_rounds,
         }
 
     @classmethod

@@ -231,8 +231,8 @@ def copy_conversation(conversation: Conversation) -> Conversation:
 
 def mark_stop(response: APIResponse, reason: str, rounds: int) -> APIResponse:
     """Record why and after how many model calls a loop stopped, on its final response."""
-    response.loop_stop_reason = reason  # type: ignore[attr-defined]
-    response.agent_rounds = rounds  # type: ignore[attr-defined]
+    response.loop_stop_reason = reason
+    response.agent_rounds = rounds
     return response
 
 
