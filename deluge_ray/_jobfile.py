@@ -28,7 +28,15 @@ from typing import Any, TextIO
 
 from .errors import ConfigurationError
 
-__all__ = ["InputProblem", "JobRecord", "ResultWriter", "completed_ids", "read_records"]
+__all__ = [
+    "InputProblem",
+    "JobRecord",
+    "ResultWriter",
+    "check_input",
+    "completed_ids",
+    "read_records",
+    "scan_output",
+]
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,14 @@ def _read_csv(fh: TextIO, prompt_column: str) -> Iterator[JobRecord | InputProbl
         yield JobRecord(ident, prompt, system, line_no)
 
 
+def check_input(path: str | os.PathLike[str]) -> Path:
+    """The input file as a Path; :class:`ConfigurationError` when it is not a readable file."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigurationError(f"input file not found: {file}")
+    return file
+
+
 def read_records(
     path: str | os.PathLike[str], *, prompt_column: str = "prompt"
 ) -> Iterator[JobRecord | InputProblem]:
@@ -125,9 +141,7 @@ def read_records(
     >>> [r.id for r in read_records(p)]
     ['1', 'a']
     """
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigurationError(f"input file not found: {file}")
+    file = check_input(path)
     is_csv = file.suffix.lower() == ".csv"
     with open(file, newline="" if is_csv else None, encoding="utf-8") as fh:
         if is_csv:
@@ -136,27 +150,39 @@ def read_records(
             yield from _read_jsonl(fh)
 
 
-def completed_ids(path: str | os.PathLike[str]) -> set[str]:
-    """Ids already written to an output file (for resuming). Cut-off lines are ignored."""
+def scan_output(path: str | os.PathLike[str]) -> tuple[set[str], float]:
+    """Ids already written to an output file, and the dollars those rows cost.
+
+    Used to resume: those ids are skipped, and their cost counts against ``--budget-usd``.
+    A line cut short by Ctrl-C is ignored (its prompt runs again). Failed rows count as
+    done too, so every id appears once in the file; to retry failures, delete their lines.
+    """
     file = Path(path)
     done: set[str] = set()
+    spent = 0.0
     if not file.exists():
-        return done
+        return done, spent
     with open(file, encoding="utf-8") as fh:
         for raw in fh:
             try:
                 row = json.loads(raw)
             except json.JSONDecodeError:
-                continue  # the last line of an interrupted run; its prompt runs again
-            # Failed rows count as done too: every id appears once in the file. To retry
-            # failures, delete their lines and run the command again.
+                continue  # the last line of an interrupted run
             if isinstance(row, dict) and "id" in row:
                 done.add(str(row["id"]))
-    return done
+                cost = row.get("cost")
+                if isinstance(cost, (int, float)):
+                    spent += float(cost)
+    return done, spent
+
+
+def completed_ids(path: str | os.PathLike[str]) -> set[str]:
+    """Ids already written to an output file (see :func:`scan_output`)."""
+    return scan_output(path)[0]
 
 
 class ResultWriter:
-    """Appends one JSON line per result and flushes, so an interrupted run keeps its work.
+    """Appends one JSON line per result and flushes it, so a killed run keeps its work.
 
     An output file left by an interrupted run may end without a newline; the writer starts
     on a fresh line so the partial record never merges with a new one.
@@ -180,7 +206,10 @@ class ResultWriter:
             return fh.read(1) == b"\n"
 
     def write(self, row: dict[str, Any]) -> None:
+        # Flushed per row: each row is a paid result, and a SIGKILL or a lost node must not
+        # take a buffer of them along (a resumed run would pay for them again).
         self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._fh.flush()
         self.written += 1
 
     def flush(self) -> None:

@@ -14,12 +14,22 @@ budget. Completed prompts then replace their estimate by their actual cost.
 from __future__ import annotations
 
 import asyncio
+import math
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._jobfile import InputProblem, JobRecord, ResultWriter, completed_ids, read_records
+from ._jobfile import (
+    InputProblem,
+    JobRecord,
+    ResultWriter,
+    check_input,
+    completed_ids,
+    read_records,
+    scan_output,
+)
 from .errors import ConfigurationError
 
 __all__ = ["JobOptions", "JobSummary", "dry_run", "estimate_cost", "run_job"]
@@ -46,14 +56,28 @@ class JobOptions:
     prompt_column: str = "prompt"
     progress: str = "rich"
     show_progress: bool = True
-    window: int = 2_000
+    window: int | None = None
+
+    def effective_window(self) -> int:
+        """How many prompts may be handed to the client ahead of their results.
+
+        Enough to keep the limiter saturated (two seconds of the rate, or twice the concurrency
+        it allows, whichever is smaller), and no more: on Ctrl-C every prompt
+        already handed over is finished and written, so a small window means a quick stop.
+        """
+        if self.window is not None:
+            return self.window
+        two_seconds = math.ceil(self.rpm / 30)
+        return max(16, min(2 * self.max_concurrent, two_seconds))
 
     def validate(self) -> None:
-        for name in ("rpm", "tpm", "max_concurrent", "max_new_tokens", "window"):
+        for name in ("rpm", "tpm", "max_concurrent", "max_new_tokens"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(f"--{name.replace('_', '-')} must be positive")
         if self.budget_usd is not None and self.budget_usd <= 0:
             raise ConfigurationError("--budget-usd must be a positive amount of dollars")
+        if self.window is not None and self.window <= 0:
+            raise ConfigurationError("window must be positive")
         if self.callers is not None and self.callers <= 0:
             raise ConfigurationError("--callers must be positive")
 
@@ -74,6 +98,7 @@ class JobSummary:
     cost: float = 0.0
     elapsed: float = 0.0
     output: str = ""
+    interrupted: bool = False
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -160,24 +185,44 @@ def dry_run(options: JobOptions) -> list[dict[str, Any]]:
     ]
 
 
-async def run_job(
-    options: JobOptions, *, on_problem: Callable[[InputProblem], None] | None = None
-) -> JobSummary:
-    """Run the job described by ``options``; returns the summary (also on Ctrl-C)."""
+class _StopOnFirstInterrupt:
+    """The first Ctrl-C stops *submitting*; prompts already sent finish and are written.
+
+    Money is spent when a prompt is sent, so abandoning in-flight prompts would make the
+    resumed run pay for them twice. A second Ctrl-C restores Python's default handler's
+    behaviour (KeyboardInterrupt) for whoever really wants out now.
+    """
+
+    def __init__(self, on_stop: Callable[[], None]) -> None:
+        self.requested = False
+        self._on_stop = on_stop
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __enter__(self) -> _StopOnFirstInterrupt:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._handle)
+            self._loop = loop
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (a notebook, a worker): keep the default behaviour
+        return self
+
+    def _handle(self) -> None:
+        self.requested = True
+        if self._loop is not None:
+            self._loop.remove_signal_handler(signal.SIGINT)
+            self._loop = None
+        self._on_stop()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None:
+            self._loop.remove_signal_handler(signal.SIGINT)
+
+
+def _client_for(options: JobOptions, cache: Any) -> Any:
     from .client import LLMClient
-    from .models import get_model
 
-    options.validate()
-    model = get_model(options.model)
-    summary = JobSummary(output=options.output)
-    done = completed_ids(options.output)
-    writer = ResultWriter(options.output)
-    cache = None
-    if options.cache:
-        from .cache import SqliteCache
-
-        cache = SqliteCache(options.cache)
-    client = LLMClient(
+    return LLMClient(
         options.model,
         max_requests_per_minute=options.rpm,
         max_tokens_per_minute=options.tpm,
@@ -190,21 +235,59 @@ async def run_job(
         address=options.address,
         num_callers=options.callers,
     )
+
+
+def _report_problem(
+    summary: JobSummary, problem: InputProblem, on_problem: Callable[[InputProblem], None] | None
+) -> None:
+    summary.bad_input += 1
+    summary.problems.append(str(problem))
+    if on_problem:
+        on_problem(problem)
+
+
+async def run_job(
+    options: JobOptions,
+    *,
+    on_problem: Callable[[InputProblem], None] | None = None,
+    on_interrupt: Callable[[int], None] | None = None,
+) -> JobSummary:
+    """Run the job described by ``options``; returns the summary (also after Ctrl-C).
+
+    ``on_interrupt(in_flight)`` is called on the first Ctrl-C, when submission stops and
+    the prompts already sent are being finished.
+    """
+    from .models import get_model
+
+    options.validate()
+    model = get_model(options.model)
+    check_input(options.input)  # before the output file is created or appended to
+    summary = JobSummary(output=options.output)
+    done, spent_before = scan_output(options.output)
+    writer = ResultWriter(options.output)
+    cache = None
+    if options.cache:
+        from .cache import SqliteCache
+
+        cache = SqliteCache(options.cache)
+    client = _client_for(options, cache)
     total = sum(
         1
         for item in read_records(options.input, prompt_column=options.prompt_column)
         if isinstance(item, JobRecord) and item.id not in done
     )
     started = time.monotonic()
-    window = asyncio.Semaphore(options.window)
-    committed = 0.0  # dollars: actual cost of finished prompts + worst case of in-flight ones
+    window = asyncio.Semaphore(options.effective_window())
+    # Dollars: what earlier runs spent (from the output file), the actual cost of finished
+    # prompts, and the worst case of the ones in flight.
+    committed = spent_before
     pending: set[asyncio.Task[None]] = set()
     budget_reached = False
 
-    async def one(record: JobRecord, estimate: float) -> None:
+    async def one(record: JobRecord, conversation: Any, estimate: float) -> None:
         nonlocal committed
         try:
-            response = await client.start(_conversation_for(record))
+            response = await client.start(conversation)
             writer.write(_result_row(record, response))
             committed += (response.cost or 0.0) - estimate
             if response.is_error:
@@ -219,55 +302,56 @@ async def run_job(
         finally:
             window.release()
 
+    interrupt = _StopOnFirstInterrupt(lambda: on_interrupt(len(pending)) if on_interrupt else None)
     client.open(total=total, show_progress=options.show_progress)
     try:
-        for item in read_records(options.input, prompt_column=options.prompt_column):
-            if isinstance(item, InputProblem):
-                summary.bad_input += 1
-                summary.problems.append(str(item))
-                if on_problem:
-                    on_problem(item)
-                continue
-            if item.id in done:
-                summary.skipped_existing += 1
-                continue
-            if budget_reached:
-                summary.not_submitted_budget += 1
-                continue
-            done.add(item.id)  # a repeated id in the input runs once
-            if options.system and not item.system:
-                item = JobRecord(item.id, item.prompt, options.system, item.line)
-            try:
-                conversation = _conversation_for(item)
-            except Exception as exc:  # a malformed messages list is this line's problem only
-                problem = InputProblem(item.line, str(exc))
-                summary.bad_input += 1
-                summary.problems.append(str(problem))
-                if on_problem:
-                    on_problem(problem)
-                continue
-            estimate = estimate_cost(model, conversation.count_tokens(), options.max_new_tokens)
-            if options.budget_usd is not None and committed + estimate > options.budget_usd:
-                budget_reached = True  # stop here: later prompts are counted, never sent
-                summary.not_submitted_budget += 1
-                continue
-            committed += estimate
-            await window.acquire()
-            task = asyncio.create_task(one(item, estimate))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            if writer.written % 256 == 0:
-                writer.flush()
-        if pending:
-            await asyncio.gather(*pending)
+        with interrupt:
+            for item in read_records(options.input, prompt_column=options.prompt_column):
+                if interrupt.requested:
+                    break
+                if isinstance(item, InputProblem):
+                    _report_problem(summary, item, on_problem)
+                    continue
+                if item.id in done:
+                    summary.skipped_existing += 1
+                    continue
+                if budget_reached:
+                    summary.not_submitted_budget += 1
+                    continue
+                done.add(item.id)  # a repeated id in the input runs once
+                if options.system and not item.system:
+                    item = JobRecord(item.id, item.prompt, options.system, item.line)
+                try:
+                    conversation = _conversation_for(item)
+                except Exception as exc:  # a malformed messages list is this line's problem
+                    _report_problem(summary, InputProblem(item.line, str(exc)), on_problem)
+                    continue
+                estimate = estimate_cost(model, conversation.count_tokens(), options.max_new_tokens)
+                if options.budget_usd is not None and committed + estimate > options.budget_usd:
+                    budget_reached = True  # stop here: later prompts are counted, never sent
+                    summary.not_submitted_budget += 1
+                    continue
+                committed += estimate
+                await window.acquire()
+                if interrupt.requested:
+                    window.release()
+                    break
+                task = asyncio.create_task(one(item, conversation, estimate))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            if pending:
+                await asyncio.gather(*pending)
     finally:
         for task in pending:
             task.cancel()
         writer.close()
         summary.elapsed = time.monotonic() - started
-        tracker = getattr(client, "tracker", None)
-        summary.rate_limited = int(getattr(tracker, "num_rate_limited", 0) or 0)
+        summary.interrupted = interrupt.requested
+        tracker = client.tracker
+        if tracker is not None:
+            summary.rate_limited = tracker.snapshot().rate_limit_errors
         client.close()
+        client.shutdown()
         if cache is not None:
             cache.close()
     return summary

@@ -139,9 +139,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     def report_problem(problem) -> None:
         print(f"deluge-ray: skipping {args.input} {problem}", file=sys.stderr)
 
-    summary = asyncio.run(run_job(options, on_problem=report_problem))
+    def report_interrupt(in_flight: int) -> None:
+        print(
+            f"deluge-ray: stopping; finishing the {in_flight} prompts already sent "
+            "(Ctrl-C again to abort without them)",
+            file=sys.stderr,
+        )
+
+    summary = asyncio.run(
+        run_job(options, on_problem=report_problem, on_interrupt=report_interrupt)
+    )
     _print_table("deluge-ray run", summary.rows())
     print(f"results: {os.path.abspath(summary.output)}")
+    if summary.interrupted:
+        print(
+            "deluge-ray: interrupted; finished results are saved. "
+            "Run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if summary.not_submitted_budget:
+        print(
+            f"deluge-ray: budget of ${args.budget_usd:g} reached; "
+            f"{summary.not_submitted_budget} prompts were not sent",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     return 0 if summary.failed == 0 and summary.bad_input == 0 else EXIT_FAILED
 
 

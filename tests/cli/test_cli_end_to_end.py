@@ -401,3 +401,37 @@ def test_mock_server_help(tmp_path) -> None:
     assert result.returncode == 0 and result.stderr == ""
     for option in ("--port", "--rpm", "--tpm", "--latency-ms", "--fault-rate"):
         assert option in result.stdout
+
+
+def test_results_reach_the_output_file_as_they_arrive(tmp_path, env, mock, ray_address) -> None:
+    write_prompts(tmp_path / "in.jsonl", 20)
+    out = tmp_path / "out.jsonl"
+    mock.config.latency = Latency.fixed(20)
+    run = subprocess.Popen(
+        [CLI, *RUN, "--rpm", "300", "--address", ray_address], env=env, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    # 20 prompts at 5/s: answers arrive over about 4 s. Wait for the first row on disk.
+    while line_count(out) == 0 and run.poll() is None:
+        time.sleep(0.02)
+    answered = mock.stats()["by_status"].get("200", 0)
+    run.wait(timeout=TIMEOUT)
+    assert answered < 20, "no row reached the output file until every prompt was answered"
+
+
+def test_run_summary_reports_the_429s_the_provider_sent(
+    tmp_path, mock, ray_address, ray_cluster
+) -> None:
+    key = f"sk-cli-429-{uuid.uuid4().hex[:12]}"
+    env = {**_base_env(), **mock.environment(), "OPENAI_API_KEY": key}
+    write_prompts(tmp_path / "in.jsonl", 12)
+    mock.set_limits(max_concurrent=2)
+    mock.config.latency = Latency.fixed(100)
+    try:
+        result = cli([*RUN, "--rpm", "6000", "--address", ray_address], env, cwd=tmp_path)
+    finally:
+        _kill_limiter(ray_cluster, key)
+        mock.set_limits(Limits())
+    refused = mock.stats()["rate_limited"]
+    assert refused > 0
+    assert summary(result.stdout)["429s received"] == str(refused)

@@ -23,4 +23,6 @@ def test_fan_out_yields_every_task_once_with_its_own_answer(example_env) -> None
     assert sorted(finished) == list(range(8))  # ids start at 0, each yielded once
     assert f"finished order: {finished}" in out
     assert "the mock provider received 8 requests" in out
+    # open(total=8) announced the total; the eight start_nowait calls must not add to it.
+    assert "8 succeeded, 0 failed of 8 " in out
     assert "8 succeeded, 0 failed" in out
