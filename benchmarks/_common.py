@@ -1,0 +1,657 @@
+"""Shared plumbing of the benchmark suite: mock server, worker processes, memory, series, output.
+
+Every benchmark follows the same shape. An *orchestrator* (the benchmark's ``run()``,
+called by ``run_all.py`` or by the script's own ``main()``) starts a mock provider in a
+process of its own (:class:`MockServer`), then runs each client side -- deluge_ray and
+lm-deluge -- in a fresh *worker* subprocess of the same script (:func:`run_worker`), so
+that the two clients never share memory, an event loop or a Ray runtime. A worker writes
+its numbers to a JSON file; the orchestrator adds the mock's ground truth (requests
+received per second, 429s sent) and the peak memory of the worker's process tree.
+
+Memory: the driver's peak is the kernel's high-water mark (``VmHWM`` in
+``/proc/self/status``, else ``resource.getrusage``), exact rather than sampled; the peak of
+the whole tree (the driver plus the Ray processes an embedded ``ray.init()`` starts) is
+sampled every half second with psutil when installed, else from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+PLOTS_DIR = BENCH_DIR / "plots"
+LOGS_DIR = RESULTS_DIR / "logs"
+
+# The model both clients ask for. lm-deluge reaches the mock through a model registered
+# under its own id with the mock as api_base, sending the same wire name.
+MODEL = "gpt-4.1-mini"
+LM_MODEL_ID = "bench-gpt-4.1-mini"
+API_KEY = "bench-key"
+
+# "No limit" for both clients: a request limit well above what this machine can send
+# (3,333/s against about 1,000/s measured), not an astronomically high one: with
+# 100,000,000 RPM deluge_ray's leases (225 requests, the concurrency cap, spread over
+# 225/rate seconds) expire before the caller can use them and a batch never finishes, and
+# at 1,000,000 RPM most leases expire unused (see the report). Token limits are always far
+# out of reach so that only the request limit under test binds (each client reserves an
+# estimate of prompt + max_new_tokens per request).
+NO_LIMIT_RPM = 200_000
+NO_LIMIT_TPM = 10_000_000_000
+
+# Environment of every benchmark process (the orchestrator's own environment is kept).
+BENCH_ENV = {
+    "DELUGE_RAY_TOKENIZER": "estimate",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "OPENAI_API_KEY": API_KEY,
+    "PYTHONUNBUFFERED": "1",
+}
+
+for _name, _value in BENCH_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+
+# ---------------------------------------------------------------------------- the machine
+def machine_info() -> dict[str, Any]:
+    """Cores, CPU model, RAM, load, versions and date: stated at the top of every result."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    ram_gb = None
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+                    break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "cores": os.cpu_count(),
+        "cores_usable": usable,
+        "cpu": cpu,
+        "ram_gb": ram_gb,
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+    }
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for dist in ("deluge-ray", "lm-deluge", "ray", "aiohttp"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+# ---------------------------------------------------------------------------- memory
+def _status_kb(pid: int | str, field: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def peak_rss_mb_self() -> float:
+    """This process's peak resident memory in MiB (the kernel's high-water mark)."""
+    kb = _status_kb("self", "VmHWM")
+    if kb is None:
+        # ru_maxrss is KiB on Linux and bytes on macOS.
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.platform == "darwin":
+            kb //= 1024
+    return round(kb / 1024, 1)
+
+
+def _tree_rss_kb(root: int) -> tuple[int, int]:
+    """(RSS of ``root``, RSS of ``root`` and all its descendants), in KiB."""
+    try:
+        import psutil  # optional: only used when installed
+
+        proc = psutil.Process(root)
+        own = proc.memory_info().rss // 1024
+        total = own
+        for child in proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss // 1024
+            except psutil.Error:
+                pass
+        return own, total
+    except ImportError:
+        pass
+    except Exception:
+        return 0, 0
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                # The command name may contain spaces or parentheses: split after the last ')'.
+                fields = fh.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    own = _status_kb(root, "VmRSS") or 0
+    total = sum(_status_kb(pid, "VmRSS") or 0 for pid in tree)
+    return own, total
+
+
+class TreeMemorySampler(threading.Thread):
+    """Samples a process and its descendants every ``interval`` s; keeps the peaks (MiB)."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        super().__init__(name=f"bench-mem-{pid}", daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak_own_mb = 0.0
+        self.peak_tree_mb = 0.0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            own, total = _tree_rss_kb(self.pid)
+            self.peak_own_mb = max(self.peak_own_mb, own / 1024)
+            self.peak_tree_mb = max(self.peak_tree_mb, total / 1024)
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------- the mock
+class MockServer:
+    """A ``MockProvider`` in its own process (see ``_mock_host.py``); a context manager.
+
+    >>> with MockServer(rpm=3000, latency_ms=200) as mock:   # doctest: +SKIP
+    ...     mock.openai_base_url, mock.stats()["requests"]
+    """
+
+    def __init__(self, **config: Any) -> None:
+        self.config = config
+        self.url = ""
+        self._proc: subprocess.Popen[str] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def start(self) -> MockServer:
+        self._proc = subprocess.Popen(
+            [sys.executable, str(BENCH_DIR / "_mock_host.py"), "--config", json.dumps(self.config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **BENCH_ENV},
+        )
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line.startswith("READY "):
+            self.stop()
+            raise RuntimeError(f"mock server did not start (said {line!r})")
+        self.url = line.split(None, 1)[1].strip()
+        return self
+
+    def stats(self) -> dict[str, Any]:
+        """The mock's counters plus its ``timeline`` samples (see ``_mock_host.py``)."""
+        assert self._proc is not None and self._proc.stdin and self._proc.stdout
+        with self._lock:
+            self._proc.stdin.write("stats\n")
+            self._proc.stdin.flush()
+            return json.loads(self._proc.stdout.readline())
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            if proc.stdin:
+                proc.stdin.write("quit\n")
+                proc.stdin.close()
+            proc.wait(timeout=10)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ---------------------------------------------------------------------------- workers
+class Worker:
+    """A running worker subprocess: ``python <script> --worker <side> --params <json>``."""
+
+    def __init__(
+        self,
+        script: str | Path,
+        side: str,
+        params: dict[str, Any],
+        *,
+        env: dict[str, str] | None = None,
+        label: str | None = None,
+        sample_memory: bool = True,
+    ) -> None:
+        LOGS_DIR.mkdir(parents=True, exist_ok=True)
+        self.label = label or f"{Path(script).stem}-{side}"
+        self.log_path = LOGS_DIR / f"{self.label}.log"
+        fd, self.result_path = tempfile.mkstemp(prefix="bench-", suffix=".json")
+        os.close(fd)
+        self._log = open(self.log_path, "w", encoding="utf-8")
+        cmd = [
+            sys.executable,
+            str(script),
+            "--worker",
+            side,
+            "--params",
+            json.dumps(params),
+            "--result",
+            self.result_path,
+        ]
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **BENCH_ENV, **(env or {})},
+            cwd=REPO_DIR,
+            # Its own process group, so that a timeout can end the worker and anything it
+            # started (an embedded Ray) without touching any other process.
+            start_new_session=True,
+        )
+        self.sampler = TreeMemorySampler(self.proc.pid) if sample_memory else None
+        if self.sampler:
+            self.sampler.start()
+
+    def wait(self, timeout: float = 1800) -> dict[str, Any]:
+        """The worker's result dict (raises with the log's tail when it failed)."""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = None
+        finally:
+            if self.sampler:
+                self.sampler.stop()
+            self._log.close()
+        wall = time.perf_counter() - self.started
+        try:
+            with open(self.result_path, encoding="utf-8") as fh:
+                text = fh.read()
+            result = json.loads(text) if text.strip() else None
+        finally:
+            os.unlink(self.result_path)
+        if code != 0 or result is None:
+            tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
+            why = "timed out" if code is None else f"exited with {code}"
+            raise RuntimeError(f"worker {self.label} {why}; log {self.log_path}:\n{tail}")
+        result["process_wall_s"] = round(wall, 2)
+        if self.sampler:
+            result["tree_peak_rss_mb"] = round(self.sampler.peak_tree_mb, 1)
+        return result
+
+    def kill(self) -> None:
+        """End the worker's process group (the worker and whatever it started)."""
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait(timeout=30)
+
+
+def run_worker(
+    script: str | Path,
+    side: str,
+    params: dict[str, Any],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 1800,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Run one worker to completion and return its result."""
+    worker = Worker(script, side, params, env=env, label=label)
+    try:
+        return worker.wait(timeout)
+    finally:
+        if worker.proc.poll() is None:
+            worker.kill()
+
+
+def worker_entry(sides: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> bool:
+    """If this process was started as a worker, run the side it names and return True.
+
+    The side's function gets the params and returns its numbers; the driver's peak RSS
+    is added here, after it returned, so it covers the whole run.
+    """
+    if "--worker" not in sys.argv:
+        return False
+    args = sys.argv
+    side = args[args.index("--worker") + 1]
+    params = json.loads(args[args.index("--params") + 1])
+    result_path = args[args.index("--result") + 1]
+    result = sides[side](params)
+    result["side"] = side
+    result["driver_peak_rss_mb"] = peak_rss_mb_self()
+    with open(result_path, "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    return True
+
+
+def finish_worker() -> None:
+    """Leave at once once the result is written.
+
+    Interpreter teardown of a client with thousands of finished tasks (or an embedded Ray)
+    can take seconds; it is not part of what is measured, and ``os._exit`` also ends any
+    non-daemon thread a library left behind.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ray = sys.modules.get("ray")  # only a worker that used Ray has it imported
+    if ray is not None:
+        try:
+            if ray.is_initialized():
+                ray.shutdown()
+        except Exception:
+            pass
+    os._exit(0)
+
+
+# ---------------------------------------------------------------------------- clients
+def prompts(n: int, tag: str = "p") -> list[str]:
+    """``n`` distinct short prompts (distinct, so deluge_ray's in-flight merging never applies)."""
+    return [f"[{tag}-{i}] Reply with one short sentence about the number {i}." for i in range(n)]
+
+
+def lm_deluge_client(base_url: str, **kwargs: Any) -> Any:
+    """An lm-deluge client whose model points at ``base_url`` (the mock's ``/v1``).
+
+    lm-deluge 0.0.168 does not read ``OPENAI_BASE_URL``: a model's endpoint is its
+    registry entry's ``api_base``, so the benchmark model is registered with the mock as
+    ``api_base`` and the same wire name (``gpt-4.1-mini``) as deluge_ray sends.
+    """
+    import lm_deluge
+    from lm_deluge.models import register_model, registry
+
+    if LM_MODEL_ID not in registry:
+        register_model(
+            id=LM_MODEL_ID,
+            name=MODEL,
+            api_base=base_url,
+            api_key_env_var="OPENAI_API_KEY",
+            api_spec="openai",
+            provider="openai",
+            supports_json=True,
+        )
+    kwargs.setdefault("progress", "manual")
+    return lm_deluge.LLMClient(LM_MODEL_ID, **kwargs)
+
+
+def deluge_ray_client(base_url: str, **kwargs: Any) -> Any:
+    """A deluge_ray client whose OpenAI models point at ``base_url``.
+
+    This is what ``deluge_ray.mock.use_mock`` does for an in-process mock; the mock here
+    runs in another process, so the variable is set directly (and stays set for the
+    worker's life, which is all the worker does).
+    """
+    os.environ["OPENAI_BASE_URL"] = base_url
+    from deluge_ray import LLMClient
+
+    kwargs.setdefault("progress", "manual")
+    return LLMClient(MODEL, **kwargs)
+
+
+def limiter_stats(client: Any) -> dict[str, Any] | None:
+    """The RateLimiter actor's ``stats()`` for a deluge_ray client (None if unreachable)."""
+    try:
+        import ray
+
+        names = [r.limiter_name for r in (client._routes or ())]
+        if not names:
+            names = [
+                a["name"]
+                for a in ray.util.list_named_actors(all_namespaces=True)
+                if a["name"].startswith("limiter:")
+            ]
+        handle = ray.get_actor(names[0], namespace="deluge_ray")
+        return ray.get(handle.stats.remote(), timeout=30)
+    except Exception as exc:  # reported, never fatal: the figure is then "n/a"
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def response_summary(responses: Iterable[Any]) -> dict[str, Any]:
+    """Counts of a batch's responses: total, errors, and the first error message."""
+    total = errors = 0
+    first_error = None
+    for r in responses:
+        total += 1
+        if r is None or getattr(r, "is_error", False):
+            errors += 1
+            if first_error is None:
+                first_error = (getattr(r, "error_message", None) or "None result")[:300]
+    return {"prompts": total, "failed": errors, "first_error": first_error}
+
+
+# ---------------------------------------------------------------------------- rate series
+def second_series(stats: dict[str, Any], start: float, end: float) -> list[dict[str, Any]]:
+    """Per-second traffic the mock saw in ``[start, end]`` (unix times).
+
+    ``received``: requests arriving in that second (the mock's ``per_second``).
+    ``accepted``: responses other than 429 finished in that second, i.e. served;
+    ``rate_limited``: 429s sent in that second (both from ``finished_per_second``, see
+    ``_mock_host.py``). Without that breakdown, 429s come from the sampled counter and
+    ``accepted`` is ``received`` minus them (coarser: a sample can lag by 0.25 s).
+    """
+    received = {int(k): v for k, v in stats.get("per_second", {}).items()}
+    finished = stats.get("finished_per_second")
+    served: dict[int, int] = {}
+    limited: dict[int, int] = {}
+    if finished is not None:
+        for second, by_status in finished.items():
+            limited[int(second)] = by_status.get("429", 0)
+            served[int(second)] = sum(v for k, v in by_status.items() if k != "429")
+    else:
+        previous = None
+        for t, _requests, rl in stats.get("timeline", []):
+            if previous is not None and rl > previous:
+                limited[int(t)] = limited.get(int(t), 0) + rl - previous
+            previous = rl
+        served = {s: max(0, n - limited.get(s, 0)) for s, n in received.items()}
+    out = []
+    for second in range(int(start), int(end) + 1):
+        out.append(
+            {
+                "t": second - int(start),
+                "unix": second,
+                "received": received.get(second, 0),
+                "rate_limited": limited.get(second, 0),
+                "accepted": served.get(second, 0),
+            }
+        )
+    return out
+
+
+# Steady state: the first RAMP_SECONDS after a batch starts are ramp-up (a paced limiter
+# starts with no credit, lm-deluge starts with a full bucket) and the last TAIL_SECONDS are
+# the drain (the final responses, a partial second), so neither is counted.
+RAMP_SECONDS = 3
+TAIL_SECONDS = 2
+
+
+def steady_state(series: list[dict[str, Any]], limit_rps: float) -> dict[str, Any]:
+    """Mean accepted requests/s over the steady window, and as % of the limit."""
+    active = [i for i, row in enumerate(series) if row["received"] or row["accepted"]]
+    if not active:
+        return {"steady_rps": 0.0, "steady_pct_of_limit": 0.0, "steady_seconds": 0}
+    first, last = active[0], active[-1]
+    lo, hi = first + RAMP_SECONDS, last - TAIL_SECONDS
+    note = None
+    if hi - lo + 1 < 3:
+        # The batch ended too soon for a steady window (e.g. prompts gave up): use it all.
+        lo, hi = first, last
+        note = "run too short for a steady window: whole run used"
+    window = series[lo : hi + 1]
+    rps = sum(row["accepted"] for row in window) / len(window)
+    out = {
+        "steady_rps": round(rps, 2),
+        "steady_pct_of_limit": round(100.0 * rps / limit_rps, 1),
+        "steady_seconds": len(window),
+        "steady_window_t": [series[lo]["t"], series[hi]["t"]],
+    }
+    if note:
+        out["note"] = note
+    return out
+
+
+# ---------------------------------------------------------------------------- output
+def write_json(name: str, data: dict[str, Any]) -> Path:
+    """``benchmarks/results/<name>.json``."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+    return path
+
+
+def plot_rates(
+    name: str,
+    title: str,
+    curves: dict[str, list[dict[str, Any]]],
+    limit_rps: float,
+) -> Path | None:
+    """A PNG of served requests/s per client over time, with the limit as a dashed line.
+
+    When any client drew 429s, a second panel below shows 429s per second (on its own
+    scale: a bursting client draws far more refusals than the limit's rate). Returns
+    ``None`` (and the report says so) when matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    PLOTS_DIR.mkdir(parents=True, exist_ok=True)
+    refusals = any(row["rate_limited"] for series in curves.values() for row in series)
+    if refusals:
+        fig, (top, bottom) = plt.subplots(
+            2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+        )
+    else:
+        fig, top = plt.subplots(figsize=(9, 4.5))
+        bottom = None
+    peak = limit_rps
+    for index, (label, series) in enumerate(curves.items()):
+        xs = [row["t"] for row in series]
+        served = [row["accepted"] for row in series]
+        peak = max([peak, *served])
+        top.plot(xs, served, color=f"C{index}", marker=".", label=label)
+        if bottom is not None:
+            bottom.plot(xs, [row["rate_limited"] for row in series], color=f"C{index}", label=label)
+    top.axhline(limit_rps, color="black", linestyle="--", linewidth=1, label="limit")
+    top.set_ylabel("served requests / s")
+    top.set_ylim(0, peak * 1.25)
+    top.set_title(title)
+    top.legend(loc="lower center", fontsize=8)
+    top.grid(alpha=0.3)
+    last = bottom if bottom is not None else top
+    if bottom is not None:
+        bottom.set_ylabel("429s / s")
+        bottom.set_ylim(bottom=0)
+        bottom.legend(loc="upper right", fontsize=8)
+        bottom.grid(alpha=0.3)
+    last.set_xlabel("seconds since the batch started (counts at the mock)")
+    path = PLOTS_DIR / f"{name}.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ratio(ours: float | None, theirs: float | None, digits: int = 2) -> str:
+    """``ours / theirs`` as text (``n/a`` when either is missing or zero)."""
+    if not ours or not theirs:
+        return "n/a"
+    return f"{ours / theirs:.{digits}f}x"
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A number for a table cell (``n/a`` for None)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def md_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(c) for c in row) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,274 @@
+"""Agent loops: 1,000 concurrent loops of 3 tool rounds each -- wall time and memory.
+
+Run:  python benchmarks/bench_agents.py [--quick] [--loops N]
+
+The mock provider (its own process, no limit, 200 ms latency) is scripted so that every
+model answers with a ``lookup`` tool call until its conversation holds 3 tool results and
+then with a final text: each loop makes 4 model calls and runs 3 tools. The tool is a
+trivial ``async`` function, so the time is the client's and the mock's.
+
+Each client, in its own worker process, gets limits out of reach (``NO_LIMIT_RPM``),
+1,000 concurrent requests and ``max_rounds=5``, sends one warm-up prompt, then runs
+``N`` loops (1,000; quick 200) with at most ``N`` running at once:
+
+* lm-deluge 0.0.168: ``LLMClient.process_agent_loops_async(prompts, tools=...,
+  max_rounds=5, max_concurrent_agents=N)`` -- it exists in that version;
+* deluge_ray: ``LLMClient.process_agent_loops_async`` (loops on SubAgent actors) when the
+  client has it; otherwise ``run_agent_loop`` on the driver gathered with
+  ``asyncio.gather``; when neither exists the side is recorded as not available.
+
+The floor is 4 rounds x 200 ms = 0.8 s. Figures: wall time of the call, loops that
+reached the final answer, model calls the mock received, driver peak RSS and the peak of
+the worker's whole process tree (for deluge_ray: Ray, the SubAgent and caller actors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as C
+
+TOOL_ROUNDS = 3
+MAX_ROUNDS = 5
+LATENCY_MS = 200
+CONCURRENCY = 1000
+FINAL_MARK = "Final answer"  # what the scripted mock says once the lookups are done
+
+
+async def lookup(step: int) -> str:
+    """Look up the fact needed at one step of the task."""
+    return f"fact number {step}"
+
+
+def _loop_prompts(n: int) -> list[str]:
+    return [f"Task {i}: look things up three times, then answer." for i in range(n)]
+
+
+def _summarise(results: list[Any], n: int) -> dict[str, Any]:
+    finished = failed = 0
+    first_error = None
+    rounds = []
+    for conv, resp in results:
+        if resp is None or getattr(resp, "is_error", False):
+            failed += 1
+            if first_error is None:
+                first_error = str(getattr(resp, "error_message", "None result"))[:300]
+            continue
+        if FINAL_MARK in (resp.completion or ""):
+            finished += 1
+        rounds.append(sum(1 for m in conv.messages if m.role == "assistant"))
+    return {
+        "loops": n,
+        "finished": finished,
+        "failed": failed,
+        "first_error": first_error,
+        "mean_model_calls_per_loop": round(sum(rounds) / len(rounds), 2) if rounds else None,
+    }
+
+
+def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
+    from deluge_ray import LLMClient, Tool
+
+    n = params["n"]
+    swarm = getattr(LLMClient, "process_agent_loops_async", None)
+    single = getattr(LLMClient, "run_agent_loop", None)
+    if swarm is None and single is None:
+        return {"available": False, "mode": "not available"}
+    client = C.deluge_ray_client(
+        params["base_url"],
+        max_requests_per_minute=C.NO_LIMIT_RPM,
+        max_tokens_per_minute=C.NO_LIMIT_TPM,
+        max_concurrent_requests=CONCURRENCY,
+    )
+    tool = Tool.from_function(lookup)
+    t0 = time.perf_counter()
+    client.process_prompts_sync(["warm-up"], show_progress=False)
+    warmup_s = time.perf_counter() - t0
+
+    async def main() -> list[Any]:
+        prompts = _loop_prompts(n)
+        if swarm is not None:
+            return await client.process_agent_loops_async(
+                prompts,
+                tools=[tool],
+                max_rounds=MAX_ROUNDS,
+                max_concurrent_agents=n,
+                show_progress=False,
+            )
+        return await asyncio.gather(
+            *(client.run_agent_loop(p, tools=[tool], max_rounds=MAX_ROUNDS) for p in prompts)
+        )
+
+    start = time.perf_counter()
+    results = asyncio.run(main())
+    wall = time.perf_counter() - start
+    out = {
+        "available": True,
+        "mode": (
+            "LLMClient.process_agent_loops_async (SubAgent actors)"
+            if swarm is not None
+            else "asyncio.gather of LLMClient.run_agent_loop (driver)"
+        ),
+        "warmup_s": round(warmup_s, 2),
+        "wall_s": round(wall, 2),
+        **_summarise(list(results), n),
+    }
+    client.shutdown()
+    return out
+
+
+def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
+    from lm_deluge import Tool
+
+    n = params["n"]
+    client = C.lm_deluge_client(
+        params["base_url"],
+        max_requests_per_minute=C.NO_LIMIT_RPM,
+        max_tokens_per_minute=C.NO_LIMIT_TPM,
+        max_concurrent_requests=CONCURRENCY,
+    )
+    tool = Tool.from_function(lookup)
+    swarm = getattr(client, "process_agent_loops_async", None)
+
+    async def main() -> dict[str, Any]:
+        t0 = time.perf_counter()
+        await client.process_prompts_async(["warm-up"], show_progress=False)
+        warmup_s = time.perf_counter() - t0
+        prompts = _loop_prompts(n)
+        start = time.perf_counter()
+        if swarm is not None:
+            results = await swarm(
+                prompts,
+                tools=[tool],
+                max_rounds=MAX_ROUNDS,
+                max_concurrent_agents=n,
+                show_progress=False,
+            )
+            mode = "LLMClient.process_agent_loops_async"
+        else:
+            results = await asyncio.gather(
+                *(client.run_agent_loop(p, tools=[tool], max_rounds=MAX_ROUNDS) for p in prompts)
+            )
+            mode = "asyncio.gather of LLMClient.run_agent_loop"
+        wall = time.perf_counter() - start
+        return {
+            "available": True,
+            "mode": mode,
+            "warmup_s": round(warmup_s, 2),
+            "wall_s": round(wall, 2),
+            **_summarise(list(results), n),
+        }
+
+    return asyncio.run(main())
+
+
+SIDES = {"deluge_ray": deluge_ray_side, "lm_deluge": lm_deluge_side}
+
+
+def run(quick: bool = False, loops: int | None = None) -> dict[str, Any]:
+    n = loops or (200 if quick else 1000)
+    sides: dict[str, Any] = {}
+    for side in SIDES:
+        with C.MockServer(latency_ms=LATENCY_MS, agent_tool_rounds=TOOL_ROUNDS) as mock:
+            params = {"base_url": mock.openai_base_url, "n": n}
+            try:
+                result = C.run_worker(__file__, side, params, label=f"agents-{side}", timeout=1200)
+            except RuntimeError as exc:
+                # A failing side is reported, not fatal: the other side's numbers still count.
+                result = {"available": False, "mode": "failed", "error": str(exc)[-1500:]}
+            stats = mock.stats()
+        result["mock_requests"] = stats["requests"]
+        result["mock_by_status"] = stats["by_status"]
+        sides[side] = result
+    report = {
+        "benchmark": "agents",
+        "quick": quick,
+        "machine": C.machine_info(),
+        "config": {
+            "loops": n,
+            "tool_rounds": TOOL_ROUNDS,
+            "model_calls_per_loop": TOOL_ROUNDS + 1,
+            "max_rounds": MAX_ROUNDS,
+            "latency_ms": LATENCY_MS,
+            "concurrency": CONCURRENCY,
+            "floor_s": (TOOL_ROUNDS + 1) * LATENCY_MS / 1000,
+        },
+        "sides": sides,
+    }
+    C.write_json("agents", report)
+    return report
+
+
+def markdown(report: dict[str, Any]) -> str:
+    dr, lm = report["sides"]["deluge_ray"], report["sides"]["lm_deluge"]
+    cfg = report["config"]
+    head = [
+        "## 7. Agent loops",
+        "",
+        f"{cfg['loops']:,} loops at once, each {cfg['tool_rounds']} tool rounds + a final "
+        f"answer ({cfg['model_calls_per_loop']} model calls), mock latency "
+        f"{cfg['latency_ms']} ms, no limit; the floor is {cfg['floor_s']:.1f} s. "
+        f"lm-deluge: {lm.get('mode', 'n/a')}. deluge_ray: {dr.get('mode', 'n/a')}.",
+        "",
+    ]
+    if not dr.get("available"):
+        why = dr.get("error") or "the deluge_ray client has no agent-loop method yet"
+        head += [
+            "**deluge_ray: not available** -- " + why.splitlines()[0],
+            "",
+        ]
+
+    def cell(side: dict[str, Any], key: str) -> Any:
+        return side.get(key) if side.get("available") else "n/a"
+
+    rows = [
+        [
+            "wall time (s, lower is better)",
+            cell(dr, "wall_s"),
+            cell(lm, "wall_s"),
+            C.ratio(dr.get("wall_s"), lm.get("wall_s")),
+        ],
+        ["loops that reached the final answer", cell(dr, "finished"), cell(lm, "finished"), ""],
+        ["loops failed", cell(dr, "failed"), cell(lm, "failed"), ""],
+        [
+            "model calls per loop (mean)",
+            cell(dr, "mean_model_calls_per_loop"),
+            cell(lm, "mean_model_calls_per_loop"),
+            "",
+        ],
+        ["model calls received by the mock", dr.get("mock_requests"), lm.get("mock_requests"), ""],
+        [
+            "driver peak RSS (MiB)",
+            cell(dr, "driver_peak_rss_mb"),
+            cell(lm, "driver_peak_rss_mb"),
+            C.ratio(dr.get("driver_peak_rss_mb"), lm.get("driver_peak_rss_mb")),
+        ],
+        [
+            "process tree peak (MiB, sampled)",
+            cell(dr, "tree_peak_rss_mb"),
+            cell(lm, "tree_peak_rss_mb"),
+            "",
+        ],
+    ]
+    return "\n".join([*head, C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], rows)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 loops instead of 1,000")
+    parser.add_argument("--loops", type=int, default=None, help="override the loop count")
+    args = parser.parse_args()
+    print(markdown(run(args.quick, args.loops)))
+
+
+if __name__ == "__main__":
+    if C.worker_entry(SIDES):
+        C.finish_worker()
+    main()
