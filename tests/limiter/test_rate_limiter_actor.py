@@ -104,8 +104,9 @@ async def test_a_driver_and_an_actor_share_one_limit(ray_cluster) -> None:
     both = sorted(local + remote)  # CLOCK_MONOTONIC is shared by processes on one machine
     span = both[-1] - both[0]
     # together they stay within the limit: the rate over their span plus the bucket's
-    # quarter second of credit and one request
-    assert len(both) <= rpm / 60 * (span + 0.25) + 1
+    # quarter second of credit and, for each of the two clients, one request sent at the
+    # very edge of a slice (the span is measured between sends, not between slices)
+    assert len(both) <= rpm / 60 * (span + 0.25) + 2
     stats = await limiter.stats.remote()
     assert stats["lease_calls"] <= len(both) / 5 + 4  # leases, not one call per request
     assert stats["in_use"] == 0  # both gave every slot back
