@@ -153,24 +153,8 @@ def peak_rss_mb_self() -> float:
     return round(kb / 1024, 1)
 
 
-def _tree_rss_kb(root: int) -> tuple[int, int]:
-    """(RSS of ``root``, RSS of ``root`` and all its descendants), in KiB."""
-    try:
-        import psutil  # optional: only used when installed
-
-        proc = psutil.Process(root)
-        own = proc.memory_info().rss // 1024
-        total = own
-        for child in proc.children(recursive=True):
-            try:
-                total += child.memory_info().rss // 1024
-            except psutil.Error:
-                pass
-        return own, total
-    except ImportError:
-        pass
-    except Exception:
-        return 0, 0
+def _tree_pids(root: int) -> set[int]:
+    """``root`` and every live descendant of it (from ``/proc``)."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -189,9 +173,76 @@ def _tree_rss_kb(root: int) -> tuple[int, int]:
             if ppid == parent and pid not in tree:
                 tree.add(pid)
                 frontier.append(pid)
+    return tree
+
+
+def _tree_rss_kb(root: int) -> tuple[int, int]:
+    """(RSS of ``root``, RSS of ``root`` and all its descendants), in KiB."""
+    try:
+        import psutil  # optional: only used when installed
+
+        proc = psutil.Process(root)
+        own = proc.memory_info().rss // 1024
+        total = own
+        for child in proc.children(recursive=True):
+            try:
+                total += child.memory_info().rss // 1024
+            except psutil.Error:
+                pass
+        return own, total
+    except ImportError:
+        pass
+    except Exception:
+        return 0, 0
     own = _status_kb(root, "VmRSS") or 0
-    total = sum(_status_kb(pid, "VmRSS") or 0 for pid in tree)
+    total = sum(_status_kb(pid, "VmRSS") or 0 for pid in _tree_pids(root))
     return own, total
+
+
+def _process_label(pid: int) -> str:
+    """A short name: Ray sets worker titles such as ``ray::ProviderCaller.run_batch``."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except OSError:
+        return "?"
+    first = argv[0].decode(errors="replace").strip()
+    if first.startswith("ray::"):
+        return first.split(".")[0].split()[0]
+    if first.endswith("python") or "/python" in first:
+        script = next((a.decode(errors="replace") for a in argv[1:] if a.endswith(b".py")), "")
+        return Path(script).name or "python"
+    return Path(first).name or "?"
+
+
+def cpu_seconds_by_process(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named root and its descendants.
+
+    Keys are ``<root name>`` for the root itself and ``<root name>/<process label>`` for a
+    descendant (summed over processes with the same label). Linux only: empty elsewhere.
+    A difference of two calls is the CPU a stretch of work cost, process by process.
+    """
+    if not os.path.isdir("/proc"):
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for name, root in roots.items():
+        for pid in _tree_pids(root):
+            try:
+                with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                used = (int(fields[11]) + int(fields[12])) / ticks
+            except (OSError, IndexError, ValueError):
+                continue
+            key = name if pid == root else f"{name}/{_process_label(pid)}"
+            out[key] = round(out.get(key, 0.0) + used, 2)
+    return out
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """``after - before`` per process label (labels that appeared count from zero)."""
+    delta = {k: round(v - before.get(k, 0.0), 2) for k, v in after.items()}
+    return {k: v for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v > 0}
 
 
 class TreeMemorySampler(threading.Thread):
@@ -228,6 +279,7 @@ class MockServer:
     def __init__(self, **config: Any) -> None:
         self.config = config
         self.url = ""
+        self.pid = 0
         self._proc: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
 
@@ -250,6 +302,7 @@ class MockServer:
             self.stop()
             raise RuntimeError(f"mock server did not start (said {line!r})")
         self.url = line.split(None, 1)[1].strip()
+        self.pid = self._proc.pid
         return self
 
     def stats(self) -> dict[str, Any]:

@@ -140,7 +140,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     for side in SIDES:
         with C.MockServer(rpm=LIMIT_RPM, latency_ms=LATENCY_MS) as mock:
             params = {"base_url": mock.openai_base_url, "rpm": LIMIT_RPM, "n": n}
-            result = C.run_worker(__file__, side, params, label=f"saturation-{side}")
+            result = C.run_worker(
+                __file__, side, params, label=f"saturation-{side}", timeout=600 + 4 * duration
+            )
             stats = mock.stats()
         result["mock"] = mock_summary(stats)
         result["series"] = C.second_series(stats, result["batch_start"], result["batch_end"])

@@ -69,7 +69,9 @@ def _shared_limiter_stats(ray: Any) -> dict[str, Any] | None:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def run_side(side: str, n_each: int, rpm_each: int, env: dict[str, str]) -> dict[str, Any]:
+def run_side(
+    side: str, n_each: int, rpm_each: int, env: dict[str, str], timeout: float
+) -> dict[str, Any]:
     """Start the drivers of one client against a fresh mock, release them together."""
     barrier = Path(tempfile.mkdtemp(prefix="bench-shared-"))
     workers: list[C.Worker] = []
@@ -102,7 +104,7 @@ def run_side(side: str, n_each: int, rpm_each: int, env: dict[str, str]) -> dict
                     raise RuntimeError("drivers did not get ready within 15 minutes")
                 time.sleep(0.05)
             (barrier / "go").touch()
-            drivers = [w.wait() for w in workers]
+            drivers = [w.wait(timeout) for w in workers]
             stats = mock.stats()
     finally:
         for w in workers:
@@ -136,7 +138,9 @@ def run(quick: bool = False) -> dict[str, Any]:
     sides: dict[str, Any] = {}
     ray, address = _start_ray()
     try:
-        sides["deluge_ray"] = run_side("deluge_ray", n_each, LIMIT_RPM, {"RAY_ADDRESS": address})
+        sides["deluge_ray"] = run_side(
+            "deluge_ray", n_each, LIMIT_RPM, {"RAY_ADDRESS": address}, 600 + 4 * duration
+        )
         sides["deluge_ray"]["limiter"] = _shared_limiter_stats(ray)
     finally:
         ray.shutdown()
@@ -145,7 +149,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         sides["deluge_ray"]["limiter_calls_per_request"] = round(
             limiter["lease_calls"] / sides["deluge_ray"]["mock"]["requests"], 4
         )
-    sides["lm_deluge"] = run_side("lm_deluge", n_each, LIMIT_RPM // DRIVERS, {})
+    sides["lm_deluge"] = run_side("lm_deluge", n_each, LIMIT_RPM // DRIVERS, {}, 600 + 4 * duration)
     plot = C.plot_rates(
         "shared_limit",
         f"{DRIVERS} drivers, one key, limit {LIMIT_RPM} RPM in 1 s windows (combined)",

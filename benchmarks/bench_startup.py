@@ -139,7 +139,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     with C.MockServer(latency_ms=LATENCY_MS) as mock:
         # Not measured: reads Ray's libraries into the OS file cache, so the first measured
         # process does not pay for the disk while the others do not.
-        C.run_worker(__file__, "ray_init", {}, label="startup-priming")
+        C.run_worker(__file__, "ray_init", {}, label="startup-priming", timeout=600)
         for rep in range(reps):
             last = rep == reps - 1
             for side in SIDES:
@@ -147,7 +147,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 if last and side != "ray_init":
                     params["warm_calls"] = warm_calls  # measured once, in the last round
                 runs[side].append(
-                    C.run_worker(__file__, side, params, label=f"startup-{side}-{rep}")
+                    C.run_worker(__file__, side, params, label=f"startup-{side}-{rep}", timeout=600)
                 )
     for row in runs["ray_init"]:
         row["import_and_init_s"] = round(row["import_s"] + row["init_s"], 3)

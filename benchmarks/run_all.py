@@ -64,7 +64,7 @@ def run_mock(quick: bool) -> dict[str, Any]:
     """
     path = C.RESULTS_DIR / "mock.json"
     saved = path.read_bytes() if quick and path.exists() else None
-    args = [str(C.BENCH_DIR / "bench_mock.py")]
+    args = ["benchmarks/bench_mock.py"]
     if quick:
         args += ["--seconds", "5", "--warmup", "1"]
     try:
@@ -86,7 +86,7 @@ def run_cache(quick: bool) -> dict[str, Any]:
     Quick mode writes to ``results/cache.quick.json`` so the committed full figures stay.
     """
     out = C.RESULTS_DIR / ("cache.quick.json" if quick else "cache.json")
-    args = [str(C.BENCH_DIR / "bench_cache.py"), "--out", str(out)]
+    args = ["benchmarks/bench_cache.py", "--out", str(out.relative_to(C.REPO_DIR))]
     if quick:
         args += ["--entries", "1000", "--single", "200", "--actor-keys", "500"]
     done = _run_script(args, timeout=1200)
