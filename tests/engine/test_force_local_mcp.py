@@ -1,0 +1,206 @@
+"""``force_local_mcp`` on the batch path: a real MCP server (streamable HTTP on 127.0.0.1)
+passed as ``tools=[server]`` to ``process_prompts_async``.
+
+With the flag, the client lists the server's tools over MCP and declares them to the
+provider as ordinary function tools. Without it, the server is sent for the provider to
+call natively, which only the responses API and Anthropic can do; chat completions answers
+with a clear error and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deluge_ray.client import LLMClient
+from deluge_ray.mock import Latency, MockConfig, MockProvider, RequestView, use_mock
+from deluge_ray.tool import MCPServer
+
+DEMO_SERVER = Path(__file__).parents[1] / "tool" / "mcp_servers" / "demo_server.py"
+DEMO_TOOLS = {"add", "echo", "weather", "red_pixel", "odd_name", "fail", "env_value"}
+
+
+# ---- fixtures ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mock_server():
+    with MockProvider(MockConfig(latency=Latency.fixed(1))) as server:
+        yield server
+
+
+@pytest.fixture
+def mock(mock_server):
+    mock_server.reset_stats()
+    mock_server.clear_scripts()
+    with use_mock(mock_server):
+        yield mock_server
+    mock_server.clear_scripts()
+
+
+@pytest.fixture
+def make_client(ray_cluster, mock):
+    clients: list[LLMClient] = []
+
+    def build(model: str = "gpt-4.1-mini", **kwargs) -> LLMClient:
+        kwargs.setdefault("progress", "manual")
+        kwargs.setdefault("num_callers", 1)
+        kwargs.setdefault("max_attempts", 2)
+        kwargs.setdefault("max_requests_per_minute", 600_000)
+        kwargs.setdefault("max_tokens_per_minute", 100_000_000)
+        client = LLMClient(model, **kwargs)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _await_listening(port: int, proc: subprocess.Popen[bytes], give_up_after: float = 60.0) -> None:
+    """Block until the server accepts a connection (a readiness check, not a timing one)."""
+    deadline = time.monotonic() + give_up_after
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the demo MCP server exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the demo MCP server never listened on port {port}")
+
+
+@pytest.fixture(scope="module")
+def mcp_url() -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(DEMO_SERVER), "http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _await_listening(port, proc)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def recorder(bodies: list[dict[str, Any]], reply: str = "ok"):
+    """A script rule that keeps each request body and answers ``reply``."""
+
+    def rule(view: RequestView) -> str:
+        bodies.append(view.body)
+        return reply
+
+    return rule
+
+
+def by_name(tools: list[dict[str, Any]], key) -> dict[str, dict[str, Any]]:
+    return {key(t): t for t in tools}
+
+
+# ---- chat completions ----------------------------------------------------------------------
+async def test_force_local_mcp_declares_the_servers_tools_as_function_tools(
+    mock, make_client, mcp_url
+):
+    bodies: list[dict[str, Any]] = []
+    mock.script("*", recorder(bodies, "listed"))
+    client = make_client(force_local_mcp=True)
+    server = MCPServer(name="demo", url=mcp_url)
+    responses = await client.process_prompts_async(["one", "two"], tools=[server])
+
+    assert [r.completion for r in responses] == ["listed", "listed"]
+    assert not any(r.is_error for r in responses)
+    assert len(bodies) == 2 and mock.stats()["requests"] == 2
+    for body in bodies:
+        tools = body["tools"]
+        assert {t["type"] for t in tools} == {"function"}  # no MCP entry reaches the provider
+        declared = by_name(tools, lambda t: t["function"]["name"])
+        assert set(declared) == DEMO_TOOLS
+        add = declared["add"]["function"]
+        assert add["description"] == "Add two integers."
+        assert add["parameters"]["properties"]["a"]["type"] == "integer"
+        assert set(add["parameters"]["required"]) == {"a", "b"}
+        # A tool whose MCP name is not a valid function name is declared under a safe one.
+        assert "odd.name" not in declared
+        assert mcp_url not in repr(body)  # the provider is never told about the server
+
+
+async def test_without_force_local_mcp_chat_completions_is_a_clear_error(
+    mock, make_client, mcp_url
+):
+    bodies: list[dict[str, Any]] = []
+    mock.script("*", recorder(bodies))
+    client = make_client()  # chat completions: the provider cannot call MCP servers itself
+    [resp] = await client.process_prompts_async(
+        ["hello"], tools=[MCPServer(name="demo", url=mcp_url)]
+    )
+
+    assert resp.is_error and resp.completion is None
+    assert "no native MCP support" in resp.error_message
+    assert "force_local_mcp=True" in resp.error_message
+    assert "use_responses_api=True" in resp.error_message
+    # The request was refused before it was sent: the provider never saw it.
+    assert bodies == [] and mock.stats()["requests"] == 0
+
+
+# ---- the wire formats that can call MCP natively -------------------------------------------
+async def test_responses_api_sends_the_server_natively_unless_forced_local(
+    mock, make_client, mcp_url
+):
+    bodies: list[dict[str, Any]] = []
+    mock.script("*", recorder(bodies))
+    server = MCPServer(name="demo", url=mcp_url)
+
+    native = make_client(use_responses_api=True)
+    [resp] = await native.process_prompts_async(["native"], tools=[server])
+    assert not resp.is_error, resp.error_message
+    assert bodies[0]["tools"] == [
+        {"type": "mcp", "server_label": "demo", "server_url": mcp_url, "require_approval": "never"}
+    ]
+
+    local = make_client(use_responses_api=True, force_local_mcp=True)
+    [resp] = await local.process_prompts_async(["local"], tools=[server])
+    assert not resp.is_error, resp.error_message
+    tools = bodies[1]["tools"]
+    assert {t["type"] for t in tools} == {"function"}
+    assert set(by_name(tools, lambda t: t["name"])) == DEMO_TOOLS
+    add = by_name(tools, lambda t: t["name"])["add"]
+    assert add["parameters"]["properties"]["a"]["type"] == "integer"
+
+
+async def test_anthropic_uses_the_mcp_connector_unless_forced_local(mock, make_client, mcp_url):
+    bodies: list[dict[str, Any]] = []
+    mock.script("*", recorder(bodies))
+    server = MCPServer(name="demo", url=mcp_url)
+
+    native = make_client("claude-4.5-haiku")
+    [resp] = await native.process_prompts_async(["native"], tools=[server])
+    assert not resp.is_error, resp.error_message
+    assert bodies[0]["mcp_servers"] == [{"type": "url", "url": mcp_url, "name": "demo"}]
+    assert "tools" not in bodies[0]
+
+    local = make_client("claude-4.5-haiku", force_local_mcp=True)
+    [resp] = await local.process_prompts_async(["local"], tools=[server])
+    assert not resp.is_error, resp.error_message
+    assert "mcp_servers" not in bodies[1]
+    declared = by_name(bodies[1]["tools"], lambda t: t["name"])
+    assert set(declared) == DEMO_TOOLS
+    assert declared["weather"]["input_schema"]["required"] == ["city"]
