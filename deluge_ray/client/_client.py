@@ -353,7 +353,10 @@ class LLMClient(WorkflowMethods):
         with self._state_lock:
             spec = self._specs_by_options.get(options)
         if spec is None:
-            tools_tuple = wire_tools(user_tools, force_local_mcp=self.force_local_mcp)
+            from ._agent import supports_native_mcp
+
+            expand_mcp = self.force_local_mcp or not supports_native_mcp(self)
+            tools_tuple = wire_tools(user_tools, expand_mcp=expand_mcp)
             with self._state_lock:
                 assert self._routes is not None
                 raced = self._specs_by_options.get(options)

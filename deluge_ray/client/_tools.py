@@ -19,18 +19,19 @@ from ._sync import run_sync
 __all__ = ["count_tool_tokens", "wire_tools"]
 
 
-def wire_tools(tools: Sequence[Any], *, force_local_mcp: bool) -> tuple[Any, ...] | None:
+def wire_tools(tools: Sequence[Any], *, expand_mcp: bool) -> tuple[Any, ...] | None:
     """The tools to put in a request spec.
 
-    ``Tool`` objects lose their callable; with ``force_local_mcp`` an :class:`MCPServer`
-    is expanded into the tools it lists (declared like local tools), otherwise it is kept
-    for the provider's native MCP support.
+    ``Tool`` objects lose their callable. With ``expand_mcp`` (``force_local_mcp=True``, or
+    a model whose provider cannot call MCP servers itself) an :class:`MCPServer` is expanded
+    into the tools it lists, declared like local tools; otherwise it is kept for the
+    provider's native MCP support. Agent loops decide the same way.
     """
     if not tools:
         return None
     out: list[Any] = []
     for tool in tools:
-        if isinstance(tool, MCPServer) and force_local_mcp:
+        if isinstance(tool, MCPServer) and expand_mcp:
             for listed in run_sync(tool.to_tools()):
                 out.append(_declaration(listed))
         elif isinstance(tool, Tool):

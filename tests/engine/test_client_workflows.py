@@ -91,10 +91,10 @@ def test_tool_declarations_drop_the_callable_and_count_their_tokens() -> None:
         return city
 
     tool = Tool.from_function(f)
-    (declared,) = wire_tools([tool], force_local_mcp=False)
+    (declared,) = wire_tools([tool], expand_mcp=False)
     assert declared.run is None and declared.name == "f"
     assert count_tool_tokens([declared]) > 0
-    assert wire_tools([], force_local_mcp=False) is None
+    assert wire_tools([], expand_mcp=False) is None
 
 
 async def test_open_with_a_total_counts_each_prompt_once(mock, make_client):

@@ -143,22 +143,23 @@ async def test_force_local_mcp_declares_the_servers_tools_as_function_tools(
         assert mcp_url not in repr(body)  # the provider is never told about the server
 
 
-async def test_without_force_local_mcp_chat_completions_is_a_clear_error(
+async def test_without_native_mcp_support_the_server_is_expanded_locally_anyway(
     mock, make_client, mcp_url
 ):
+    # Chat completions cannot call MCP servers itself, so the server's tools are declared
+    # as function tools even without force_local_mcp, as agent loops do.
     bodies: list[dict[str, Any]] = []
     mock.script("*", recorder(bodies))
-    client = make_client()  # chat completions: the provider cannot call MCP servers itself
+    client = make_client()
     [resp] = await client.process_prompts_async(
         ["hello"], tools=[MCPServer(name="demo", url=mcp_url)]
     )
 
-    assert resp.is_error and resp.completion is None
-    assert "no native MCP support" in resp.error_message
-    assert "force_local_mcp=True" in resp.error_message
-    assert "use_responses_api=True" in resp.error_message
-    # The request was refused before it was sent: the provider never saw it.
-    assert bodies == [] and mock.stats()["requests"] == 0
+    assert not resp.is_error, resp.error_message
+    [body] = bodies
+    assert {t["type"] for t in body["tools"]} == {"function"}
+    assert "add" in {t["function"]["name"] for t in body["tools"]}
+    assert mcp_url not in repr(body)
 
 
 # ---- the wire formats that can call MCP natively -------------------------------------------
