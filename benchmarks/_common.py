@@ -8,10 +8,8 @@ that the two clients never share memory, an event loop or a Ray runtime. A worke
 its numbers to a JSON file; the orchestrator adds the mock's ground truth (requests
 received per second, 429s sent) and the peak memory of the worker's process tree.
 
-Memory: the driver's peak is the kernel's high-water mark (``VmHWM`` in
-``/proc/self/status``, else ``resource.getrusage``), exact rather than sampled; the peak of
-the whole tree (the driver plus the Ray processes an embedded ``ray.init()`` starts) is
-sampled every half second with psutil when installed, else from ``/proc``.
+Memory and CPU instrumentation live in ``_procs.py``, tables and plots in ``_tables.py``;
+both are re-exported here so a benchmark only needs ``import _common as C``.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +26,26 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from _procs import CpuTracker, TreeMemorySampler, peak_rss_mb_self, tree_rss_kb
+from _tables import cpu_breakdown_table, fmt, md_table, plot_rates, ratio
+
+__all__ = [
+    "CpuTracker",
+    "MockServer",
+    "TreeMemorySampler",
+    "Worker",
+    "cpu_breakdown_table",
+    "cpu_roots",
+    "fmt",
+    "md_table",
+    "peak_rss_mb_self",
+    "plot_rates",
+    "ratio",
+    "run_worker",
+    "tree_rss_kb",
+    "worker_entry",
+]
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -128,144 +145,6 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
-
-
-# ---------------------------------------------------------------------------- memory
-def _status_kb(pid: int | str, field: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def peak_rss_mb_self() -> float:
-    """This process's peak resident memory in MiB (the kernel's high-water mark)."""
-    kb = _status_kb("self", "VmHWM")
-    if kb is None:
-        # ru_maxrss is KiB on Linux and bytes on macOS.
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        if sys.platform == "darwin":
-            kb //= 1024
-    return round(kb / 1024, 1)
-
-
-def _tree_pids(root: int) -> set[int]:
-    """``root`` and every live descendant of it (from ``/proc``)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
-                # The command name may contain spaces or parentheses: split after the last ')'.
-                fields = fh.read().rsplit(")", 1)[1].split()
-            parents[int(entry)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in tree:
-                tree.add(pid)
-                frontier.append(pid)
-    return tree
-
-
-def _tree_rss_kb(root: int) -> tuple[int, int]:
-    """(RSS of ``root``, RSS of ``root`` and all its descendants), in KiB."""
-    try:
-        import psutil  # optional: only used when installed
-
-        proc = psutil.Process(root)
-        own = proc.memory_info().rss // 1024
-        total = own
-        for child in proc.children(recursive=True):
-            try:
-                total += child.memory_info().rss // 1024
-            except psutil.Error:
-                pass
-        return own, total
-    except ImportError:
-        pass
-    except Exception:
-        return 0, 0
-    own = _status_kb(root, "VmRSS") or 0
-    total = sum(_status_kb(pid, "VmRSS") or 0 for pid in _tree_pids(root))
-    return own, total
-
-
-def _process_label(pid: int) -> str:
-    """A short name: Ray sets worker titles such as ``ray::ProviderCaller.run_batch``."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            argv = fh.read().split(b"\0")
-    except OSError:
-        return "?"
-    first = argv[0].decode(errors="replace").strip()
-    if first.startswith("ray::"):
-        return first.split(".")[0].split()[0]
-    if first.endswith("python") or "/python" in first:
-        script = next((a.decode(errors="replace") for a in argv[1:] if a.endswith(b".py")), "")
-        return Path(script).name or "python"
-    return Path(first).name or "?"
-
-
-def cpu_seconds_by_process(roots: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each named root and its descendants.
-
-    Keys are ``<root name>`` for the root itself and ``<root name>/<process label>`` for a
-    descendant (summed over processes with the same label). Linux only: empty elsewhere.
-    A difference of two calls is the CPU a stretch of work cost, process by process.
-    """
-    if not os.path.isdir("/proc"):
-        return {}
-    ticks = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
-    for name, root in roots.items():
-        for pid in _tree_pids(root):
-            try:
-                with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-                used = (int(fields[11]) + int(fields[12])) / ticks
-            except (OSError, IndexError, ValueError):
-                continue
-            key = name if pid == root else f"{name}/{_process_label(pid)}"
-            out[key] = round(out.get(key, 0.0) + used, 2)
-    return out
-
-
-def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """``after - before`` per process label (labels that appeared count from zero)."""
-    delta = {k: round(v - before.get(k, 0.0), 2) for k, v in after.items()}
-    return {k: v for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v > 0}
-
-
-class TreeMemorySampler(threading.Thread):
-    """Samples a process and its descendants every ``interval`` s; keeps the peaks (MiB)."""
-
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
-        super().__init__(name=f"bench-mem-{pid}", daemon=True)
-        self.pid = pid
-        self.interval = interval
-        self.peak_own_mb = 0.0
-        self.peak_tree_mb = 0.0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            own, total = _tree_rss_kb(self.pid)
-            self.peak_own_mb = max(self.peak_own_mb, own / 1024)
-            self.peak_tree_mb = max(self.peak_tree_mb, total / 1024)
-            self._halt.wait(self.interval)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=5)
 
 
 # ---------------------------------------------------------------------------- the mock
@@ -472,6 +351,14 @@ def finish_worker() -> None:
 
 
 # ---------------------------------------------------------------------------- clients
+def cpu_roots(params: dict[str, Any]) -> dict[str, int]:
+    """The processes whose CPU a worker accounts for: itself, and the mock if it was told."""
+    roots = {"driver": os.getpid()}
+    if params.get("mock_pid"):
+        roots["mock"] = int(params["mock_pid"])
+    return roots
+
+
 def prompts(n: int, tag: str = "p") -> list[str]:
     """``n`` distinct short prompts (distinct, so deluge_ray's in-flight merging never applies)."""
     return [f"[{tag}-{i}] Reply with one short sentence about the number {i}." for i in range(n)]
@@ -626,85 +513,3 @@ def write_json(name: str, data: dict[str, Any]) -> Path:
         json.dump(data, fh, indent=2)
         fh.write("\n")
     return path
-
-
-def plot_rates(
-    name: str,
-    title: str,
-    curves: dict[str, list[dict[str, Any]]],
-    limit_rps: float,
-) -> Path | None:
-    """A PNG of served requests/s per client over time, with the limit as a dashed line.
-
-    When any client drew 429s, a second panel below shows 429s per second (on its own
-    scale: a bursting client draws far more refusals than the limit's rate). Returns
-    ``None`` (and the report says so) when matplotlib is not installed.
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    PLOTS_DIR.mkdir(parents=True, exist_ok=True)
-    refusals = any(row["rate_limited"] for series in curves.values() for row in series)
-    if refusals:
-        fig, (top, bottom) = plt.subplots(
-            2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
-        )
-    else:
-        fig, top = plt.subplots(figsize=(9, 4.5))
-        bottom = None
-    peak = limit_rps
-    for index, (label, series) in enumerate(curves.items()):
-        xs = [row["t"] for row in series]
-        served = [row["accepted"] for row in series]
-        peak = max([peak, *served])
-        top.plot(xs, served, color=f"C{index}", marker=".", label=label)
-        if bottom is not None:
-            bottom.plot(xs, [row["rate_limited"] for row in series], color=f"C{index}", label=label)
-    top.axhline(limit_rps, color="black", linestyle="--", linewidth=1, label="limit")
-    top.set_ylabel("served requests / s")
-    top.set_ylim(0, peak * 1.25)
-    top.set_title(title)
-    top.legend(loc="lower center", fontsize=8)
-    top.grid(alpha=0.3)
-    last = bottom if bottom is not None else top
-    if bottom is not None:
-        bottom.set_ylabel("429s / s")
-        bottom.set_ylim(bottom=0)
-        bottom.legend(loc="upper right", fontsize=8)
-        bottom.grid(alpha=0.3)
-    last.set_xlabel("seconds since the batch started (counts at the mock)")
-    path = PLOTS_DIR / f"{name}.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def ratio(ours: float | None, theirs: float | None, digits: int = 2) -> str:
-    """``ours / theirs`` as text (``n/a`` when either is missing or zero)."""
-    if not ours or not theirs:
-        return "n/a"
-    return f"{ours / theirs:.{digits}f}x"
-
-
-def fmt(value: Any, digits: int = 1) -> str:
-    """A number for a table cell (``n/a`` for None)."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def md_table(header: list[str], rows: list[list[Any]]) -> str:
-    """A Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        lines.append("| " + " | ".join(fmt(c) for c in row) + " |")
-    return "\n".join(lines)

@@ -106,9 +106,12 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
             *(client.run_agent_loop(p, tools=[tool], max_rounds=MAX_ROUNDS) for p in prompts)
         )
 
+    tracker = C.CpuTracker(C.cpu_roots(params))
+    tracker.start()
     start = time.perf_counter()
     results = asyncio.run(main())
     wall = time.perf_counter() - start
+    spent = tracker.stop()
     out = {
         "available": True,
         "mode": (
@@ -118,6 +121,8 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
         ),
         "warmup_s": round(warmup_s, 2),
         "wall_s": round(wall, 2),
+        "cpu_by_process_s": spent,
+        "cpu_total_s": round(sum(spent.values()), 2),
         **_summarise(list(results), n),
     }
     client.shutdown()
@@ -142,6 +147,8 @@ def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
         await client.process_prompts_async(["warm-up"], show_progress=False)
         warmup_s = time.perf_counter() - t0
         prompts = _loop_prompts(n)
+        tracker = C.CpuTracker(C.cpu_roots(params))
+        tracker.start()
         start = time.perf_counter()
         if swarm is not None:
             results = await swarm(
@@ -158,11 +165,14 @@ def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
             )
             mode = "asyncio.gather of LLMClient.run_agent_loop"
         wall = time.perf_counter() - start
+        spent = tracker.stop()
         return {
             "available": True,
             "mode": mode,
             "warmup_s": round(warmup_s, 2),
             "wall_s": round(wall, 2),
+            "cpu_by_process_s": spent,
+            "cpu_total_s": round(sum(spent.values()), 2),
             **_summarise(list(results), n),
         }
 
@@ -177,7 +187,7 @@ def run(quick: bool = False, loops: int | None = None) -> dict[str, Any]:
     sides: dict[str, Any] = {}
     for side in SIDES:
         with C.MockServer(latency_ms=LATENCY_MS, agent_tool_rounds=TOOL_ROUNDS) as mock:
-            params = {"base_url": mock.openai_base_url, "n": n}
+            params = {"base_url": mock.openai_base_url, "n": n, "mock_pid": mock.pid}
             try:
                 result = C.run_worker(__file__, side, params, label=f"agents-{side}", timeout=1200)
             except RuntimeError as exc:
@@ -256,8 +266,19 @@ def markdown(report: dict[str, Any]) -> str:
             cell(lm, "tree_peak_rss_mb"),
             "",
         ],
+        [
+            "CPU of every process incl. the mock (s)",
+            cell(dr, "cpu_total_s"),
+            cell(lm, "cpu_total_s"),
+            C.ratio(dr.get("cpu_total_s"), lm.get("cpu_total_s")),
+        ],
     ]
-    return "\n".join([*head, C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], rows)])
+    lines = [*head, C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], rows)]
+    calls = cfg["loops"] * cfg["model_calls_per_loop"]
+    breakdown = C.cpu_breakdown_table(dr, lm, calls, "model calls")
+    if breakdown:
+        lines += ["", breakdown]
+    return "\n".join(lines)
 
 
 def main() -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import sys
 import time
@@ -40,24 +39,17 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _cpu_roots(params: dict[str, Any]) -> dict[str, int]:
-    roots = {"driver": os.getpid()}
-    if params.get("mock_pid"):
-        roots["mock"] = params["mock_pid"]
-    return roots
-
-
 def _finish(
     out: dict[str, Any],
     params: dict[str, Any],
     start: float,
     cpu0: float,
-    before: dict[str, float],
+    tracker: C.CpuTracker,
     responses: Any,
 ) -> None:
     elapsed = time.perf_counter() - start
     n = params["n"]
-    spent = C.cpu_delta(before, C.cpu_seconds_by_process(_cpu_roots(params)))
+    spent = tracker.stop()
     out.update(
         {
             "batch_s": round(elapsed, 3),
@@ -84,10 +76,11 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
         "driver_rss_after_warmup_mb": C.peak_rss_mb_self(),
     }
     batch = C.prompts(params["n"], "bulk")
-    before = C.cpu_seconds_by_process(_cpu_roots(params))
+    tracker = C.CpuTracker(C.cpu_roots(params))
+    tracker.start()
     cpu0, start = _cpu_seconds(), time.perf_counter()
     responses = client.process_prompts_sync(batch, show_progress=False)
-    _finish(out, params, start, cpu0, before, responses)
+    _finish(out, params, start, cpu0, tracker, responses)
     del responses
     out["limiter"] = C.limiter_stats(client)
     client.shutdown()
@@ -110,10 +103,11 @@ def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
             "driver_rss_after_warmup_mb": C.peak_rss_mb_self(),
         }
         batch = C.prompts(params["n"], "bulk")
-        before = C.cpu_seconds_by_process(_cpu_roots(params))
+        tracker = C.CpuTracker(C.cpu_roots(params))
+        tracker.start()
         cpu0, start = _cpu_seconds(), time.perf_counter()
         responses = await client.process_prompts_async(batch, show_progress=False)
-        _finish(out, params, start, cpu0, before, responses)
+        _finish(out, params, start, cpu0, tracker, responses)
         return out
 
     return asyncio.run(main())
@@ -199,25 +193,10 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], rows),
     ]
-    breakdown = cpu_breakdown_table(dr, lm, cfg["prompts"])
+    breakdown = C.cpu_breakdown_table(dr, lm, cfg["prompts"], "requests")
     if breakdown:
         lines += ["", breakdown]
     return "\n".join(lines)
-
-
-def cpu_breakdown_table(dr: dict[str, Any], lm: dict[str, Any], n: int) -> str | None:
-    """CPU ms per 1,000 requests, process by process (Linux ``/proc`` figures)."""
-    ours, theirs = dr.get("cpu_by_process_s") or {}, lm.get("cpu_by_process_s") or {}
-    labels = sorted(set(ours) | set(theirs), key=lambda k: -(ours.get(k, 0) + theirs.get(k, 0)))
-    if not labels:
-        return None
-    per_k = 1000.0 / n * 1000.0  # seconds for n requests -> ms per 1,000 requests
-
-    def cell(table: dict[str, float], key: str) -> Any:
-        return round(table[key] * per_k, 1) if key in table else "-"
-
-    rows = [[label, cell(ours, label), cell(theirs, label)] for label in labels]
-    return C.md_table(["CPU ms per 1,000 requests, by process", "deluge_ray", "lm-deluge"], rows)
 
 
 def main() -> None:
