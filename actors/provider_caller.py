@@ -23,15 +23,12 @@ Example (needs a running Ray and the driver-side records; the client does all th
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Any
 
-import aiohttp
 import ray
 
-from deluge_ray.client._work import CallSpec, ModelRoute, WorkBatch, WorkItem, WorkResult
+from deluge_ray.client._work import CallSpec, WorkBatch, WorkItem, WorkResult
 
-from ._caller_runner import LeaseHolder, RequestRunner
+from ._transport import ProviderTransport
 
 __all__ = ["ProviderCaller"]
 
@@ -40,67 +37,14 @@ __all__ = ["ProviderCaller"]
 _RESULT_FLUSH_S = 0.005
 
 
-def _make_lease_holder(route: ModelRoute, caller_id: str) -> LeaseHolder | None:
-    if route.limiter is None:
-        return None
-    from deluge_ray._lease_client import LeaseClient
-
-    return LeaseClient.for_actor(route.limiter, caller_id)
-
-
 @ray.remote(num_cpus=0)
 class ProviderCaller:
     """See the module docstring. ``caller_id`` names this caller to the rate limiters."""
 
     def __init__(self, caller_id: str) -> None:
-        from deluge_ray.api_requests import build_request, parse_response
-
-        try:
-            from deluge_ray._ratelimit_headers import read_rate_limit_headers
-        except ImportError:  # header learning is optional for the caller
-            read_rate_limit_headers = None
         self._caller_id = caller_id
-        self._http: aiohttp.ClientSession | None = None
-        self._leases_by_limiter: dict[str, LeaseHolder | None] = {}
-        self._runner = RequestRunner(
-            send=self._send,
-            lease_for=self._lease_for,
-            build_request=build_request,
-            parse_response=parse_response,
-            read_headers=read_rate_limit_headers,
-            send_background=self._send_background,
-        )
-
-    def _lease_for(self, route: ModelRoute) -> LeaseHolder | None:
-        if route.limiter_name not in self._leases_by_limiter:
-            self._leases_by_limiter[route.limiter_name] = _make_lease_holder(route, self._caller_id)
-        return self._leases_by_limiter[route.limiter_name]
-
-    async def _send(self, request: Any, timeout: float) -> tuple[int, dict[str, str], bytes]:
-        if self._http is None:
-            # limit=0: concurrency is the rate limiter's job; a connector cap here would
-            # queue requests invisibly after they were granted capacity.
-            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        async with self._http.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            json=request.json,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as reply:
-            body = await reply.read()
-            return reply.status, {k.lower(): v for k, v in reply.headers.items()}, body
-
-    async def _send_background(
-        self, model: Any, request: Any, timeout: float
-    ) -> tuple[int, dict[str, str], Any]:
-        from deluge_ray._background import run_background_response
-
-        if self._http is None:
-            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        outcome = await run_background_response(self._http, model, request, timeout=timeout)
-        headers = {k.lower(): v for k, v in (outcome.headers or {}).items()}
-        return outcome.status, headers, outcome.parsed
+        self._transport = ProviderTransport(caller_id)
+        self._runner = self._transport.runner()
 
     async def _serve(self, item: WorkItem, spec: CallSpec, done: asyncio.Queue) -> None:
         try:
@@ -152,12 +96,4 @@ class ProviderCaller:
 
     async def close(self) -> None:
         """Close the HTTP session and give unused lease capacity back."""
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-        for lease in self._leases_by_limiter.values():
-            if lease is not None and hasattr(lease, "close"):
-                with contextlib.suppress(Exception):
-                    result = lease.close()
-                    if asyncio.iscoroutine(result):
-                        await result
+        await self._transport.close()

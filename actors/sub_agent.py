@@ -27,18 +27,16 @@ Example (the driver side, :class:`deluge_ray.client._swarm.SubAgentPool`, does a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from typing import Any
 
-import aiohttp
 import ray
 
 from deluge_ray.client._agent import agent_loop
 from deluge_ray.client._swarm import LoopEvent, LoopJob, SwarmSetup
-from deluge_ray.client._work import CallSpec, ModelRoute, WorkItem
+from deluge_ray.client._work import CallSpec, WorkItem
 
-from ._caller_runner import LeaseHolder, RequestRunner
+from ._transport import ProviderTransport
 
 __all__ = ["SubAgent"]
 
@@ -50,46 +48,9 @@ class _InProcessModel:
     """The model call of loops in this actor: one RequestRunner, one HTTP session."""
 
     def __init__(self, caller_id: str) -> None:
-        from deluge_ray.api_requests import build_request, parse_response
-
-        try:
-            from deluge_ray._ratelimit_headers import read_rate_limit_headers
-        except ImportError:  # header learning is optional
-            read_rate_limit_headers = None
-        self._caller_id = caller_id
-        self._http: aiohttp.ClientSession | None = None
-        self._leases: dict[str, LeaseHolder | None] = {}
+        self._transport = ProviderTransport(caller_id)
         self._keys = itertools.count()
-        self.runner = RequestRunner(
-            send=self._send,
-            lease_for=self._lease_for,
-            build_request=build_request,
-            parse_response=parse_response,
-            read_headers=read_rate_limit_headers,
-        )
-
-    def _lease_for(self, route: ModelRoute) -> LeaseHolder | None:
-        if route.limiter is None:
-            return None
-        if route.limiter_name not in self._leases:
-            from deluge_ray._lease_client import LeaseClient
-
-            self._leases[route.limiter_name] = LeaseClient.for_actor(route.limiter, self._caller_id)
-        return self._leases[route.limiter_name]
-
-    async def _send(self, request: Any, timeout: float) -> tuple[int, dict[str, str], bytes]:
-        if self._http is None:
-            # limit=0: concurrency is the rate limiter's job, not the connector's.
-            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
-        async with self._http.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            json=request.json,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as reply:
-            body = await reply.read()
-            return reply.status, {k.lower(): v for k, v in reply.headers.items()}, body
+        self.runner = self._transport.runner()
 
     async def call(self, spec: CallSpec, conversation: Any, max_new_tokens: int) -> Any:
         item = WorkItem(
@@ -103,15 +64,7 @@ class _InProcessModel:
         return result.response
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-        for lease in self._leases.values():
-            if lease is not None and hasattr(lease, "close"):
-                with contextlib.suppress(Exception):
-                    outcome = lease.close()
-                    if asyncio.iscoroutine(outcome):
-                        await outcome
+        await self._transport.close()
 
 
 class _Swarm:

@@ -1,0 +1,101 @@
+"""What every actor that talks to providers needs: one HTTP session and its leases.
+
+Shared by :class:`~deluge_ray.actors.provider_caller.ProviderCaller` and
+:class:`~deluge_ray.actors.sub_agent.SubAgent`. :meth:`ProviderTransport.runner` builds the
+:class:`~deluge_ray.actors._caller_runner.RequestRunner` wired to this session, to one
+lease holder per RateLimiter (created on first use), and to background-mode polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aiohttp
+
+from deluge_ray.client._work import ModelRoute
+
+from ._caller_runner import LeaseHolder, RequestRunner
+
+__all__ = ["ProviderTransport"]
+
+
+class ProviderTransport:
+    """One aiohttp session and the lease holders of one actor (named ``caller_id``).
+
+    >>> transport = ProviderTransport("caller-0")  # doctest: +SKIP
+    >>> runner = transport.runner()                # doctest: +SKIP
+    """
+
+    def __init__(self, caller_id: str) -> None:
+        self.caller_id = caller_id
+        self._http: aiohttp.ClientSession | None = None
+        self._leases_by_limiter: dict[str, LeaseHolder | None] = {}
+
+    def runner(self) -> RequestRunner:
+        from deluge_ray._ratelimit_headers import read_rate_limit_headers
+        from deluge_ray.api_requests import build_request, parse_response
+
+        return RequestRunner(
+            send=self.send,
+            lease_for=self.lease_for,
+            build_request=build_request,
+            parse_response=parse_response,
+            read_headers=read_rate_limit_headers,
+            send_background=self.send_background,
+        )
+
+    def lease_for(self, route: ModelRoute) -> LeaseHolder | None:
+        """The lease holder of ``route``'s limiter (``None`` when the route has none)."""
+        if route.limiter is None:
+            return None
+        if route.limiter_name not in self._leases_by_limiter:
+            from deluge_ray._lease_client import LeaseClient
+
+            self._leases_by_limiter[route.limiter_name] = LeaseClient.for_actor(
+                route.limiter, self.caller_id
+            )
+        return self._leases_by_limiter[route.limiter_name]
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            # limit=0: concurrency is the rate limiter's job; a connector cap here would
+            # queue requests invisibly after they were granted capacity.
+            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return self._http
+
+    async def send(self, request: Any, timeout: float) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP exchange: ``(status, lower-cased headers, body)``."""
+        async with self._session().request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            json=request.json,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as reply:
+            body = await reply.read()
+            return reply.status, {k.lower(): v for k, v in reply.headers.items()}, body
+
+    async def send_background(
+        self, model: Any, request: Any, timeout: float
+    ) -> tuple[int, dict[str, str], Any]:
+        """Start a background response and poll it to its end (or cancel it at ``timeout``)."""
+        from deluge_ray._background import run_background_response
+
+        outcome = await run_background_response(self._session(), model, request, timeout=timeout)
+        headers = {k.lower(): v for k, v in (outcome.headers or {}).items()}
+        return outcome.status, headers, outcome.parsed
+
+    async def close(self) -> None:
+        """Close the session and give unused lease capacity back to the limiters."""
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        for lease in self._leases_by_limiter.values():
+            if lease is not None and hasattr(lease, "close"):
+                with contextlib.suppress(Exception):
+                    result = lease.close()
+                    if asyncio.iscoroutine(result):
+                        await result
+        self._leases_by_limiter.clear()
