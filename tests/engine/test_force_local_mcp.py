@@ -9,12 +9,7 @@ with a clear error and nothing is sent.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +17,8 @@ import pytest
 from deluge_ray.client import LLMClient
 from deluge_ray.mock import Latency, MockConfig, MockProvider, RequestView, use_mock
 from deluge_ray.tool import MCPServer
+from tests.support.mcp import demo_mcp_over_http
 
-DEMO_SERVER = Path(__file__).parents[1] / "tool" / "mcp_servers" / "demo_server.py"
 DEMO_TOOLS = {"add", "echo", "weather", "red_pixel", "odd_name", "fail", "env_value"}
 
 
@@ -62,44 +57,10 @@ def make_client(ray_cluster, mock):
         client.shutdown()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _await_listening(port: int, proc: subprocess.Popen[bytes], give_up_after: float = 60.0) -> None:
-    """Block until the server accepts a connection (a readiness check, not a timing one)."""
-    deadline = time.monotonic() + give_up_after
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the demo MCP server exited with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the demo MCP server never listened on port {port}")
-
-
 @pytest.fixture(scope="module")
 def mcp_url() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(DEMO_SERVER), "http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _await_listening(port, proc)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with demo_mcp_over_http() as url:
+        yield url
 
 
 def recorder(bodies: list[dict[str, Any]], reply: str = "ok"):
