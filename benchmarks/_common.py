@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from _procs import CpuTracker, TreeMemorySampler, peak_rss_mb_self, tree_rss_kb
-from _tables import cpu_breakdown_table, fmt, md_table, plot_rates, ratio
+from _tables import cpu_breakdown_table, fmt, md_table, per_request, plot_rates, ratio
 
 __all__ = [
     "CpuTracker",
@@ -40,6 +40,7 @@ __all__ = [
     "fmt",
     "md_table",
     "peak_rss_mb_self",
+    "per_request",
     "plot_rates",
     "ratio",
     "run_worker",

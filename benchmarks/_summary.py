@@ -67,7 +67,7 @@ def targets(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         add(
             "RateLimiter calls per request at saturation",
             "<= 0.1",
-            calls,
+            C.per_request(calls),
             "n/a",
             None if calls is None else calls <= 0.1,
         )
@@ -154,7 +154,7 @@ def limiter_markdown(reports: dict[str, dict[str, Any]]) -> str | None:
                 label,
                 limiter.get("lease_calls"),
                 side["mock"]["requests"],
-                side.get("limiter_calls_per_request"),
+                C.per_request(side.get("limiter_calls_per_request")),
                 limiter.get("refusals"),
             ]
         )

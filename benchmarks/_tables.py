@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cpu_breakdown_table", "fmt", "md_table", "plot_rates", "ratio"]
+__all__ = ["cpu_breakdown_table", "fmt", "md_table", "per_request", "plot_rates", "ratio"]
 
 PLOTS_DIR = Path(__file__).resolve().parent / "plots"
 
@@ -100,6 +100,11 @@ def cpu_breakdown_table(
 
     rows = [[label, cell(ours, label), cell(theirs, label)] for label in labels]
     return md_table([f"CPU ms per 1,000 {unit}, by process", "deluge_ray", "lm-deluge"], rows)
+
+
+def per_request(value: float | None) -> str:
+    """A small ratio such as limiter calls per request, to three decimals."""
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def md_table(header: list[str], rows: list[list[Any]]) -> str:

@@ -220,7 +220,7 @@ def markdown(report: dict[str, Any]) -> str:
         ["warm-up call (s)", dr["warmup_s"], lm["warmup_s"], ""],
         [
             "RateLimiter calls per request (target <= 0.1)",
-            dr.get("limiter_calls_per_request"),
+            C.per_request(dr.get("limiter_calls_per_request")),
             "n/a (in-process)",
             "",
         ],

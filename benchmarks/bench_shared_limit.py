@@ -218,7 +218,7 @@ def markdown(report: dict[str, Any]) -> str:
         ],
         [
             "RateLimiter calls per request",
-            dr.get("limiter_calls_per_request"),
+            C.per_request(dr.get("limiter_calls_per_request")),
             "n/a (in-process)",
             "",
         ],
