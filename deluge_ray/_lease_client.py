@@ -88,6 +88,11 @@ class Permit:
     done: bool = False
 
 
+# The shortest time a lease stays usable, whatever its slice. Long against an actor round
+# trip (about 1.5 ms here), short against the provider's one-second windows.
+MIN_HOLD_S = 0.05
+
+
 @dataclass
 class _Held:
     """A granted lease as the caller sees it, on the caller's own clock."""
@@ -106,7 +111,10 @@ class _Held:
 
     @property
     def end(self) -> float:
-        return self.start + self.size * self.spacing
+        # A slice shorter than the time it takes to start using it (a very high limit makes
+        # one lease span microseconds) would expire before its first send, and the client
+        # would retire and re-fetch leases forever: hold every lease for MIN_HOLD_S at least.
+        return self.start + max(self.size * self.spacing, MIN_HOLD_S)
 
     def next_send_at(self) -> float:
         return self.start + self.sent * self.spacing

@@ -22,7 +22,8 @@ future (a lease reserves ahead, so callers never stall on an actor round trip) o
 Granting
 --------
 A lease of ``n`` requests of ``t`` tokens costs ``n`` from the request bucket and ``n*t``
-from the token bucket. With ``k`` callers active (seen in the last ``active_seconds``) and
+from the token bucket. With ``k`` callers competing (they asked for capacity in the last
+``active_seconds``; a call asking for nothing withdraws the caller at once) and
 ``block`` the lease size (below), each bucket may be reserved up to ``horizon`` seconds ahead::
 
     slice   = min(time one block takes at the rate, max_lease_seconds)
@@ -61,6 +62,14 @@ relative because the limiter and its callers run in different processes, often o
 different machines, whose monotonic clocks cannot be compared. Over any interval ``T`` the
 limiter grants at most ``cap + rate*T`` plus one request, and at saturation (level <= 0)
 slices follow one another without overlap.
+
+Concurrency slots
+-----------------
+Each granted request carries a slot, returned as ``released_slots`` when it completes. A
+caller silent for ``slot_reclaim_seconds`` (default 120 s) is presumed dead (a killed actor,
+a lost node) and its slots return to everyone; a live caller reports every time one of its
+requests ends, so only a request running longer than that without any other completion
+could be double-counted, briefly.
 
 Learning from the provider (the exact rule)
 -------------------------------------------
@@ -236,10 +245,14 @@ class LimiterCore:
         default_cooldown: float = 1.0,
         low_water: float = 0.1,
         min_shared_fraction: float = 0.1,
+        slot_reclaim_seconds: float = 120.0,
     ) -> None:
         for name, value in (("rpm", rpm), ("tpm", tpm), ("max_concurrent", max_concurrent)):
             _check_limit(name, value)
         self._clock = clock
+        # A caller silent this long is presumed dead (killed actor, lost node): the slots it
+        # held go back to everyone. A live caller reports at least every time a request ends.
+        self.slot_reclaim_seconds = slot_reclaim_seconds
         self._lease_seconds = lease_seconds
         self._min_lease_requests = min_lease_requests
         self._max_lease_seconds = max_lease_seconds
@@ -257,8 +270,13 @@ class LimiterCore:
         self._tokens = _Bucket(tpm, bucket_seconds, now)
         self._cooldown_until = now
         self._in_use = 0
-        self._callers: dict[str, float] = {}  # caller -> when it last called
+        # Callers competing for capacity: caller -> when it last asked for some. A caller
+        # whose call asks for nothing (it has no work left) leaves at once, so it does not
+        # shrink the others' fair share.
+        self._callers: dict[str, float] = {}
         self._reserved_until: dict[str, float] = {}  # caller -> end of its latest slice
+        self._last_seen: dict[str, float] = {}  # caller -> its latest call of any kind
+        self._slots_held: dict[str, int] = {}  # caller -> concurrency slots it holds
         self._counts = dict.fromkeys(
             (
                 "lease_calls",
@@ -270,6 +288,7 @@ class LimiterCore:
                 "cooldowns",
                 "rate_limited",
                 "completed",
+                "reclaimed_slots",
             ),
             0,
         )
@@ -342,15 +361,25 @@ class LimiterCore:
         """Apply a report without asking for capacity (a caller closing down)."""
         now = self._clock()
         self._update_rates(now)
-        self._apply_report(report, now)
+        self._apply_report(caller_id, report, now)
+        self._forget(caller_id)
+
+    def _forget(self, caller_id: str) -> int:
+        """Drop a caller, giving back any slots it still holds; returns how many."""
         self._callers.pop(caller_id, None)
         self._reserved_until.pop(caller_id, None)
+        self._last_seen.pop(caller_id, None)
+        held = self._slots_held.pop(caller_id, 0)
+        self._in_use = max(0, self._in_use - held)
+        return held
 
-    def _apply_report(self, report: UsageReport, now: float) -> None:
+    def _apply_report(self, caller_id: str, report: UsageReport, now: float) -> None:
         self._requests.credit(report.returned_requests)
         # A positive correction (used more than estimated) may push the level below zero.
         self._tokens.credit(report.returned_tokens - report.token_correction)
         self._in_use = max(0, self._in_use - report.released_slots)
+        held = self._slots_held.get(caller_id, 0)
+        self._slots_held[caller_id] = max(0, held - report.released_slots)
         self._counts["returned_requests"] += report.returned_requests
         self._counts["completed"] += report.completed
         if report.observation is not None:
@@ -431,14 +460,19 @@ class LimiterCore:
         self._counts["lease_calls"] += 1
         self._update_rates(now)
         if report is not None:
-            self._apply_report(report, now)
-        self._callers[caller_id] = now
+            self._apply_report(caller_id, report, now)
+        self._last_seen[caller_id] = now
+        for other, seen in list(self._last_seen.items()):
+            if now - seen > self.slot_reclaim_seconds:
+                self._counts["reclaimed_slots"] += self._forget(other)
         for other, seen in list(self._callers.items()):
             if now - seen > self._active_seconds:
                 del self._callers[other]
                 self._reserved_until.pop(other, None)
         if want_requests <= 0:
+            self._callers.pop(caller_id, None)  # nothing left to send: not competing
             return Lease()
+        self._callers[caller_id] = now
         if now < self._cooldown_until:
             return self._refuse(self._cooldown_until - now)
 
@@ -474,6 +508,7 @@ class LimiterCore:
                 span = max(span, cost / rate)
                 bucket.level -= cost
         self._in_use += n
+        self._slots_held[caller_id] = self._slots_held.get(caller_id, 0) + n
         self._reserved_until[caller_id] = now + ends_in
         self._counts["grants"] += 1
         self._counts["granted_requests"] += n

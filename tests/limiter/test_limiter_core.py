@@ -197,10 +197,10 @@ def test_fair_share_when_several_callers_are_active() -> None:
     assert alone.requests == 300
     core, _ = make(rpm=6000, lease_seconds=3.0)
     for caller in ("a", "b", "c"):
-        core.lease(caller, 0)  # report-only calls: active callers holding nothing yet
+        assert core.lease(caller, 1).requests == 1  # competing callers, holding one each
     greedy = core.lease("d", 10_000)
-    # four active callers: a horizon of 9 slices of 1 s holds 901 grantable requests
-    assert greedy.requests == 901 // 4
+    # four active callers: a horizon of 9 slices of 1 s holds 900 - 3 + 1 grantable requests
+    assert greedy.requests == 898 // 4
     # a caller that already holds a block ahead waits until only one slice of it is left
     again = core.lease("d", 10_000)
     assert not again.granted

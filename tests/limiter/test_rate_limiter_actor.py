@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -119,8 +120,14 @@ async def test_a_restarted_limiter_comes_back_with_its_creation_limits(ray_clust
     limiter = await aget_rate_limiter("gemini", fp, rpm=600, tpm=None, max_concurrent=None)
     assert (await limiter.lease.remote("a", 10)).requests == 10
     ray.kill(limiter, no_restart=False)
-    # the call waits for the new instance (max_task_retries) instead of failing
-    stats = await limiter.stats.remote()
+    # ray.kill is asynchronous: a call may still reach the old instance, and calls during
+    # the restart wait for the new one (max_task_retries) instead of failing. Poll until the
+    # answer comes from the new instance (a readiness check, not a timing assumption).
+    for _ in range(400):
+        stats = await limiter.stats.remote()
+        if stats["lease_calls"] == 0:
+            break
+        await asyncio.sleep(0.05)
     assert stats["lease_calls"] == 0 and stats["rpm"] == 600
     lease = await limiter.lease.remote("a", 10)
     assert lease.granted and lease.starts_in == 0.0  # empty state: no stale reservations
