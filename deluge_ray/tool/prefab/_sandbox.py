@@ -42,6 +42,7 @@ from ._sandbox_lib import (
     SandboxError,
     SnippetError,
     approx_size,
+    as_load,
     check_format_spec,
     check_size,
     validate,
@@ -231,7 +232,7 @@ class Interpreter:
             await self._assign(target, value)
 
     async def _s_AugAssign(self, node: ast.AugAssign) -> None:
-        current = await self._eval(_as_load(node.target))
+        current = await self._eval(as_load(node.target))
         value = await self._binop(node.op, current, await self._eval(node.value))
         await self._assign(node.target, value)
 
@@ -589,14 +590,3 @@ def _key_function(key: Any) -> Callable[[Any], Any] | None:
     if isinstance(key, _Method):
         return getattr(key.obj, key.name)
     raise SnippetError("key= must be a builtin such as len or str, or a method such as d.get.")
-
-
-def _as_load(target: ast.expr) -> ast.expr:
-    """The expression reading what an augmented assignment writes."""
-    if isinstance(target, ast.Name):
-        return ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target)
-    if isinstance(target, ast.Subscript):
-        return ast.copy_location(
-            ast.Subscript(value=target.value, slice=target.slice, ctx=ast.Load()), target
-        )
-    raise SandboxError("augmented assignment works on names and items only.")

@@ -29,6 +29,7 @@ __all__ = [
     "Builtin",
     "SandboxError",
     "SnippetError",
+    "as_load",
     "check_format_spec",
     "check_size",
     "validate",
@@ -255,3 +256,14 @@ UNARY: dict[type, Callable[[Any], Any]] = {
     ast.UAdd: operator.pos, ast.USub: operator.neg, ast.Not: operator.not_,
     ast.Invert: operator.invert,
 }  # fmt: skip
+
+
+def as_load(target: ast.expr) -> ast.expr:
+    """The expression reading what an augmented assignment writes."""
+    if isinstance(target, ast.Name):
+        return ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target)
+    if isinstance(target, ast.Subscript):
+        return ast.copy_location(
+            ast.Subscript(value=target.value, slice=target.slice, ctx=ast.Load()), target
+        )
+    raise SandboxError("augmented assignment works on names and items only.")
