@@ -55,3 +55,12 @@ def test_every_python_snippet_runs_in_order_against_the_mock(tmp_path, ray_clust
     assert "True" in out  # the second cached call was a local cache hit
     assert "(2, " in out  # two embedding vectors stacked
     assert requests > 0
+
+
+def test_benchmark_figures_in_the_readme_are_the_ones_results_md_holds() -> None:
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    section = README.split("## Benchmarks", 1)[1].split("\n## ", 1)[0]
+    figures = re.findall(r"(?<![\w.])\d[\d,]*\.\d+|(?<![\w.])\d{1,3}(?:,\d{3})+", section)
+    assert len(figures) >= 10, "the benchmark table went missing from the README"
+    missing = [f for f in figures if f not in results]
+    assert not missing, f"README quotes figures that benchmarks/RESULTS.md does not hold: {missing}"
