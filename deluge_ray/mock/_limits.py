@@ -65,34 +65,14 @@ class TokenBucket:
         return max(0.0, (self.capacity - self.level) / self.rate)
 
 
-class _MinuteCounter:
-    """Rolling per-second counts over the last 60 s, for the ``remaining`` headers."""
-
-    __slots__ = ("counts", "seconds")
-
-    def __init__(self) -> None:
-        self.counts = [0.0] * 60
-        self.seconds = [-1] * 60
-
-    def add(self, now: float, amount: float) -> None:
-        second = int(now)
-        slot = second % 60
-        if self.seconds[slot] != second:
-            self.seconds[slot] = second
-            self.counts[slot] = 0.0
-        self.counts[slot] += amount
-
-    def total(self, now: float) -> float:
-        second = int(now)
-        return sum(
-            c for c, s in zip(self.counts, self.seconds, strict=True) if second - 60 < s <= second
-        )
-
-
 @dataclass
 class _State:
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
-    used: dict[str, _MinuteCounter] = field(default_factory=dict)
+    # The per-minute quota as the providers report it in ``remaining`` headers: a bucket of
+    # a whole minute's capacity refilled continuously (their documented token-bucket
+    # model), so a client pacing at the limit keeps it nearly full, and only bursts or
+    # other users of the same key drain it.
+    quota: dict[str, TokenBucket] = field(default_factory=dict)
     in_flight: int = 0
     limits: Limits | None = None
 
@@ -139,7 +119,7 @@ class RateWindows:
             fresh = _State(limits=limits, in_flight=state.in_flight if state else 0)
             for name, per_minute in _per_minute(limits).items():
                 fresh.buckets[name] = TokenBucket(per_minute, limits.burst_seconds, now)
-                fresh.used[name] = _MinuteCounter()
+                fresh.quota[name] = TokenBucket(per_minute, 60.0, now)
             self._states[(key, model)] = fresh
             state = fresh
         return state
@@ -174,7 +154,9 @@ class RateWindows:
                 return Decision(False, worst, reason, self._readings(state, now))
             for name, bucket in state.buckets.items():
                 bucket.take(costs[name])
-                state.used[name].add(now, costs[name])
+                quota = state.quota[name]
+                quota.refill(now)
+                quota.take(costs[name])
             state.in_flight += 1
             return Decision(True, 0.0, None, self._readings(state, now))
 
@@ -194,10 +176,11 @@ class RateWindows:
     def _readings(state: _State, now: float) -> dict[str, LimitReading]:
         readings = {}
         for name, per_minute in _per_minute(state.limits or Limits()).items():
-            bucket = state.buckets[name]
-            remaining = max(0.0, per_minute - state.used[name].total(now))
+            quota = state.quota[name]
+            quota.refill(now)
+            remaining = max(0.0, quota.level)
             readings[name] = LimitReading(
-                per_minute, math.floor(remaining), bucket.seconds_to_full()
+                per_minute, math.floor(remaining), quota.seconds_to_full()
             )
         return readings
 

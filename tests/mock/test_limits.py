@@ -132,3 +132,26 @@ def test_readings_report_minute_usage_for_headers():
 def test_unlimited_admits_everything_without_state():
     windows = RateWindows(clock=Clock())
     assert all(windows.admit("k", "m", Limits(), 10**6, 10**6).allowed for _ in range(1000))
+
+
+def test_remaining_header_follows_the_providers_token_bucket_not_a_rolling_window() -> None:
+    # Providers document their per-minute quota as a bucket refilled continuously. A client
+    # pacing at exactly the limit keeps it nearly full, for minutes on end; only a burst (or
+    # another user of the key) drains it. A rolling-window count would instead report the
+    # quota nearly spent after a minute of perfect pacing, and a client that learns from
+    # ``remaining`` would wrongly slow down.
+    t = [0.0]
+    windows = RateWindows(clock=lambda: t[0])
+    lim = Limits(rpm=600)  # 10 requests/s
+    lowest = 600.0
+    for i in range(900):  # 90 s at exactly the limit
+        t[0] = i * 0.1
+        decision = windows.admit("k", "m", lim, 0, 0)
+        assert decision.allowed
+        lowest = min(lowest, decision.readings["requests"].remaining)
+    assert lowest >= 0.95 * 600
+    # A burst against a fresh key drains the quota it reports.
+    burst = Limits(rpm=600, burst_seconds=60.0)
+    for _ in range(300):
+        decision = windows.admit("k2", "m", burst, 0, 0)
+    assert decision.readings["requests"].remaining == 300
