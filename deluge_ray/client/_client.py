@@ -545,6 +545,9 @@ class LLMClient(WorkflowMethods):
 
         The shared RateLimiter stays up for other clients. Safe to call twice.
         """
+        display, self._display, self._tracker = self._display, None, None
+        if display is not None:
+            display.close()  # stop a periodic display quietly; close() is what prints totals
         with self._state_lock:
             engine, self._engine = self._engine, None
             self._specs_by_options.clear()  # spec ids are per engine
