@@ -26,7 +26,7 @@ import asyncio
 
 import ray
 
-from deluge_ray.client._work import CallSpec, WorkBatch, WorkItem, WorkResult
+from deluge_ray.client._work import CallSpec, WorkBatch, WorkItem, WorkResult, error_result
 
 from ._transport import ProviderTransport
 
@@ -50,20 +50,10 @@ class ProviderCaller:
         try:
             result = await self._runner.run(item, spec)
         except Exception as exc:
-            from deluge_ray.api_requests.response import APIResponse
-
-            route = spec.routes[0]
-            result = WorkResult(
-                key=item.key,
-                response=APIResponse(
-                    id=item.key,
-                    model_internal=route.model.id,
-                    prompt={},
-                    sampling_params=route.sampling_params,
-                    status_code=None,
-                    is_error=True,
-                    error_message=f"internal error in ProviderCaller: {type(exc).__name__}: {exc}",
-                ),
+            result = error_result(
+                item.key,
+                spec.routes[0],
+                f"internal error in ProviderCaller: {type(exc).__name__}: {exc}",
             )
         done.put_nowait(result)
 

@@ -34,7 +34,7 @@ from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
 from ._progress import ProgressDisplay
 from ._tracker import StatusTracker
-from ._work import CallSpec, WorkItem, WorkResult
+from ._work import CallSpec, WorkItem, WorkResult, error_result
 
 __all__ = ["Engine", "Job"]
 
@@ -275,19 +275,7 @@ class Engine:
         )
 
     def _error_result(self, item: WorkItem, message: str) -> WorkResult:
-        route = self.specs[item.spec_id].routes[0]
-        return WorkResult(
-            key=item.key,
-            response=APIResponse(
-                id=item.key,
-                model_internal=route.model.id,
-                prompt={},
-                sampling_params=route.sampling_params,
-                status_code=None,
-                is_error=True,
-                error_message=message,
-            ),
-        )
+        return error_result(item.key, self.specs[item.spec_id].routes[0], message)
 
 
 def _raise_in_loop(task: asyncio.Task) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..models import APIModel
     from ..prompt import Conversation
 
-__all__ = ["CallSpec", "ModelRoute", "WorkBatch", "WorkItem", "WorkResult"]
+__all__ = ["CallSpec", "ModelRoute", "WorkBatch", "WorkItem", "WorkResult", "error_result"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,24 @@ class WorkResult:
     # Models found unusable (401/403/404) while serving this item; the driver adds them
     # to the client's blocklist so later batches avoid them.
     blocklisted_models: tuple[str, ...] = field(default_factory=tuple)
+
+
+def error_result(key: int, route: ModelRoute, message: str) -> WorkResult:
+    """The result of an item that failed before any provider answered it.
+
+    The prompt is left out (``{}``): the driver re-attaches its own copy.
+    """
+    from ..api_requests.response import APIResponse
+
+    return WorkResult(
+        key=key,
+        response=APIResponse(
+            id=key,
+            model_internal=route.model.id,
+            prompt={},
+            sampling_params=route.sampling_params,
+            status_code=None,
+            is_error=True,
+            error_message=message,
+        ),
+    )
