@@ -216,17 +216,9 @@ class MockCore:
             if not decision.allowed:
                 raise self._rate_limited(family, model, decision)
             try:
-                fault = self.pick_fault()
-                delay = self.latency_seconds()
-                if delay:
-                    await asyncio.sleep(delay)
-                if fault is not None:
-                    self.stats.fault_injected(fault)
-                    if fault in _FAULT_STATUS:
-                        status = _FAULT_STATUS[fault]
-                        raise MockHTTPError(status, _FAULT_MESSAGES[status])
-                    if fault in ("connection_reset", "hang"):
-                        return await self._drop(request, fault)
+                fault = await self._wait_and_pick_fault()
+                if fault in ("connection_reset", "hang"):
+                    return await self._drop(request, fault)
             finally:
                 self.windows.release(key_id, model)
             data = json.dumps(payload, separators=(",", ":")).encode()
@@ -260,15 +252,7 @@ class MockCore:
             raise self._rate_limited(api.family, view.model, decision)
         try:
             headers = rate_limit_headers(api.family, decision)
-            fault = self.pick_fault()
-            delay = self.latency_seconds()
-            if delay:
-                await asyncio.sleep(delay)
-            if fault is not None:
-                self.stats.fault_injected(fault)
-                if fault in _FAULT_STATUS:
-                    status = _FAULT_STATUS[fault]
-                    raise MockHTTPError(status, _FAULT_MESSAGES[status])
+            fault = await self._wait_and_pick_fault()
             if view.stream and api.stream is not None:
                 return await self._stream(request, api.stream(view, gen), gen, headers, fault)
             body = json.dumps(api.render(view, gen), separators=(",", ":")).encode()
@@ -282,6 +266,23 @@ class MockCore:
             return web.Response(body=body, content_type="application/json", headers=headers)
         finally:
             self.windows.release(key_id, view.model)
+
+    async def _wait_and_pick_fault(self) -> str | None:
+        """Choose this request's fault, wait its latency, and raise a status fault.
+
+        Returns the fault the caller must act on itself (a dropped connection, a broken
+        body), or ``None``.
+        """
+        fault = self.pick_fault()
+        delay = self.latency_seconds()
+        if delay:
+            await asyncio.sleep(delay)
+        if fault is not None:
+            self.stats.fault_injected(fault)
+            if fault in _FAULT_STATUS:
+                status = _FAULT_STATUS[fault]
+                raise MockHTTPError(status, _FAULT_MESSAGES[status])
+        return fault
 
     def _rate_limited(self, family: str, model: str, decision: Any) -> MockHTTPError:
         kind = decision.reason or "requests"
