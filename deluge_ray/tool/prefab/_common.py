@@ -1,13 +1,31 @@
-"""Small helpers shared by the prefab managers: result envelopes and Tool construction."""
+"""Small helpers shared by the prefab managers: result envelopes, Tool construction, and
+pickling of managers that guard their state with a lock."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .. import Tool
+
+
+class PicklesWithLock:
+    """For managers holding ``self._lock``: tools travel to Ray actors by pickle, and a
+    lock cannot, so the copy gets a fresh one on arrival."""
+
+    _lock: threading.Lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
 
 def ok(result: Any) -> str:

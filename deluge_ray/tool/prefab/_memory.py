@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from ...errors import ConfigurationError, ToolError
-from ._common import fail, make_tool, ok
+from ._common import PicklesWithLock, fail, make_tool, ok
 
 __all__ = ["MemoryItem", "MemoryManager"]
 
@@ -40,7 +40,7 @@ class MemoryItem(BaseModel):
     content: str = Field(description="Full content of the memory; Markdown is fine")
 
 
-class MemoryManager:
+class MemoryManager(PicklesWithLock):
     """Keeps notes in memory, and in a JSON file when ``path`` is given.
 
     >>> [t.name for t in MemoryManager().get_tools()]
@@ -75,16 +75,6 @@ class MemoryManager:
             self._memories[mem.id] = mem
         if memories and self.path is not None:
             self._save()
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Tools travel to Ray actors by pickle; a lock cannot, so it is re-made on arrival.
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> MemoryManager:

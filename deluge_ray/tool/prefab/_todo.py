@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ...errors import ToolError
-from ._common import make_tool
+from ._common import PicklesWithLock, make_tool
 
 __all__ = ["TodoItem", "TodoManager", "TodoPriority", "TodoStatus"]
 
@@ -101,7 +101,7 @@ def _validation_message(exc: ValidationError, index: int) -> str:
     return f"Todo #{index + 1} is invalid ({problems})."
 
 
-class TodoManager:
+class TodoManager(PicklesWithLock):
     """Holds a todo list and exposes ``todowrite`` / ``todoread`` tools.
 
     >>> manager = TodoManager([TodoItem(id="a", content="plan")])
@@ -120,16 +120,6 @@ class TodoManager:
         self.read_tool_name = read_tool_name
         self._lock = threading.Lock()  # tools may run on worker threads concurrently
         self._todos: list[TodoItem] = self._coerce_all(list(todos or []))
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Tools travel to Ray actors by pickle; a lock cannot, so it is re-made on arrival.
-        state = self.__dict__.copy()
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     @staticmethod
     def _coerce_all(items: list[Any]) -> list[TodoItem]:
