@@ -12,9 +12,10 @@ from collections import Counter
 
 import pytest
 
-from deluge_ray import APIResponse, Conversation, LLMClient, Tool
+from deluge_ray import APIResponse, Conversation, Tool
 from deluge_ray.cache import SqliteCache
-from deluge_ray.mock import Latency, MockConfig, MockProvider, Reply, RequestView, use_mock
+from deluge_ray.mock import Latency, MockConfig, MockProvider, Reply, RequestView
+from tests.support.clients import client_builder, fresh_mock
 
 MODEL = "gpt-4.1-mini"
 
@@ -28,30 +29,13 @@ def mock_server():
 
 @pytest.fixture
 def mock(mock_server):
-    mock_server.reset_stats()
-    mock_server.clear_scripts()
-    with use_mock(mock_server):
-        yield mock_server
-    mock_server.clear_scripts()
+    """The module's mock with fresh stats and no scripts, and the env pointing at it."""
+    yield from fresh_mock(mock_server)
 
 
 @pytest.fixture
 def make_client(ray_cluster, mock):
-    clients: list[LLMClient] = []
-
-    def build(**kwargs) -> LLMClient:
-        kwargs.setdefault("progress", "manual")
-        kwargs.setdefault("num_callers", 1)
-        kwargs.setdefault("max_attempts", 2)
-        kwargs.setdefault("max_requests_per_minute", 600_000)
-        kwargs.setdefault("max_tokens_per_minute", 100_000_000)
-        client = LLMClient(MODEL, **kwargs)
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        client.shutdown()
+    yield from client_builder(MODEL, max_attempts=2)
 
 
 # ---- post-processing: the reference's trim_completion ------------------------------------

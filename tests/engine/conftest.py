@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from deluge_ray.client import LLMClient
-from deluge_ray.mock import Latency, MockConfig, MockProvider, use_mock
+from deluge_ray.mock import Latency, MockConfig, MockProvider
+from tests.support.clients import client_builder, fresh_mock
 
 MINI = "gpt-4.1-mini"
 MINI_WIRE = "gpt-4.1-mini-2025-04-14"
@@ -23,29 +23,13 @@ def mock_server():
 @pytest.fixture
 def mock(mock_server):
     """The module's mock with fresh stats and no scripts, and the env pointing at it."""
-    mock_server.reset_stats()
-    mock_server.clear_scripts()
-    with use_mock(mock_server):
-        yield mock_server
-    mock_server.clear_scripts()
+    yield from fresh_mock(mock_server)
 
 
 @pytest.fixture
 def make_client(ray_cluster):
     """Build LLMClients that are shut down (actors killed) at the end of the test."""
-    clients: list[LLMClient] = []
-
-    def build(model_names=MINI, **kwargs) -> LLMClient:
-        kwargs.setdefault("progress", "manual")
-        kwargs.setdefault("num_callers", 1)
-        kwargs.setdefault("max_attempts", 3)
-        # Generous limits: the shared limiter paces sends, and these tests are not about pace.
-        kwargs.setdefault("max_requests_per_minute", 60_000)
-        kwargs.setdefault("max_tokens_per_minute", 50_000_000)
-        client = LLMClient(model_names, **kwargs)
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        client.shutdown()
+    # Generous limits: the shared limiter paces sends, and these tests are not about pace.
+    yield from client_builder(
+        MINI, max_requests_per_minute=60_000, max_tokens_per_minute=50_000_000
+    )

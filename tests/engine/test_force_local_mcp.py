@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from deluge_ray.client import LLMClient
-from deluge_ray.mock import Latency, MockConfig, MockProvider, RequestView, use_mock
+from deluge_ray.mock import Latency, MockConfig, MockProvider, RequestView
 from deluge_ray.tool import MCPServer
+from tests.support.clients import client_builder, fresh_mock
 from tests.support.mcp import demo_mcp_over_http
 
 DEMO_TOOLS = {"add", "echo", "weather", "red_pixel", "odd_name", "fail", "env_value"}
@@ -31,30 +31,13 @@ def mock_server():
 
 @pytest.fixture
 def mock(mock_server):
-    mock_server.reset_stats()
-    mock_server.clear_scripts()
-    with use_mock(mock_server):
-        yield mock_server
-    mock_server.clear_scripts()
+    """The module's mock with fresh stats and no scripts, and the env pointing at it."""
+    yield from fresh_mock(mock_server)
 
 
 @pytest.fixture
 def make_client(ray_cluster, mock):
-    clients: list[LLMClient] = []
-
-    def build(model: str = "gpt-4.1-mini", **kwargs) -> LLMClient:
-        kwargs.setdefault("progress", "manual")
-        kwargs.setdefault("num_callers", 1)
-        kwargs.setdefault("max_attempts", 2)
-        kwargs.setdefault("max_requests_per_minute", 600_000)
-        kwargs.setdefault("max_tokens_per_minute", 100_000_000)
-        client = LLMClient(model, **kwargs)
-        clients.append(client)
-        return client
-
-    yield build
-    for client in clients:
-        client.shutdown()
+    yield from client_builder(max_attempts=2)
 
 
 @pytest.fixture(scope="module")

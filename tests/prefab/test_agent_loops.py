@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from deluge_ray.client import LLMClient
-from deluge_ray.mock import Latency, MockConfig, MockProvider, Reply, RequestView, use_mock
+from deluge_ray.mock import Latency, MockConfig, MockProvider, Reply, RequestView
 from deluge_ray.prompt import Conversation, ToolResult
 from deluge_ray.tool import Tool
 from deluge_ray.tool.prefab import (
@@ -25,6 +25,7 @@ from deluge_ray.tool.prefab import (
     ToolComposer,
     ToolSearchTool,
 )
+from tests.support.clients import client_builder, fresh_mock
 
 MODEL = "gpt-4.1-mini"
 
@@ -38,25 +39,18 @@ def mock_server():
 
 @pytest.fixture
 def mock(mock_server):
-    mock_server.reset_stats()
-    mock_server.clear_scripts()
-    with use_mock(mock_server):
-        yield mock_server
-    mock_server.clear_scripts()
+    """The module's mock with fresh stats and no scripts, and the env pointing at it."""
+    yield from fresh_mock(mock_server)
 
 
 @pytest.fixture
-def client(ray_cluster, mock):
-    built = LLMClient(
-        MODEL,
-        progress="manual",
-        num_callers=1,
-        max_attempts=2,
-        max_requests_per_minute=600_000,
-        max_tokens_per_minute=100_000_000,
-    )
-    yield built
-    built.shutdown()
+def make_client(ray_cluster, mock):
+    yield from client_builder(MODEL, max_attempts=2)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
 
 
 # ---- helpers ------------------------------------------------------------------------------
