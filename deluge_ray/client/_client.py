@@ -63,7 +63,8 @@ class LLMClient(WorkflowMethods):
 
     Every constructor argument of lm-deluge's client is accepted with the same default.
     deluge_ray additions: ``address`` (a Ray cluster address to join) and ``num_callers``
-    (the ProviderCaller pool size; default scales with ``max_concurrent_requests``).
+    (the ProviderCaller pool size; default scales with ``max_concurrent_requests``, and
+    a default-sized pool starts one caller, adding the rest once the first answer is in).
     ``postprocess`` runs on the driver, so it may be any callable (a lambda is fine).
     Results always come back in input order; a prompt that fails is an ``APIResponse``
     with ``is_error=True`` and an ``error_message`` saying why.
@@ -168,6 +169,7 @@ class LLMClient(WorkflowMethods):
         self.progress = progress
         self.postprocess = postprocess
         self.address = address
+        self._num_callers_chosen = num_callers is not None
         self.num_callers = num_callers or max(
             1,
             min(_MAX_DEFAULT_CALLERS, math.ceil(max_concurrent_requests / _CALLERS_PER_CONCURRENT)),
@@ -309,6 +311,9 @@ class LLMClient(WorkflowMethods):
             if self._routes is None:
                 keys = read_keys(self._models)  # MissingAPIKeyError before Ray or any send
                 ensure_ray(self.address)
+                # Callers first: their processes start while build_routes waits for the
+                # shared RateLimiter, instead of after it (a cold first call is shorter).
+                self._make_engine().start_pool()
                 self._routes = build_routes(
                     self._models,
                     keys,
@@ -319,25 +324,32 @@ class LLMClient(WorkflowMethods):
                     ),
                     self._limiter_factory,
                 )
-            if self._engine is None:
-                from ._caller_pool import RayCallerPool
+            return self._make_engine()
 
-                request_key = make_request_key(self.model_names, self.sampling_params)
-                self._engine = Engine(
-                    pool_factory=lambda specs: RayCallerPool(
-                        size=self.num_callers, specs=specs, name=self.name
-                    ),
-                    # `is not None`, never truthiness: an empty cache with __len__ is falsy.
-                    cache_io=(
-                        CacheIO(self.cache, request_key=request_key)
-                        if self.cache is not None
-                        else None
-                    ),
-                    postprocess=self.postprocess,
-                    token_budget=lambda: self.max_tokens_per_minute,
-                    max_outstanding=max(64, min(4 * self.max_concurrent_requests, 8192)),
-                )
-            return self._engine
+    def _make_engine(self) -> Engine:
+        # Called with self._state_lock held.
+        if self._engine is None:
+            from ._caller_pool import RayCallerPool
+
+            request_key = make_request_key(self.model_names, self.sampling_params)
+            self._engine = Engine(
+                pool_factory=lambda specs: RayCallerPool(
+                    size=self.num_callers,
+                    specs=specs,
+                    name=self.name,
+                    # A chosen pool size starts whole; the default one starts one caller
+                    # and grows at the first answer (see _caller_pool).
+                    initial=None if self._num_callers_chosen else 1,
+                ),
+                # `is not None`, never truthiness: an empty cache with __len__ is falsy.
+                cache_io=(
+                    CacheIO(self.cache, request_key=request_key) if self.cache is not None else None
+                ),
+                postprocess=self.postprocess,
+                token_budget=lambda: self.max_tokens_per_minute,
+                max_outstanding=max(64, min(4 * self.max_concurrent_requests, 8192)),
+            )
+        return self._engine
 
     def _spec_for(
         self, engine: Engine, tools: Any, output_schema: Any, cache: Any, service_tier: Any

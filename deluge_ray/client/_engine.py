@@ -96,14 +96,22 @@ class Engine:
         """The caller pool (created on the first job)."""
         return self._pool
 
+    def start_pool(self) -> None:
+        """Create the caller pool now if it does not exist yet (idempotent).
+
+        Ray creates actors asynchronously, so calling this early lets the callers' worker
+        processes start while the driver does other set-up (the rate limiter's start).
+        Called from the user's thread, never the loop: the first batch must not race the
+        pool's construction.
+        """
+        if self._pool is None:
+            self._pool = self._pool_factory(self.specs)
+
     def submit(self, job: Job) -> concurrent.futures.Future:
         """Hand ``job`` to the engine; returns its future (a list of responses)."""
         if self._closed:
             raise RuntimeError("this client's engine is shut down; create a new LLMClient")
-        if self._pool is None:
-            # Actor creation is asynchronous in Ray; doing it here (not on the loop) keeps
-            # the first batch from racing the pool's construction.
-            self._pool = self._pool_factory(self.specs)
+        self.start_pool()
         with self._intake_lock:
             self._intake.append(job)
             schedule = not self._intake_scheduled

@@ -173,3 +173,24 @@ def test_with_limits_updates_the_client_and_returns_it():
     ) == (10, 100_000, 3)
     with pytest.raises(ValueError, match="max_tokens_per_minute"):
         client.with_limits(max_tokens_per_minute=-5)
+
+
+async def test_default_pool_starts_one_caller_and_adds_the_rest_at_the_first_answer(
+    mock, make_client
+):
+    # A cold single-prompt call must not wait for worker processes it does not use.
+    client = make_client(num_callers=None, max_concurrent_requests=256)
+    assert client.num_callers == 2
+    pool = client._ensure_engine().pool
+    assert len(pool.live_callers()) == 1
+    first = await client.process_prompts_async(["first"], show_progress=False)
+    assert first[0].completion == reply_to("first")
+    assert len(pool.live_callers()) == 2
+    prompts = [f"after growth {i}" for i in range(30)]
+    results = await client.process_prompts_async(prompts, show_progress=False)
+    assert [r.completion for r in results] == [reply_to(p) for p in prompts]
+
+
+async def test_a_chosen_pool_size_starts_whole(mock, make_client):
+    client = make_client(num_callers=2)
+    assert len(client._ensure_engine().pool.live_callers()) == 2
