@@ -99,6 +99,11 @@ class RequestRunner:
         self.blocklisted: set[str] = set()
 
     def _choose(self, spec: CallSpec, exclude: set[str]) -> ModelRoute | None:
+        routes = spec.routes
+        if len(routes) == 1:  # the common case: no draw needed (random.choices is slow)
+            only = routes[0]
+            usable_alone = only.model.id not in self.blocklisted and only.model.id not in exclude
+            return only if usable_alone else None
         usable = [
             r
             for r in spec.routes
