@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from deluge_ray.api_requests import ErrorInfo, ErrorKind
-from deluge_ray.api_requests.response import APIResponse, Usage
+from deluge_ray.api_requests.response import APIResponse, Usage, attach_raw_body
 from deluge_ray.client._work import CallSpec, ModelRoute, WorkItem, WorkResult
 from deluge_ray.errors import ConfigurationError
 
@@ -246,7 +246,7 @@ class RequestRunner:
                 usage.cache_read_tokens,
                 usage.cache_write_tokens,
             )
-        return APIResponse(
+        response = APIResponse(
             id=item.key,
             model_internal=route.model.id,
             prompt={},  # the driver re-attaches its own copy: no need to ship it back
@@ -265,6 +265,10 @@ class RequestRunner:
             response_id=parsed.response_id,
             raw_response=parsed.raw,
         )
+        if not spec.background and isinstance(parsed.raw, dict):
+            # Ship the body, not its parsed tree (see api_requests.response.attach_raw_body).
+            attach_raw_body(response, body)
+        return response
 
     def _settle(self, lease, permit, *, status, headers, error, usage) -> None:
         if lease is None:

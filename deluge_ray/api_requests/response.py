@@ -7,6 +7,7 @@ JSON-safe (for logs and caches) and ``APIResponse.from_dict`` rebuilds an equal 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -204,6 +205,46 @@ class APIResponse:
         if isinstance(kwargs.get("usage"), dict):
             kwargs["usage"] = Usage.from_dict(kwargs["usage"])
         return cls(**kwargs)
+
+
+def _get_raw_response(self: APIResponse) -> dict | None:
+    raw = self.__dict__.get("_raw_response")
+    if isinstance(raw, bytes):
+        raw = json.loads(raw)
+        self.__dict__["_raw_response"] = raw
+    return raw
+
+
+def _set_raw_response(self: APIResponse, value: dict | None) -> None:
+    self.__dict__["_raw_response"] = value
+
+
+# ``raw_response`` stays a dataclass field (constructor argument, ``fields()``, equality,
+# ``to_dict``), but its storage may hold the provider's undecoded JSON body, parsed on first
+# read. Why: a ProviderCaller ships every response to the driver, and a body is one bytes
+# object to pickle where its parsed form is a tree of a dozen dicts and lists, each one
+# more object for the driver's garbage collector to scan for as long as results are held.
+setattr(  # noqa: B010  (assigned after @dataclass has read the field's default)
+    APIResponse,
+    "raw_response",
+    property(
+        _get_raw_response,
+        _set_raw_response,
+        doc="The provider's reply as parsed JSON (decoded on first access), or ``None``.",
+    ),
+)
+
+
+def attach_raw_body(response: APIResponse, body: bytes) -> None:
+    """Store ``body`` (a JSON object's bytes) as ``response.raw_response``, decoded lazily.
+
+    >>> r = APIResponse(id=0, model_internal="m", prompt={}, sampling_params=SamplingParams(),
+    ...                 status_code=200, is_error=False, error_message=None)
+    >>> attach_raw_body(r, b'{"id": "chatcmpl-1"}')
+    >>> r.raw_response["id"]
+    'chatcmpl-1'
+    """
+    response.__dict__["_raw_response"] = body if type(body) is bytes else bytes(body)
 
 
 def sampling_params_dict(sp: SamplingParams) -> dict[str, Any]:

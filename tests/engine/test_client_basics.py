@@ -194,3 +194,16 @@ async def test_default_pool_starts_one_caller_and_adds_the_rest_at_the_first_ans
 async def test_a_chosen_pool_size_starts_whole(mock, make_client):
     client = make_client(num_callers=2)
     assert len(client._ensure_engine().pool.live_callers()) == 2
+
+
+async def test_raw_response_is_the_providers_json_reply(mock, make_client):
+    # Callers ship the undecoded body; the driver decodes it on first access.
+    client = make_client()
+    (result,) = await client.process_prompts_async(["raw please"], show_progress=False)
+    raw = result.raw_response
+    assert raw["object"] == "chat.completion"
+    assert raw["id"] == result.response_id
+    assert raw["choices"][0]["message"]["content"] == reply_to("raw please")
+    assert raw["usage"]["completion_tokens"] == result.output_tokens
+    assert result.to_dict()["raw_response"] == raw
+    assert result.raw_response is raw  # decoded once, then kept
