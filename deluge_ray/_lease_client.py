@@ -10,8 +10,11 @@ the limiter only to renew its lease, about once per block of requests:
 * when half of the slice is gone and more requests are waiting, the next lease is fetched
   in the background, so sends never stall on the actor round trip;
 * all waiting ``acquire`` calls share that single in-flight lease request;
-* ``complete`` only records things (released slot, actual - estimated tokens, 429s, the
-  newest rate-limit headers); they ride on the next lease request. Only a 429 while nobody
+* ``complete`` only records things (actual - estimated tokens, 429s, the newest rate-limit
+  headers); they ride on the next lease request. The request's concurrency slot stays with
+  this client while more requests wait (reported as spare, so the next lease reuses it
+  rather than waiting for the limiter to hand it back), and is released once nothing
+  waits or the client holds more than the limiter's ``slot_cap``. Only a 429 while nobody
   is waiting, or slots left idle, cause a report-only call of their own;
 * ``close`` gives back whatever is unused.
 
@@ -161,6 +164,12 @@ class LeaseClient:
         self._waiting = 0
         self._waiting_tokens = 0
         self._last_full_lease = 0  # size of the last lease that demand used up
+        # Concurrency slots granted to this client and not yet released, and the requests
+        # now using one. A send needs a slot: in_flight < slots_held.
+        self._slots_held = 0
+        self._in_flight = 0
+        self._slot_cap: int | None = None
+        self._slot_freed = asyncio.Event()
         self._closed = False
         self.lease_calls = 0
         self.granted_requests = 0
@@ -215,10 +224,22 @@ class LeaseClient:
                 self._maybe_prefetch(now, held, demand=self._waiting)
                 await self._sleep(send_at - now)
                 continue  # re-check: a 429 may have dropped this lease meanwhile
+            if self._in_flight >= self._slots_held:
+                if self._in_flight == 0:
+                    # No slot at all for this lease's sends (given back while its grant was
+                    # on the way): return the lease and ask again, which brings slots.
+                    self._drop_leases()
+                    continue
+                # Every slot is busy: wait for a request to finish, then re-check the
+                # lease, which may have expired meanwhile.
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+                continue
             held.requests -= 1
             held.tokens -= estimate
             held.sent += 1
             self.sent += 1
+            self._in_flight += 1
             self._maybe_prefetch(now, held, demand=self._waiting - 1)  # minus the one served
             return Permit(estimate)
 
@@ -240,8 +261,7 @@ class LeaseClient:
             self._last_full_lease = held.size  # demand kept up with supply
         else:
             self._last_full_lease = 0
-        self._report.returned_requests += held.requests
-        self._report.released_slots += held.requests  # their slots were never taken
+        self._report.returned_requests += held.requests  # their slots stay in our pool
         if held.budgeted and held.tokens > 0:
             self._report.returned_tokens += held.tokens
         elif held.budgeted:
@@ -255,6 +275,20 @@ class LeaseClient:
                 self._retire(held)
         self._current = self._next = None
         self._retry_at = max(self._retry_at, self._cooldown_until)
+
+    def _spare_slots(self) -> int:
+        """Slots held that neither a request in flight nor an unsent leased request needs."""
+        reserved = sum(h.requests for h in (self._current, self._next) if h is not None)
+        return max(0, self._slots_held - self._in_flight - reserved)
+
+    def _release_spare_slots(self, at_most: int | None = None) -> None:
+        """Report spare slots (all, or ``at_most`` of them) as released."""
+        give_back = self._spare_slots()
+        if at_most is not None:
+            give_back = min(give_back, at_most)
+        if give_back > 0:
+            self._slots_held -= give_back
+            self._report.released_slots += give_back
 
     def _want(self) -> int:
         left = self._current.requests if self._current is not None else 0
@@ -324,6 +358,10 @@ class LeaseClient:
 
     async def _call_limiter(self, want: int) -> Lease:
         report = self._take_report()
+        spare = self._spare_slots()
+        if want > 0 and spare > 0:
+            report = report or UsageReport()
+            report.spare_slots = spare
         tokens = self._tokens_per_request() if want > 0 else 0
         self.lease_calls += 1
         try:
@@ -332,6 +370,11 @@ class LeaseClient:
             self._restore_report(report)
             raise
         now = self._clock()
+        self._slots_held += lease.slots
+        if lease.slots:
+            self._slot_freed.set()
+        if want > 0:
+            self._slot_cap = lease.slot_cap
         if lease.granted:
             self.granted_requests += lease.requests
             held = _Held(
@@ -375,7 +418,12 @@ class LeaseClient:
             return
         permit.done = True
         report = self._report
-        report.released_slots += 1
+        self._in_flight = max(0, self._in_flight - 1)
+        if self._closed or self._waiting == 0:
+            self._release_spare_slots()  # nothing waits: let other callers have them
+        elif self._slot_cap is not None and self._slots_held > self._slot_cap:
+            self._release_spare_slots(at_most=self._slots_held - self._slot_cap)
+        self._slot_freed.set()
         report.completed += 1
         if observation is not None and not observation.is_empty():
             report.observation = observation
@@ -429,6 +477,7 @@ class LeaseClient:
             with contextlib.suppress(Exception):
                 await self._fetch  # a grant arriving now is retired into the report
         self._drop_leases()
+        self._release_spare_slots()
         report = self._take_report()
         if report is not None:
             self.lease_calls += 1

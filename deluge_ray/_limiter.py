@@ -66,6 +66,15 @@ slices follow one another without overlap.
 Concurrency slots
 -----------------
 Each granted request carries a slot, returned as ``released_slots`` when it completes. A
+caller that still has work keeps the slots of its finished requests and reports them as
+``spare_slots`` with its next lease, whose requests reuse them before taking new ones. So
+``free_slots`` above is really ``held + new`` (every slot the caller will hold, busy or
+not; ``new = min(n - spare, max_concurrent - in_use)``), and the caller sends a request
+only while it has a slot free. When concurrency, not rate, is the limit, a lease is then
+about as large as the caller's share of the slots, instead of as large as the few slots
+freed since its last call, which would cost one actor call per handful of requests. A
+caller keeps at most ``slot_cap = ceil(max_concurrent / k)`` slots (its fair share) and
+gives every spare slot back once it has nothing waiting. A
 caller silent for ``slot_reclaim_seconds`` (default 120 s) is presumed dead (a killed actor,
 a lost node) and its slots return to everyone; a live caller reports every time one of its
 requests ends, so only a request running longer than that without any other completion
@@ -113,7 +122,9 @@ class Lease:
 
     ``starts_in``/``ends_in`` are seconds after the grant: spread the ``requests`` sends
     evenly over that slice. ``tokens`` is the token budget (``requests * tokens_per_request``);
-    ``slots`` concurrency slots come with the requests and go back as ``released_slots``.
+    ``slots`` new concurrency slots come with the requests (fewer than ``requests`` when the
+    caller reported spare ones to reuse) and go back as ``released_slots``. ``slot_cap`` is
+    the most slots the caller should keep spare between requests (``None``: no cap).
     """
 
     requests: int = 0
@@ -122,6 +133,7 @@ class Lease:
     starts_in: float = 0.0
     ends_in: float = 0.0
     retry_in: float = 0.0
+    slot_cap: int | None = None
 
     @property
     def granted(self) -> bool:
@@ -136,7 +148,8 @@ class UsageReport:
     ``token_correction`` is actual minus estimated token usage (positive means debt).
     ``rate_limited`` counts 429s seen; ``retry_after`` is the longest remaining wait they
     asked for, in seconds from when the report is sent. ``observation`` is the newest
-    rate-limit header reading.
+    rate-limit header reading. ``spare_slots`` is not an event but a snapshot: slots the
+    caller holds with no request on them, which the lease asked for alongside may reuse.
     """
 
     returned_requests: int = 0
@@ -147,6 +160,7 @@ class UsageReport:
     retry_after: float | None = None
     observation: RateLimitObservation | None = None
     completed: int = 0
+    spare_slots: int = 0
 
     def is_empty(self) -> bool:
         """True when the report carries nothing the limiter would act on."""
@@ -494,11 +508,19 @@ class LimiterCore:
             return self._refuse(max(b.wait_for(items, u, horizon) for b, u in buckets))
 
         n = int(min(want_requests, block, fair))
+        held = self._slots_held.get(caller_id, 0)
+        spare = max(0, min(report.spare_slots, held)) if report is not None else 0
+        new_slots = max(0, n - spare)  # the caller's spare slots carry the rest
+        slot_cap = None
         if self._max_concurrent is not None:
-            n = min(n, self._max_concurrent - self._in_use)
-            if n <= 0:
+            new_slots = min(new_slots, max(0, self._max_concurrent - self._in_use))
+            if held + new_slots <= 0:
                 # Slots come back on other callers' next reports; poll at half a block's pace.
                 return self._refuse(max(0.01, self._duration(block, t) / 2))
+            # At most one request per slot the caller will hold: more could not be sent
+            # before the slice ends, and unsent requests would come back as lost rate.
+            n = min(n, held + new_slots)
+            slot_cap = math.ceil(self._max_concurrent / k)
 
         ends_in, span = 0.0, 0.0
         for bucket, cost in ((self._requests, n), (self._tokens, n * t)):
@@ -507,8 +529,8 @@ class LimiterCore:
                 ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
                 span = max(span, cost / rate)
                 bucket.level -= cost
-        self._in_use += n
-        self._slots_held[caller_id] = self._slots_held.get(caller_id, 0) + n
+        self._in_use += new_slots
+        self._slots_held[caller_id] = held + new_slots
         self._reserved_until[caller_id] = now + ends_in
         self._counts["grants"] += 1
         self._counts["granted_requests"] += n
@@ -516,9 +538,10 @@ class LimiterCore:
         return Lease(
             requests=n,
             tokens=n * t,
-            slots=n,
+            slots=new_slots,
             starts_in=ends_in - span,
             ends_in=ends_in,
+            slot_cap=slot_cap,
         )
 
     def _refuse(self, retry_in: float) -> Lease:

@@ -177,3 +177,77 @@ async def test_request_larger_than_the_token_budget_is_refused_at_once() -> None
     with pytest.raises(ConfigurationError, match="10000 tokens per minute"):
         await client.acquire(20_000)
     assert limiter.calls == 0
+
+
+async def concurrency_bound(vt, clients, seconds, workers=40, latency=0.05):
+    """Workers that always have work, against a limit of concurrency (not rate)."""
+    sends = 0
+    in_flight = {c.caller_id: 0 for c in clients}
+    peak = {"total": 0, **{c.caller_id: 0 for c in clients}}
+
+    async def worker(client: LeaseClient) -> None:
+        nonlocal sends
+        while vt.now < seconds:
+            permit = await client.acquire()
+            sends += 1
+            in_flight[client.caller_id] += 1
+            peak[client.caller_id] = max(peak[client.caller_id], in_flight[client.caller_id])
+            peak["total"] = max(peak["total"], sum(in_flight.values()))
+            await vt.sleep(latency)
+            in_flight[client.caller_id] -= 1
+            client.complete(permit)
+
+    await asyncio.gather(*(worker(c) for c in clients for _ in range(workers)))
+    for client in clients:
+        await client.close()
+    return sends, peak
+
+
+async def test_slots_are_reused_so_concurrency_bound_work_needs_few_lease_calls() -> None:
+    vt = VirtualTime()
+    # The rate is out of reach; 10 slots are the limit, each request takes 50 ms.
+    limiter = InProcessLimiter(vt, rpm=6_000_000, max_concurrent=10)
+    client = LeaseClient(limiter, "a", clock=vt.clock, sleep=vt.sleep)
+    sends, peak = await vt.run(concurrency_bound(vt, [client], seconds=5.0))
+    assert peak["total"] == 10  # every slot used, never one more
+    assert sends >= 0.95 * 10 / 0.05 * 5
+    # Finished requests' slots serve the next ones without a round trip to the limiter:
+    # without that, every lease would carry only the few slots freed since the last one.
+    assert limiter.calls <= sends / 8
+    assert limiter.core.stats()["in_use"] == 0  # all given back at close
+
+
+async def test_competing_clients_keep_no_more_than_their_share_of_slots() -> None:
+    vt = VirtualTime()
+    limiter = InProcessLimiter(vt, rpm=6_000_000, max_concurrent=10)
+    clients = [LeaseClient(limiter, f"c{i}", clock=vt.clock, sleep=vt.sleep) for i in range(2)]
+    sends, peak = await vt.run(concurrency_bound(vt, clients, seconds=5.0))
+    assert peak["total"] <= 10
+    assert sends >= 0.9 * 10 / 0.05 * 5
+    # Neither hoards: past the start, each keeps at most its fair half of the slots.
+    assert peak["c0"] >= 3 and peak["c1"] >= 3
+    assert limiter.core.stats()["in_use"] == 0
+
+
+async def test_an_idle_client_gives_its_spare_slots_back() -> None:
+    vt = VirtualTime()
+    limiter = InProcessLimiter(vt, rpm=6_000_000, max_concurrent=10)
+
+    async def run() -> None:
+        client = LeaseClient(limiter, "a", clock=vt.clock, sleep=vt.sleep)
+        permits = [await client.acquire() for _ in range(3)]
+        for permit in permits:
+            client.complete(permit)  # nothing waits any more
+        await vt.sleep(1.0)  # the idle flush delivers the released slots
+        held = limiter.core.stats()["in_use"]
+        other = LeaseClient(limiter, "b", clock=vt.clock, sleep=vt.sleep)
+        got = [await other.acquire() for _ in range(10 - held)]
+        assert len(got) == 10 - held
+        assert held <= 10 - 3  # at least the three finished requests' slots came back
+        await client.close()
+        for permit in got:
+            other.complete(permit)
+        await other.close()
+
+    await vt.run(run())
+    assert limiter.core.stats()["in_use"] == 0

@@ -134,8 +134,22 @@ def test_concurrency_slots_are_granted_and_come_back_by_report() -> None:
     refused = core.lease("b", 10)
     assert not refused.granted and refused.retry_in > 0
     again = core.lease("a", 10, report=UsageReport(released_slots=2, completed=2))
-    assert again.requests == 2
+    assert again.slots == 2  # the two released ones, back to "a"
+    # One request per slot "a" will hold (its busy one included: sent once it is free).
+    assert again.requests == 3
+    assert again.slot_cap == 2  # "b" competes: keep no more than half of the three spare
     assert core.stats()["in_use"] == 3
+
+
+def test_spare_slots_are_reused_before_new_ones_are_taken() -> None:
+    core, _clock = make(rpm=60_000, max_concurrent=4)
+    assert core.lease("a", 4).slots == 4
+    # All four finished; "a" kept their slots and still has work.
+    reuse = core.lease("a", 10, report=UsageReport(completed=4, spare_slots=4))
+    assert (reuse.requests, reuse.slots) == (4, 0)
+    assert core.stats()["in_use"] == 4
+    # A report cannot claim spare slots it was never granted.
+    assert core.lease("b", 10, report=UsageReport(spare_slots=50)).granted is False
 
 
 def test_cooldown_after_429_honours_retry_after() -> None:
