@@ -34,8 +34,11 @@ from ._transport import ProviderTransport
 __all__ = ["ProviderCaller"]
 
 # After the first result of a round is ready, wait this long for more before yielding,
-# so a busy batch returns a few large lists instead of many one-item ones.
-_RESULT_FLUSH_S = 0.005
+# so a busy batch returns a few large lists instead of many small ones: each yield costs
+# the caller and the driver a Ray object report whatever its size. Measured with 20,000
+# prompts on 2 cores: 5 ms gave ~2,400 yields, 30 ms ~850, and 10% more requests/s. The
+# wait is invisible next to a provider's latency; a lone item is yielded at once.
+_RESULT_FLUSH_S = 0.03
 
 
 async def _serve(
