@@ -403,6 +403,19 @@ def deluge_ray_client(base_url: str, **kwargs: Any) -> Any:
     return LLMClient(MODEL, **kwargs)
 
 
+def wait_for_callers(client: Any) -> None:
+    """Block until every ProviderCaller of a deluge_ray client answers a ping.
+
+    A default-sized pool starts one caller and adds the rest when its first answer comes
+    back (so a cold single call is short). Steady-state benchmarks call this after their
+    warm-up prompt, so the measured batch does not include worker processes starting,
+    just as it does not include Ray's own start.
+    """
+    import ray
+
+    ray.get([caller.ping.remote() for caller in client._engine.pool.live_callers()], timeout=120)
+
+
 def limiter_stats(client: Any) -> dict[str, Any] | None:
     """The RateLimiter actor's ``stats()`` for a deluge_ray client (None if unreachable)."""
     try:
