@@ -93,7 +93,7 @@ class Permit:
 
 # The shortest time a lease stays usable, whatever its slice. Long against an actor round
 # trip (about 1.5 ms here), short against the provider's one-second windows.
-MIN_HOLD_S = 0.05
+MIN_HOLD_S = 0.1
 
 
 @dataclass

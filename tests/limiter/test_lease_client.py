@@ -251,3 +251,16 @@ async def test_an_idle_client_gives_its_spare_slots_back() -> None:
 
     await vt.run(run())
     assert limiter.core.stats()["in_use"] == 0
+
+
+async def test_at_a_very_high_rate_leases_stay_paced_and_rare() -> None:
+    # 200,000 RPM: a lease's slice is shorter than MIN_HOLD_S, so leases are held longer
+    # than their slice; sends must still keep to the rate over any one-second window.
+    vt = VirtualTime()
+    limiter = InProcessLimiter(vt, rpm=200_000, max_concurrent=225)
+    clients = [LeaseClient(limiter, f"c{i}", clock=vt.clock, sleep=vt.sleep) for i in range(2)]
+    sent = await vt.run(saturate(vt, clients, seconds=4.0, workers_per_client=150, latency=0.02))
+    rate = 200_000 / 60
+    assert max_in_any_second(sent) <= 1.05 * rate + 1
+    assert len(sent) >= 0.9 * rate * 4.0
+    assert limiter.calls <= len(sent) / 50
