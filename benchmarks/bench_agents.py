@@ -90,6 +90,9 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
     tool = Tool.from_function(lookup)
     t0 = time.perf_counter()
     client.process_prompts_sync(["warm-up"], show_progress=False)
+    # The callers the pool adds after the warm-up's answer would otherwise start inside
+    # the timed swarm (they are idle in it: SubAgent actors make the model calls).
+    C.wait_for_callers(client)
     warmup_s = time.perf_counter() - t0
 
     async def main() -> list[Any]:
