@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from _procs import CpuTracker, TreeMemorySampler, peak_rss_mb_self, tree_rss_kb
-from _tables import cpu_breakdown_table, fmt, md_table, per_request, plot_rates, ratio
+from _tables import (
+    cpu_breakdown_table,
+    fmt,
+    limit_rows,
+    md_table,
+    per_request,
+    plot_rates,
+    ratio,
+    side_notes,
+)
 
 __all__ = [
     "CpuTracker",
@@ -38,12 +47,14 @@ __all__ = [
     "cpu_breakdown_table",
     "cpu_roots",
     "fmt",
+    "limit_rows",
     "md_table",
     "peak_rss_mb_self",
     "per_request",
     "plot_rates",
     "ratio",
     "run_worker",
+    "side_notes",
     "tree_rss_kb",
     "worker_entry",
 ]

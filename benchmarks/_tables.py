@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cpu_breakdown_table", "fmt", "md_table", "per_request", "plot_rates", "ratio"]
+__all__ = [
+    "cpu_breakdown_table",
+    "fmt",
+    "limit_rows",
+    "md_table",
+    "per_request",
+    "plot_rates",
+    "ratio",
+    "side_notes",
+]
 
 PLOTS_DIR = Path(__file__).resolve().parent / "plots"
 
@@ -113,3 +122,41 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     for row in rows:
         lines.append("| " + " | ".join(fmt(c) for c in row) + " |")
     return "\n".join(lines)
+
+
+def limit_rows(
+    dr: dict[str, Any], lm: dict[str, Any], *, scope: str, target: str
+) -> list[list[Any]]:
+    """The rows both rate-limit benchmarks open their table with (served rate, % of limit).
+
+    ``scope`` prefixes the labels ("" or "combined "); ``target`` is the pass mark shown.
+    """
+    return [
+        [
+            f"{scope}steady-state served rate (req/s)",
+            dr["steady_rps"],
+            lm["steady_rps"],
+            ratio(dr["steady_rps"], lm["steady_rps"]),
+        ],
+        [
+            f"{scope}steady-state, % of limit (target {target})",
+            dr["steady_pct_of_limit"],
+            lm["steady_pct_of_limit"],
+            "",
+        ],
+        [
+            "whole batch incl. ramp-up, % of limit",
+            dr["whole_batch_pct_of_limit"],
+            lm["whole_batch_pct_of_limit"],
+            "",
+        ],
+    ]
+
+
+def side_notes(dr: dict[str, Any], lm: dict[str, Any]) -> list[str]:
+    """A "Note (client): ..." line for each side that recorded one."""
+    return [
+        f"\nNote ({name}): {side['note']}."
+        for name, side in (("deluge_ray", dr), ("lm-deluge", lm))
+        if side.get("note")
+    ]

@@ -187,24 +187,7 @@ def markdown(report: dict[str, Any]) -> str:
     dr, lm = report["sides"]["deluge_ray"], report["sides"]["lm_deluge"]
     cfg = report["config"]
     rows = [
-        [
-            "steady-state served rate (req/s)",
-            dr["steady_rps"],
-            lm["steady_rps"],
-            C.ratio(dr["steady_rps"], lm["steady_rps"]),
-        ],
-        [
-            "steady-state, % of limit (target >= 97%)",
-            dr["steady_pct_of_limit"],
-            lm["steady_pct_of_limit"],
-            "",
-        ],
-        [
-            "whole batch incl. ramp-up, % of limit",
-            dr["whole_batch_pct_of_limit"],
-            lm["whole_batch_pct_of_limit"],
-            "",
-        ],
+        *C.limit_rows(dr, lm, scope="", target=">= 97%"),
         [
             "429s sent by the mock (target 0)",
             dr["mock"]["rate_limited"],
@@ -241,9 +224,7 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     if report.get("plot"):
         lines += ["", f"![saturation]({report['plot']})"]
-    for side in (dr, lm):
-        if side.get("note"):
-            lines.append(f"\nNote ({LABELS[side['side']]}): {side['note']}.")
+    lines += C.side_notes(dr, lm)
     return "\n".join(lines)
 
 

@@ -183,24 +183,7 @@ def markdown(report: dict[str, Any]) -> str:
     cfg = report["config"]
     total = cfg["prompts_per_driver"] * cfg["drivers"]
     rows = [
-        [
-            "combined steady-state served rate (req/s)",
-            dr["steady_rps"],
-            lm["steady_rps"],
-            C.ratio(dr["steady_rps"], lm["steady_rps"]),
-        ],
-        [
-            "combined steady-state, % of limit (target >= 95%)",
-            dr["steady_pct_of_limit"],
-            lm["steady_pct_of_limit"],
-            "",
-        ],
-        [
-            "whole batch incl. ramp-up, % of limit",
-            dr["whole_batch_pct_of_limit"],
-            lm["whole_batch_pct_of_limit"],
-            "",
-        ],
+        *C.limit_rows(dr, lm, scope="combined ", target=">= 95%"),
         [
             "% of requests answered 429 (target <= 1%)",
             dr["mock"]["pct_429"],
@@ -239,9 +222,7 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     if report.get("plot"):
         lines += ["", f"![shared limit]({report['plot']})"]
-    for name, side in (("deluge_ray", dr), ("lm-deluge", lm)):
-        if side.get("note"):
-            lines.append(f"\nNote ({name}): {side['note']}.")
+    lines += C.side_notes(dr, lm)
     return "\n".join(lines)
 
 
