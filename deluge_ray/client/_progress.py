@@ -2,7 +2,8 @@
 
 The engine calls :meth:`ProgressDisplay.refresh` whenever a batch of results arrives; each
 display renders the tracker's current snapshot. ``"manual"`` prints one line every 30 s
-from a daemon thread (for logs and CI, where live bars turn into noise).
+from a daemon thread (for logs and CI, where live bars turn into noise), skipping the
+line when the client is idle and nothing changed since the last one.
 
     >>> from deluge_ray.client._tracker import StatusTracker
     >>> t = StatusTracker(1000, 100_000, 10)
@@ -130,6 +131,7 @@ class _ManualDisplay(ProgressDisplay):
         self._interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_printed: tuple[int, ...] | None = None
 
     def start(self) -> None:
         self._stop.clear()
@@ -141,11 +143,21 @@ class _ManualDisplay(ProgressDisplay):
     def _print_periodically(self) -> None:
         # Event.wait doubles as the interval timer and wakes at once on close().
         while not self._stop.wait(self._interval_s):
-            print(
-                f"[{self._tracker.client_name}] {status_line(self._tracker.snapshot())}",
-                file=sys.stderr,
-                flush=True,
-            )
+            self._tick()
+
+    def _tick(self) -> None:
+        """Print the status line, unless the client is idle and nothing changed.
+
+        A display opened by ``start_nowait`` lives until ``close()``; between batches the
+        same numbers every 30 s would only bury the log. While requests are in flight a
+        line is printed even when unchanged: it shows the job is alive.
+        """
+        s = self._tracker.snapshot()
+        state = (s.total, s.completed, s.failed, s.in_flight)
+        if s.in_flight == 0 and state == self._last_printed:
+            return
+        self._last_printed = state
+        print(f"[{self._tracker.client_name}] {status_line(s)}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         self._stop.set()

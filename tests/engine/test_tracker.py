@@ -111,3 +111,25 @@ def test_manual_display_prints_a_status_line_each_interval(capsys):
         pass
     d.close()
     assert d._thread is None
+
+
+def test_manual_display_stays_quiet_while_idle_and_unchanged(capsys):
+    from deluge_ray.client._progress import _ManualDisplay
+
+    t = make_tracker()
+    t.add_to_total(2)
+    d = _ManualDisplay(t)
+
+    def printed() -> list[str]:
+        d._tick()  # what the display's thread does every interval
+        return capsys.readouterr().err.splitlines()
+
+    assert len(printed()) == 1  # the first line always
+    assert printed() == []  # idle, nothing new: no repeat
+    t.set_in_flight(1)
+    assert "1 in flight" in printed()[0]
+    assert len(printed()) == 1  # in flight: a heartbeat even when unchanged
+    t.set_in_flight(0)
+    t.record_result(succeeded=True)
+    assert "1/2 done" in printed()[0]
+    assert printed() == []
