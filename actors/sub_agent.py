@@ -32,6 +32,7 @@ from typing import Any
 
 import ray
 
+from deluge_ray.api_requests.response import Usage
 from deluge_ray.client._agent import agent_loop
 from deluge_ray.client._swarm import LoopEvent, LoopJob, SwarmSetup
 from deluge_ray.client._work import CallSpec, WorkItem
@@ -61,10 +62,41 @@ class _InProcessModel:
         )
         result = await self.runner.run(item, spec)
         result.response.prompt = conversation
-        return result.response
+        return result  # the WorkResult: its response and how many requests it took
 
     async def close(self) -> None:
         await self._transport.close()
+
+
+class _Spending:
+    """What one loop's model calls used since its last event (requests, tokens, cost)."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.requests_sent = self.rate_limited = self.retries = 0
+        self.usage, self.cost = Usage(), 0.0
+
+    def add(self, result: Any) -> None:
+        self.requests_sent += result.requests_sent
+        self.rate_limited += result.rate_limited
+        self.retries += result.retries
+        if result.response.usage is not None:
+            self.usage = self.usage + result.response.usage
+        self.cost += result.response.cost or 0.0
+
+    def take(self) -> dict[str, Any]:
+        """The fields of a :class:`LoopEvent` for what was spent; starts counting anew."""
+        spent = {
+            "requests_sent": self.requests_sent,
+            "rate_limited": self.rate_limited,
+            "retries": self.retries,
+            "usage": self.usage,
+            "cost": self.cost,
+        }
+        self._reset()
+        return spent
 
 
 class _Swarm:
@@ -98,17 +130,25 @@ class SubAgent:
 
     async def _run_one(self, swarm: _Swarm, job: LoopJob, events: asyncio.Queue) -> None:
         sent = len(job.conversation.messages)  # messages the driver already has
+        spending = _Spending()
+
+        async def call_model(conversation: Any, tools: Any) -> Any:
+            result = await swarm.call_model(conversation, tools)
+            spending.add(result)
+            return result.response
 
         def checkpoint(rounds: int, conversation: Any) -> None:
             nonlocal sent
-            events.put_nowait(LoopEvent(job.index, rounds, conversation.messages[sent:]))
+            events.put_nowait(
+                LoopEvent(job.index, rounds, conversation.messages[sent:], **spending.take())
+            )
             sent = len(conversation.messages)
 
         async with swarm.semaphore:
             try:
                 conversation, response = await agent_loop(
                     job.conversation,
-                    swarm.call_model,
+                    call_model,
                     tools=swarm.setup.tools,
                     max_rounds=swarm.setup.max_rounds,
                     rounds_done=job.rounds_done,
@@ -116,13 +156,23 @@ class SubAgent:
                 )
             except Exception as exc:  # a bug, not a tool failure: report it for this loop
                 events.put_nowait(
-                    LoopEvent(job.index, job.rounds_done, [], error=f"{type(exc).__name__}: {exc}")
+                    LoopEvent(
+                        job.index,
+                        job.rounds_done,
+                        [],
+                        error=f"{type(exc).__name__}: {exc}",
+                        **spending.take(),
+                    )
                 )
                 return
         response.prompt = {}  # the driver rebuilds the conversation; do not ship it twice
         events.put_nowait(
             LoopEvent(
-                job.index, response.agent_rounds, conversation.messages[sent:], response=response
+                job.index,
+                response.agent_rounds,
+                conversation.messages[sent:],
+                response=response,
+                **spending.take(),
             )
         )
 

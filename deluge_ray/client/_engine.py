@@ -36,7 +36,7 @@ from ._progress import ProgressDisplay
 from ._tracker import StatusTracker
 from ._work import CallSpec, WorkItem, WorkResult, error_result
 
-__all__ = ["Engine", "Job"]
+__all__ = ["Engine", "Job", "apply_postprocess"]
 
 
 @dataclass
@@ -240,16 +240,7 @@ class Engine:
     def _finish(self, job: Job, index: int, response: APIResponse, *, counts_usage: bool) -> None:
         response.prompt = job.conversations[index]
         response.id = job.response_ids[index]
-        if self._postprocess is not None:
-            try:
-                response = self._postprocess(response)
-            except Exception as exc:
-                response = copy.copy(response)
-                response.is_error = True
-                response.error_message = (
-                    f"postprocess raised {type(exc).__name__}: {exc} "
-                    f"(original status {response.status_code})"
-                )
+        response = apply_postprocess(self._postprocess, response)
         usage = response.usage if counts_usage else None
         job.tracker.record_result(
             succeeded=not response.is_error,
@@ -284,6 +275,24 @@ class Engine:
 
     def _error_result(self, item: WorkItem, message: str) -> WorkResult:
         return error_result(item.key, self.specs[item.spec_id].routes[0], message)
+
+
+def apply_postprocess(
+    postprocess: Callable[[APIResponse], APIResponse] | None, response: APIResponse
+) -> APIResponse:
+    """``postprocess(response)``; if it raises, an error copy of the response saying so."""
+    if postprocess is None:
+        return response
+    try:
+        return postprocess(response)
+    except Exception as exc:
+        failed = copy.copy(response)
+        failed.is_error = True
+        failed.error_message = (
+            f"postprocess raised {type(exc).__name__}: {exc} "
+            f"(original status {response.status_code})"
+        )
+        return failed
 
 
 def _raise_in_loop(task: asyncio.Task) -> None:

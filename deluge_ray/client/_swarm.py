@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..api_requests.response import Usage
 from ..errors import ConfigurationError
 from ..prompt import Conversation, Message
 from ._agent import (
@@ -56,6 +57,7 @@ from ._agent import (
     prepare_tools,
     supports_native_mcp,
 )
+from ._engine import apply_postprocess
 from ._work import CallSpec
 
 if TYPE_CHECKING:
@@ -103,13 +105,20 @@ class LoopJob:
 @dataclass
 class LoopEvent:
     """A checkpoint (``response is None``) or a loop's end: the messages added since the
-    loop's previous event, the rounds done, and the final response or an error."""
+    loop's previous event, the rounds done, the final response or an error, and what the
+    model calls since the previous event used."""
 
     index: int
     rounds_done: int
     new_messages: list[Message] = field(default_factory=list)
     response: APIResponse | None = None
     error: str | None = None
+    # Spent since the loop's previous event by its model calls (for progress and totals).
+    requests_sent: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    usage: Usage | None = None
+    cost: float = 0.0
 
     @property
     def final(self) -> bool:
@@ -136,6 +145,16 @@ class _Loop:
     rounds_done: int = 0
     restarts: int = 0
     actor_index: int = -1
+    requests_sent: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+
+
+# Called once per loop on the pool's thread with its final response (success or error) and
+# its totals; returns the response the loop's future gets (e.g. after postprocess).
+LoopEndCallback = Callable[["APIResponse", "_Loop"], "APIResponse"]
 
 
 @dataclass
@@ -168,6 +187,7 @@ class SubAgentPool:
         num_actors: int = 1,
         max_concurrent_agents: int = 10,
         on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
+        on_loop_end: LoopEndCallback | None = None,
     ) -> None:
         check_max_rounds(max_rounds)
         for name, value in (
@@ -185,6 +205,7 @@ class SubAgentPool:
         self._num_actors = num_actors
         self._max_concurrent = max_concurrent_agents
         self._on_checkpoint = on_checkpoint
+        self._on_loop_end = on_loop_end
         self._swarm_id = f"swarm-{uuid.uuid4().hex[:12]}"
         self._loops: dict[int, _Loop] = {}
         self._slots: list[_Slot] = []
@@ -380,6 +401,12 @@ class SubAgentPool:
             return
         loop.conversation.messages.extend(event.new_messages)
         loop.rounds_done = event.rounds_done
+        loop.requests_sent += event.requests_sent
+        loop.rate_limited += event.rate_limited
+        loop.retries += event.retries
+        if event.usage is not None:
+            loop.usage = loop.usage + event.usage
+        loop.cost += event.cost
         if event.error is not None:
             self._fail(loop, f"agent loop failed in SubAgent actor: {event.error}")
         elif event.response is not None:
@@ -389,7 +416,7 @@ class SubAgentPool:
             # The prompt of the last model call: everything before its reply.
             ends_with_reply = bool(messages) and messages[-1] is response.content
             response.prompt = Conversation(list(messages[:-1] if ends_with_reply else messages))
-            loop.future.set_result((loop.conversation, response))
+            self._end(loop, response)
         elif self._on_checkpoint is not None:
             self._on_checkpoint(
                 CheckpointInfo(loop.index, loop.rounds_done, slot.index, slot.handle)
@@ -408,7 +435,16 @@ class SubAgentPool:
             is_error=True,
             error_message=message,
         )
-        loop.future.set_result((loop.conversation, mark_stop(response, "error", loop.rounds_done)))
+        self._end(loop, mark_stop(response, "error", loop.rounds_done))
+
+    def _end(self, loop: _Loop, response: APIResponse) -> None:
+        if self._on_loop_end is not None:
+            try:
+                response = self._on_loop_end(response, loop)
+            except Exception as exc:  # never leave the loop's caller waiting
+                loop.future.set_exception(exc)
+                return
+        loop.future.set_result((loop.conversation, response))
 
     async def _cancel_all(self) -> None:
         for task in list(self._tasks):
@@ -442,11 +478,30 @@ async def process_agent_loops_async(
     model calls share the client's rate limiter. ``num_actors`` (deluge_ray addition)
     defaults to one actor per 200 concurrently running loops, at most 8. Tools run in the
     actors – see the module docstring for what that means for their state.
-    ``show_progress`` is accepted for lm-deluge compatibility.
+    The client's ``postprocess`` runs on each loop's final response, and the progress
+    display (``show_progress``) counts loops, with the tokens and cost of every model
+    call they made.
     """
-    del show_progress
     check_max_rounds(max_rounds)
     conversations = client._to_conversations(prompts)
+
+    def loop_ended(response: APIResponse, loop: _Loop) -> APIResponse:
+        # What the engine does for each prompt, once per loop: postprocess on the driver,
+        # then the tracker (every model call's tokens and cost, not only the last one's).
+        response = apply_postprocess(client.postprocess, response)
+        usage = loop.usage
+        tracker.record_attempts(loop.requests_sent, loop.rate_limited, loop.retries)
+        tracker.record_result(
+            succeeded=not response.is_error,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cost=loop.cost,
+        )
+        display.refresh()
+        return response
+
     pool = SubAgentPool(
         client,
         tools=tools,
@@ -458,12 +513,20 @@ async def process_agent_loops_async(
         ),
         max_concurrent_agents=max_concurrent_agents,
         on_checkpoint=on_checkpoint,
+        on_loop_end=loop_ended,
     )
+    # Opened once the pool exists: bad arguments and missing keys fail before any display.
+    opened_here = client._tracker is None
+    tracker, display = client._get_tracker(show_progress)
+    if not client._total_announced:
+        tracker.add_to_total(len(conversations))
     try:
         futures = pool.start_loops(conversations)
         return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
     finally:
         await asyncio.to_thread(pool.close)
+        if opened_here:
+            client.close()
 
 
 def process_agent_loops_sync(

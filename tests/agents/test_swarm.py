@@ -125,3 +125,34 @@ async def test_unpicklable_tool_and_bad_arguments_are_refused(mock, make_client)
         await process_agent_loops_async(client, ["a"], max_rounds=0)
     with pytest.raises(ConfigurationError, match="num_actors"):
         await process_agent_loops_async(client, ["a"], num_actors=0)
+
+
+async def test_swarm_applies_postprocess_and_counts_every_model_call(mock, make_client):
+    mock.script("*", three_round_script)
+    seen: list[int] = []
+
+    def tag(response):  # a closure: runs on the driver, never pickled to an actor
+        seen.append(response.id)
+        response.content.text_parts[0].text += " (checked)"
+        return response
+
+    client = make_client(postprocess=tag)
+    client.open(show_progress=False)
+    results = await process_agent_loops_async(
+        client,
+        [f"loop {i}" for i in range(6)],
+        tools=[Tool.from_function(square)],
+        max_rounds=3,
+        num_actors=2,
+    )
+    assert sorted(seen) == list(range(6))
+    assert [r.completion for _, r in results] == [f"loop {i}: {i**4} (checked)" for i in range(6)]
+    snap = client.tracker.snapshot()
+    assert (snap.total, snap.completed, snap.failed) == (6, 6, 0)
+    stats = mock.stats()
+    assert snap.requests_sent == stats["requests"] == 18  # 3 model calls per loop
+    # Every round's tokens, not only those of each loop's final answer.
+    assert snap.input_tokens == stats["tokens_in"]
+    assert snap.output_tokens == stats["tokens_out"]
+    assert snap.cost > 0
+    client.close()
