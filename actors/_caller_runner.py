@@ -231,6 +231,11 @@ class RequestRunner:
             )
             self._settle(lease, permit, status=None, headers={}, error=error, usage=None)
             return error
+        except BaseException:
+            # Cancelled mid-request (the driver went away, the client shut down): give the
+            # concurrency slot back, or the lease holder would count it busy for good.
+            self._settle(lease, permit, status=None, headers={}, error=None, usage=None)
+            raise
 
         self._settle(
             lease, permit, status=status, headers=headers, error=parsed.error, usage=parsed.usage
