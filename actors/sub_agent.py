@@ -114,6 +114,57 @@ class _Swarm:
         self.call_model = call_model
 
 
+async def _run_one(swarm: _Swarm, job: LoopJob, events: asyncio.Queue) -> None:
+    # A module function, not a method: Ray wraps every async method of an actor class in
+    # a tracing shim, which would cost a frame on every step of every loop.
+    sent = len(job.conversation.messages)  # messages the driver already has
+    spending = _Spending()
+
+    async def call_model(conversation: Any, tools: Any) -> Any:
+        result = await swarm.call_model(conversation, tools)
+        spending.add(result)
+        return result.response
+
+    def checkpoint(rounds: int, conversation: Any) -> None:
+        nonlocal sent
+        events.put_nowait(
+            LoopEvent(job.index, rounds, conversation.messages[sent:], **spending.take())
+        )
+        sent = len(conversation.messages)
+
+    async with swarm.semaphore:
+        try:
+            conversation, response = await agent_loop(
+                job.conversation,
+                call_model,
+                tools=swarm.setup.tools,
+                max_rounds=swarm.setup.max_rounds,
+                rounds_done=job.rounds_done,
+                on_round=checkpoint,
+            )
+        except Exception as exc:  # a bug, not a tool failure: report it for this loop
+            events.put_nowait(
+                LoopEvent(
+                    job.index,
+                    job.rounds_done,
+                    [],
+                    error=f"{type(exc).__name__}: {exc}",
+                    **spending.take(),
+                )
+            )
+            return
+    response.prompt = {}  # the driver rebuilds the conversation; do not ship it twice
+    events.put_nowait(
+        LoopEvent(
+            job.index,
+            response.agent_rounds,
+            conversation.messages[sent:],
+            response=response,
+            **spending.take(),
+        )
+    )
+
+
 @ray.remote(num_cpus=0)
 class SubAgent:
     """Hosts agent loops; see the module docstring. ``agent_id`` names it to the limiters."""
@@ -128,61 +179,13 @@ class SubAgent:
         self._swarms[setup.swarm_id] = _Swarm(setup, self._model)
         return self._agent_id
 
-    async def _run_one(self, swarm: _Swarm, job: LoopJob, events: asyncio.Queue) -> None:
-        sent = len(job.conversation.messages)  # messages the driver already has
-        spending = _Spending()
-
-        async def call_model(conversation: Any, tools: Any) -> Any:
-            result = await swarm.call_model(conversation, tools)
-            spending.add(result)
-            return result.response
-
-        def checkpoint(rounds: int, conversation: Any) -> None:
-            nonlocal sent
-            events.put_nowait(
-                LoopEvent(job.index, rounds, conversation.messages[sent:], **spending.take())
-            )
-            sent = len(conversation.messages)
-
-        async with swarm.semaphore:
-            try:
-                conversation, response = await agent_loop(
-                    job.conversation,
-                    call_model,
-                    tools=swarm.setup.tools,
-                    max_rounds=swarm.setup.max_rounds,
-                    rounds_done=job.rounds_done,
-                    on_round=checkpoint,
-                )
-            except Exception as exc:  # a bug, not a tool failure: report it for this loop
-                events.put_nowait(
-                    LoopEvent(
-                        job.index,
-                        job.rounds_done,
-                        [],
-                        error=f"{type(exc).__name__}: {exc}",
-                        **spending.take(),
-                    )
-                )
-                return
-        response.prompt = {}  # the driver rebuilds the conversation; do not ship it twice
-        events.put_nowait(
-            LoopEvent(
-                job.index,
-                response.agent_rounds,
-                conversation.messages[sent:],
-                response=response,
-                **spending.take(),
-            )
-        )
-
     async def run_loops(self, swarm_id: str, jobs: list[LoopJob]):
         """Run ``jobs``; yield lists of :class:`LoopEvent` until every loop has finished."""
         swarm = self._swarms.get(swarm_id)
         if swarm is None:
             raise RuntimeError(f"SubAgent {self._agent_id}: swarm {swarm_id!r} not configured")
         events: asyncio.Queue[LoopEvent] = asyncio.Queue()
-        tasks = [asyncio.create_task(self._run_one(swarm, job, events)) for job in jobs]
+        tasks = [asyncio.create_task(_run_one(swarm, job, events)) for job in jobs]
         finished = 0
         try:
             while finished < len(jobs):
