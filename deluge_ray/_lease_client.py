@@ -230,10 +230,11 @@ class LeaseClient:
                     # on the way): return the lease and ask again, which brings slots.
                     self._drop_leases()
                     continue
-                # Every slot is busy: wait for a request to finish, then re-check the
-                # lease, which may have expired meanwhile.
-                self._slot_freed.clear()
-                await self._slot_freed.wait()
+                # Every slot is busy: wait for a request to finish, but no longer than
+                # this lease lasts. Renewing it then is also how the limiter hears from
+                # us while our requests run long: a caller silent for its
+                # slot_reclaim_seconds is presumed dead, and its slots handed out again.
+                await self._wait_for_slot(until=held.end)
                 continue
             held.requests -= 1
             held.tokens -= estimate
@@ -275,6 +276,17 @@ class LeaseClient:
                 self._retire(held)
         self._current = self._next = None
         self._retry_at = max(self._retry_at, self._cooldown_until)
+
+    async def _wait_for_slot(self, until: float) -> None:
+        """Return when a request completes or ``until`` (on our clock) has passed."""
+        self._slot_freed.clear()
+        freed = asyncio.ensure_future(self._slot_freed.wait())
+        timer = asyncio.ensure_future(self._sleep(max(0.0, until - self._clock())))
+        try:
+            await asyncio.wait({freed, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            freed.cancel()
+            timer.cancel()
 
     def _spare_slots(self) -> int:
         """Slots held that neither a request in flight nor an unsent leased request needs."""

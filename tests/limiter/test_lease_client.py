@@ -264,3 +264,33 @@ async def test_at_a_very_high_rate_leases_stay_paced_and_rare() -> None:
     assert max_in_any_second(sent) <= 1.05 * rate + 1
     assert len(sent) >= 0.9 * rate * 4.0
     assert limiter.calls <= len(sent) / 50
+
+
+async def test_a_caller_waiting_on_long_requests_is_not_presumed_dead() -> None:
+    # "a" holds both slots with requests longer than slot_reclaim_seconds (120 s) and has
+    # more waiting; "b" (short requests) keeps asking. "a" must keep renewing its lease
+    # while it waits, or the limiter would think it dead and hand its busy slots to "b".
+    vt = VirtualTime()
+    limiter = InProcessLimiter(vt, rpm=60_000, max_concurrent=2)
+    a = LeaseClient(limiter, "a", clock=vt.clock, sleep=vt.sleep)
+    b = LeaseClient(limiter, "b", clock=vt.clock, sleep=vt.sleep)
+    in_flight = {"now": 0, "peak": 0}
+
+    async def worker(client: LeaseClient, start: float, duration: float) -> None:
+        await vt.sleep(start)
+        while vt.now < 400.0:
+            permit = await client.acquire()
+            in_flight["now"] += 1
+            in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
+            await vt.sleep(duration)
+            in_flight["now"] -= 1
+            client.complete(permit)
+
+    async def run() -> None:
+        await asyncio.gather(*(worker(a, 0.0, 300.0) for _ in range(3)), worker(b, 1.0, 1.0))
+        await a.close()
+        await b.close()
+
+    await vt.run(run())
+    assert limiter.core.stats()["reclaimed_slots"] == 0
+    assert in_flight["peak"] == 2
