@@ -208,7 +208,9 @@ class APIResponse:
 
 
 def _get_raw_response(self: APIResponse) -> dict | None:
-    raw = self.__dict__.get("_raw_response")
+    state = self.__dict__
+    # An object pickled before raw_response became a property keeps it under its own name.
+    raw = state["_raw_response"] if "_raw_response" in state else state.get("raw_response")
     if isinstance(raw, bytes):
         raw = json.loads(raw)
         self.__dict__["_raw_response"] = raw

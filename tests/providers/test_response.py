@@ -143,3 +143,24 @@ def test_request_spec_never_shows_keys() -> None:
     for secret in ("sk-ant-secret", "sk-live", "g-1"):
         assert secret not in shown
     assert spec.headers["Authorization"] == "Bearer sk-live"  # the real headers still work
+
+
+def test_raw_response_of_an_object_pickled_by_an_earlier_version_is_kept():
+    from deluge_ray.api_requests.response import attach_raw_body
+
+    old = APIResponse.__new__(APIResponse)
+    fresh = APIResponse(
+        id=1,
+        model_internal="gpt-4.1-mini",
+        prompt={},
+        sampling_params=SamplingParams(),
+        status_code=200,
+        is_error=False,
+        error_message=None,
+    )
+    state = {k: v for k, v in fresh.__dict__.items() if k != "_raw_response"}
+    old.__dict__.update(state, raw_response={"id": "chatcmpl-old"})  # the old layout
+    assert pickle.loads(pickle.dumps(old)).raw_response == {"id": "chatcmpl-old"}
+    attach_raw_body(fresh, b'{"id": "chatcmpl-new"}')
+    copy = pickle.loads(pickle.dumps(fresh))
+    assert copy.raw_response == {"id": "chatcmpl-new"} and copy == fresh
