@@ -32,9 +32,8 @@ from typing import Any
 
 import ray
 
-from deluge_ray.api_requests.response import Usage
 from deluge_ray.client._agent import agent_loop
-from deluge_ray.client._swarm import LoopEvent, LoopJob, SwarmSetup
+from deluge_ray.client._swarm import LoopEvent, LoopJob, Spent, SwarmSetup
 from deluge_ray.client._work import CallSpec, WorkItem
 
 from ._transport import ProviderTransport
@@ -68,37 +67,6 @@ class _InProcessModel:
         await self._transport.close()
 
 
-class _Spending:
-    """What one loop's model calls used since its last event (requests, tokens, cost)."""
-
-    def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
-        self.requests_sent = self.rate_limited = self.retries = 0
-        self.usage, self.cost = Usage(), 0.0
-
-    def add(self, result: Any) -> None:
-        self.requests_sent += result.requests_sent
-        self.rate_limited += result.rate_limited
-        self.retries += result.retries
-        if result.response.usage is not None:
-            self.usage = self.usage + result.response.usage
-        self.cost += result.response.cost or 0.0
-
-    def take(self) -> dict[str, Any]:
-        """The fields of a :class:`LoopEvent` for what was spent; starts counting anew."""
-        spent = {
-            "requests_sent": self.requests_sent,
-            "rate_limited": self.rate_limited,
-            "retries": self.retries,
-            "usage": self.usage,
-            "cost": self.cost,
-        }
-        self._reset()
-        return spent
-
-
 class _Swarm:
     """One configured swarm on this actor: its setup, tools and concurrency limit."""
 
@@ -118,17 +86,22 @@ async def _run_one(swarm: _Swarm, job: LoopJob, events: asyncio.Queue) -> None:
     # A module function, not a method: Ray wraps every async method of an actor class in
     # a tracing shim, which would cost a frame on every step of every loop.
     sent = len(job.conversation.messages)  # messages the driver already has
-    spending = _Spending()
+    spent = Spent()  # since the loop's last event
+
+    def take_spent() -> Spent:
+        nonlocal spent
+        out, spent = spent, Spent()
+        return out
 
     async def call_model(conversation: Any, tools: Any) -> Any:
         result = await swarm.call_model(conversation, tools)
-        spending.add(result)
+        spent.add_result(result)
         return result.response
 
     def checkpoint(rounds: int, conversation: Any) -> None:
         nonlocal sent
         events.put_nowait(
-            LoopEvent(job.index, rounds, conversation.messages[sent:], **spending.take())
+            LoopEvent(job.index, rounds, conversation.messages[sent:], spent=take_spent())
         )
         sent = len(conversation.messages)
 
@@ -149,7 +122,7 @@ async def _run_one(swarm: _Swarm, job: LoopJob, events: asyncio.Queue) -> None:
                     job.rounds_done,
                     [],
                     error=f"{type(exc).__name__}: {exc}",
-                    **spending.take(),
+                    spent=take_spent(),
                 )
             )
             return
@@ -160,7 +133,7 @@ async def _run_one(swarm: _Swarm, job: LoopJob, events: asyncio.Queue) -> None:
             response.agent_rounds,
             conversation.messages[sent:],
             response=response,
-            **spending.take(),
+            spent=take_spent(),
         )
     )
 

@@ -58,7 +58,7 @@ from ._agent import (
     supports_native_mcp,
 )
 from ._engine import apply_postprocess
-from ._work import CallSpec
+from ._work import CallSpec, WorkResult
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
@@ -68,6 +68,7 @@ __all__ = [
     "CheckpointInfo",
     "LoopEvent",
     "LoopJob",
+    "Spent",
     "SubAgentPool",
     "SwarmSetup",
     "process_agent_loops_async",
@@ -103,6 +104,37 @@ class LoopJob:
 
 
 @dataclass
+class Spent:
+    """What some model calls used: HTTP requests, 429s, retries, tokens and cost."""
+
+    requests_sent: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+
+    def add_result(self, result: WorkResult) -> None:
+        """Count one model call's :class:`WorkResult`."""
+        self.add(
+            Spent(
+                result.requests_sent,
+                result.rate_limited,
+                result.retries,
+                result.response.usage or Usage(),
+                result.response.cost or 0.0,
+            )
+        )
+
+    def add(self, other: Spent) -> None:
+        """Add ``other`` to these totals."""
+        self.requests_sent += other.requests_sent
+        self.rate_limited += other.rate_limited
+        self.retries += other.retries
+        self.usage = self.usage + other.usage
+        self.cost += other.cost
+
+
+@dataclass
 class LoopEvent:
     """A checkpoint (``response is None``) or a loop's end: the messages added since the
     loop's previous event, the rounds done, the final response or an error, and what the
@@ -113,12 +145,7 @@ class LoopEvent:
     new_messages: list[Message] = field(default_factory=list)
     response: APIResponse | None = None
     error: str | None = None
-    # Spent since the loop's previous event by its model calls (for progress and totals).
-    requests_sent: int = 0
-    rate_limited: int = 0
-    retries: int = 0
-    usage: Usage | None = None
-    cost: float = 0.0
+    spent: Spent = field(default_factory=Spent)  # by its model calls since then
 
     @property
     def final(self) -> bool:
@@ -145,11 +172,7 @@ class _Loop:
     rounds_done: int = 0
     restarts: int = 0
     actor_index: int = -1
-    requests_sent: int = 0
-    rate_limited: int = 0
-    retries: int = 0
-    usage: Usage = field(default_factory=Usage)
-    cost: float = 0.0
+    spent: Spent = field(default_factory=Spent)
 
 
 # Called once per loop on the pool's thread with its final response (success or error) and
@@ -401,12 +424,7 @@ class SubAgentPool:
             return
         loop.conversation.messages.extend(event.new_messages)
         loop.rounds_done = event.rounds_done
-        loop.requests_sent += event.requests_sent
-        loop.rate_limited += event.rate_limited
-        loop.retries += event.retries
-        if event.usage is not None:
-            loop.usage = loop.usage + event.usage
-        loop.cost += event.cost
+        loop.spent.add(event.spent)
         if event.error is not None:
             self._fail(loop, f"agent loop failed in SubAgent actor: {event.error}")
         elif event.response is not None:
@@ -489,15 +507,15 @@ async def process_agent_loops_async(
         # What the engine does for each prompt, once per loop: postprocess on the driver,
         # then the tracker (every model call's tokens and cost, not only the last one's).
         response = apply_postprocess(client.postprocess, response)
-        usage = loop.usage
-        tracker.record_attempts(loop.requests_sent, loop.rate_limited, loop.retries)
+        spent, usage = loop.spent, loop.spent.usage
+        tracker.record_attempts(spent.requests_sent, spent.rate_limited, spent.retries)
         tracker.record_result(
             succeeded=not response.is_error,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
-            cost=loop.cost,
+            cost=spent.cost,
         )
         display.refresh()
         return response
