@@ -427,12 +427,13 @@ def wait_for_callers(client: Any) -> None:
     ray.get([caller.ping.remote() for caller in client._engine.pool.live_callers()], timeout=120)
 
 
-def limiter_stats(client: Any) -> dict[str, Any] | None:
-    """The RateLimiter actor's ``stats()`` for a deluge_ray client (None if unreachable)."""
+def limiter_stats(client: Any = None) -> dict[str, Any] | None:
+    """The RateLimiter actor's ``stats()`` for a deluge_ray client, or with no client the
+    first limiter in the connected cluster (``{"error": ...}`` if unreachable)."""
     try:
         import ray
 
-        names = [r.limiter_name for r in (client._routes or ())]
+        names = [r.limiter_name for r in (client._routes or ())] if client is not None else []
         if not names:
             names = [
                 a["name"]

@@ -56,19 +56,6 @@ def _start_ray() -> tuple[Any, str]:
     return ray, ray.get_runtime_context().gcs_address
 
 
-def _shared_limiter_stats(ray: Any) -> dict[str, Any] | None:
-    try:
-        names = [
-            a["name"]
-            for a in ray.util.list_named_actors(all_namespaces=True)
-            if a["name"].startswith("limiter:")
-        ]
-        handle = ray.get_actor(names[0], namespace="deluge_ray")
-        return ray.get(handle.stats.remote(), timeout=30)
-    except Exception as exc:
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
 def run_side(
     side: str, n_each: int, rpm_each: int, env: dict[str, str], timeout: float
 ) -> dict[str, Any]:
@@ -141,7 +128,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         sides["deluge_ray"] = run_side(
             "deluge_ray", n_each, LIMIT_RPM, {"RAY_ADDRESS": address}, 600 + 4 * duration
         )
-        sides["deluge_ray"]["limiter"] = _shared_limiter_stats(ray)
+        sides["deluge_ray"]["limiter"] = C.limiter_stats()
     finally:
         ray.shutdown()
     limiter = sides["deluge_ray"]["limiter"] or {}
