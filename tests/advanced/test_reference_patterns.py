@@ -10,32 +10,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
-
 from deluge_ray import APIResponse, Conversation, Tool
 from deluge_ray.cache import SqliteCache
-from deluge_ray.mock import Latency, MockConfig, MockProvider, Reply, RequestView
-from tests.support.clients import client_builder, fresh_mock
+from deluge_ray.mock import Reply, RequestView
+from tests.support.clients import mock_fixtures
 
 MODEL = "gpt-4.1-mini"
 
 
 # ---- fixtures (module-local; they replace the package's per-test async mock) -------------
-@pytest.fixture(scope="module")
-def mock_server():
-    with MockProvider(MockConfig(latency=Latency.fixed(1))) as server:
-        yield server
-
-
-@pytest.fixture
-def mock(mock_server):
-    """The module's mock with fresh stats and no scripts, and the env pointing at it."""
-    yield from fresh_mock(mock_server)
-
-
-@pytest.fixture
-def make_client(ray_cluster, mock):
-    yield from client_builder(MODEL, max_attempts=2)
+mock_server, mock, make_client = mock_fixtures(
+    1, model=MODEL, client_needs_mock=True, max_attempts=2
+)
 
 
 # ---- post-processing: the reference's trim_completion ------------------------------------

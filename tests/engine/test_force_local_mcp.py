@@ -14,30 +14,16 @@ from typing import Any
 
 import pytest
 
-from deluge_ray.mock import Latency, MockConfig, MockProvider, RequestView
+from deluge_ray.mock import RequestView
 from deluge_ray.tool import MCPServer
-from tests.support.clients import client_builder, fresh_mock
+from tests.support.clients import mock_fixtures
 from tests.support.mcp import demo_mcp_over_http
 
 DEMO_TOOLS = {"add", "echo", "weather", "red_pixel", "odd_name", "fail", "env_value"}
 
 
 # ---- fixtures ------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def mock_server():
-    with MockProvider(MockConfig(latency=Latency.fixed(1))) as server:
-        yield server
-
-
-@pytest.fixture
-def mock(mock_server):
-    """The module's mock with fresh stats and no scripts, and the env pointing at it."""
-    yield from fresh_mock(mock_server)
-
-
-@pytest.fixture
-def make_client(ray_cluster, mock):
-    yield from client_builder(max_attempts=2)
+mock_server, mock, make_client = mock_fixtures(1, client_needs_mock=True, max_attempts=2)
 
 
 @pytest.fixture(scope="module")

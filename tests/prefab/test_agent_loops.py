@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from deluge_ray.client import LLMClient
-from deluge_ray.mock import Latency, MockConfig, MockProvider, Reply, RequestView
+from deluge_ray.mock import Reply, RequestView
 from deluge_ray.prompt import Conversation, ToolResult
 from deluge_ray.tool import Tool
 from deluge_ray.tool.prefab import (
@@ -25,27 +25,15 @@ from deluge_ray.tool.prefab import (
     ToolComposer,
     ToolSearchTool,
 )
-from tests.support.clients import client_builder, fresh_mock
+from tests.support.clients import mock_fixtures
 
 MODEL = "gpt-4.1-mini"
 
 
 # ---- fixtures (module-local: one mock provider for the module, clients shut down) --------
-@pytest.fixture(scope="module")
-def mock_server():
-    with MockProvider(MockConfig(latency=Latency.fixed(1))) as server:
-        yield server
-
-
-@pytest.fixture
-def mock(mock_server):
-    """The module's mock with fresh stats and no scripts, and the env pointing at it."""
-    yield from fresh_mock(mock_server)
-
-
-@pytest.fixture
-def make_client(ray_cluster, mock):
-    yield from client_builder(MODEL, max_attempts=2)
+mock_server, mock, make_client = mock_fixtures(
+    1, model=MODEL, client_needs_mock=True, max_attempts=2
+)
 
 
 @pytest.fixture

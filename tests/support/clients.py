@@ -1,14 +1,11 @@
 """Shared plumbing for tests that run real clients against one mock provider per module.
 
-Each test module keeps its own fixtures (latency, client defaults), written with these:
+Most modules (or conftests) declare their three fixtures in one line, choosing the mock's
+latency and the clients' defaults::
 
-    @pytest.fixture
-    def mock(mock_server):
-        yield from fresh_mock(mock_server)
+    mock_server, mock, make_client = mock_fixtures(latency_ms=1, max_attempts=2)
 
-    @pytest.fixture
-    def make_client(ray_cluster):
-        yield from client_builder(max_attempts=2)
+Modules with other needs write their own from :func:`fresh_mock` and :func:`client_builder`.
 """
 
 from __future__ import annotations
@@ -16,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
+
 from deluge_ray import LLMClient
-from deluge_ray.mock import MockProvider, use_mock
+from deluge_ray.mock import Latency, MockConfig, MockProvider, use_mock
 
 # Generous limits and one caller: tests are about behaviour, not pace or pool size.
 CLIENT_DEFAULTS: dict[str, Any] = {
@@ -53,3 +52,38 @@ def client_builder(
     yield build
     for client in clients:
         client.shutdown()
+
+
+def mock_fixtures(
+    latency_ms: float,
+    *,
+    model: str = "gpt-4.1-mini",
+    client_needs_mock: bool = False,
+    **client_defaults: Any,
+) -> tuple[Any, Any, Any]:
+    """The fixtures ``mock_server`` (one MockProvider per module answering after
+    ``latency_ms``), ``mock`` (it, reset, with the env pointing at it) and ``make_client``
+    (:func:`client_builder`; with ``client_needs_mock`` it also brings ``mock`` in first)."""
+
+    @pytest.fixture(scope="module")
+    def mock_server() -> Iterator[MockProvider]:
+        with MockProvider(MockConfig(latency=Latency.fixed(latency_ms))) as server:
+            yield server
+
+    @pytest.fixture
+    def mock(mock_server: MockProvider) -> Iterator[MockProvider]:
+        yield from fresh_mock(mock_server)
+
+    if client_needs_mock:
+
+        @pytest.fixture
+        def make_client(ray_cluster: Any, mock: MockProvider) -> Iterator[Callable[..., LLMClient]]:
+            yield from client_builder(model, **client_defaults)
+
+    else:
+
+        @pytest.fixture
+        def make_client(ray_cluster: Any) -> Iterator[Callable[..., LLMClient]]:
+            yield from client_builder(model, **client_defaults)
+
+    return mock_server, mock, make_client
