@@ -3,7 +3,7 @@
 A client starts a small pool of them (``num_cpus=0``: they wait on the network, not the
 CPU; ``scheduling_strategy="SPREAD"`` puts them on different nodes). Each holds one aiohttp
 session and one lease holder per RateLimiter it uses, and serves every item of a batch
-concurrently through :class:`~deluge_ray.actors._caller_runner.RequestRunner`.
+concurrently through :class:`~deluge_ray.transport._runner.RequestRunner`.
 
 Results stream back: :meth:`ProviderCaller.run_batch` is an async generator called with
 ``num_returns="streaming"``, yielding *lists* of results as items finish (collected over a
@@ -26,10 +26,10 @@ import asyncio
 
 import ray
 
-from deluge_ray.client._work import CallSpec, WorkBatch, WorkItem, WorkResult, error_result
+from deluge_ray.transport._work import CallSpec, WorkBatch, WorkItem, WorkResult, error_result
 
-from ._caller_runner import RequestRunner
-from ._transport import ProviderTransport
+from ..transport._runner import RequestRunner
+from ..transport._session import ProviderTransport
 
 __all__ = ["ProviderCaller"]
 

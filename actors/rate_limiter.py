@@ -1,8 +1,8 @@
 """The ``RateLimiter`` actor: one per provider and API key, shared by the whole cluster.
 
-A thin asynchronous shell around :class:`deluge_ray._limiter.LimiterCore`; all the logic
+A thin asynchronous shell around :class:`deluge_ray.ratelimit._core.LimiterCore`; all the logic
 (and its documentation) lives there. Callers talk to it through
-:class:`deluge_ray._lease_client.LeaseClient`, about once per block of requests.
+:class:`deluge_ray.ratelimit._lease_client.LeaseClient`, about once per block of requests.
 
 Sharing. :func:`get_rate_limiter` gets or creates the actor named
 ``limiter:{provider}:{key_fingerprint}`` in the ``deluge_ray`` namespace, so every driver
@@ -35,8 +35,8 @@ from typing import Any
 import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
-from deluge_ray._limiter import Lease, LimiterCore, UsageReport
 from deluge_ray.errors import ConfigurationError
+from deluge_ray.ratelimit._core import Lease, LimiterCore, UsageReport
 
 __all__ = ["RateLimiter", "aget_rate_limiter", "get_rate_limiter", "limiter_name"]
 

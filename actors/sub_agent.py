@@ -1,8 +1,8 @@
 """SubAgent: an async actor that runs many independent agent loops in its event loop.
 
-Each loop is :func:`deluge_ray.client._agent.agent_loop` (the same loop as on the driver).
+Each loop is :func:`deluge_ray.agents._loop.agent_loop` (the same loop as on the driver).
 Its model calls are made *in this process* with
-:class:`~deluge_ray.actors._caller_runner.RequestRunner` (lease from the shared RateLimiter,
+:class:`~deluge_ray.transport._runner.RequestRunner` (lease from the shared RateLimiter,
 build, send, retry, classify) over one aiohttp session, so a swarm obeys the same
 provider limits as every other client of the same key. Its **tools run here, in this
 actor**: the swarm's tools are pickled to the actor once (:meth:`SubAgent.configure`) and
@@ -15,7 +15,7 @@ final event with the response – gathered over a few milliseconds, never one ac
 per round. If the actor dies, the driver restarts its unfinished loops elsewhere from the
 last checkpoint it received.
 
-Example (the driver side, :class:`deluge_ray.client._swarm.SubAgentPool`, does all this)::
+Example (the driver side, :class:`deluge_ray.agents._swarm.SubAgentPool`, does all this)::
 
     agent = SubAgent.remote("swarm-0")
     ray.get(agent.configure.remote(setup))
@@ -32,11 +32,11 @@ from typing import Any
 
 import ray
 
-from deluge_ray.client._agent import agent_loop
-from deluge_ray.client._swarm import LoopEvent, LoopJob, Spent, SwarmSetup
-from deluge_ray.client._work import CallSpec, WorkItem
+from deluge_ray.agents._loop import agent_loop
+from deluge_ray.agents._swarm import LoopEvent, LoopJob, Spent, SwarmSetup
+from deluge_ray.transport._work import CallSpec, WorkItem
 
-from ._transport import ProviderTransport
+from ..transport._session import ProviderTransport
 
 __all__ = ["SubAgent"]
 

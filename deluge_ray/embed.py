@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 import aiohttp
 import numpy as np
 
-from ._http_retry import Pacer, model_headers, send_with_retries
 from .api_requests.embeddings import MAX_INPUTS, build_embedding_request, parse_embedding_response
 from .errors import ConfigurationError
 from .models import get_model
+from .ratelimit import Pacer
+from .transport._http import model_headers, send_with_retries
 
 __all__ = ["EmbeddingResponse", "embed_parallel_async", "embed_sync", "stack_results"]
 

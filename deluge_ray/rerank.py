@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from ._http_retry import Pacer, model_headers, send_with_retries
 from .errors import ConfigurationError
 from .models import get_model
+from .ratelimit import Pacer
+from .transport._http import model_headers, send_with_retries
 
 __all__ = ["RerankingResponse", "rerank_parallel_async", "rerank_sync"]
 

@@ -11,9 +11,9 @@ import contextlib
 import os
 import sys
 
-from deluge_ray.batches import submit_batch_job, wait_for_batch_job
 from deluge_ray.mock import MockConfig, MockProvider, use_mock
 from deluge_ray.prompt import Conversation
+from deluge_ray.transport._batch_jobs import submit_batch_job, wait_for_batch_job
 
 PROMPTS = [f"Give one fun fact about the number {n}." for n in range(1, 7)]
 

@@ -15,7 +15,7 @@ from typing import Any
 from ..config import SamplingParams
 from ..models import APIModel
 from ..prompt import Conversation, Message, Text, Thinking, ToolCall, apply_tool_cache_control
-from ..prompt._remote import ANTHROPIC_FILES_BETA
+from ..transport._uploads import ANTHROPIC_FILES_BETA
 from ._common import (
     ApiKey,
     auth_headers,

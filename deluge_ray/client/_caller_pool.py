@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
-from ._work import CallSpec, WorkBatch, WorkItem, WorkResult
+from ..transport._work import CallSpec, WorkBatch, WorkItem, WorkResult
 
 __all__ = ["RayCallerPool"]
 

@@ -28,6 +28,7 @@ from ..cache import make_request_key
 from ..config import SamplingParams
 from ..errors import ConfigurationError
 from ..prompt import Conversation, prompts_to_conversations
+from ..transport._work import CallSpec, ModelRoute
 from ._cache_io import CacheIO
 from ._config import ModelConfig, check_limits, normalise_models
 from ._engine import Engine, Job
@@ -38,7 +39,6 @@ from ._sync import run_sync
 from ._tasks import TaskRegistry
 from ._tools import count_tool_tokens, wire_tools
 from ._tracker import StatusTracker
-from ._work import CallSpec, ModelRoute
 from ._workflows import WorkflowMethods
 
 __all__ = ["LLMClient"]
@@ -365,7 +365,7 @@ class LLMClient(WorkflowMethods):
         with self._state_lock:
             spec = self._specs_by_options.get(options)
         if spec is None:
-            from ._agent import supports_native_mcp
+            from ..agents._loop import supports_native_mcp
 
             expand_mcp = self.force_local_mcp or not supports_native_mcp(self)
             tools_tuple = wire_tools(user_tools, expand_mcp=expand_mcp)

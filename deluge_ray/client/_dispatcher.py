@@ -18,7 +18,7 @@ What it guarantees:
   ``max_losses`` times is answered with an error result instead of looping forever.
 
     >>> import asyncio
-    >>> from deluge_ray.client._work import WorkItem, WorkResult
+    >>> from deluge_ray.transport._work import WorkItem, WorkResult
     >>> class EchoPool:                      # an in-process caller that answers at once
     ...     def live_callers(self): return ["c0"]
     ...     async def stream_batch(self, caller, items, blocklisted):
@@ -44,7 +44,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from typing import Any, Protocol
 
-from ._work import WorkItem, WorkResult
+from ..transport._work import WorkItem, WorkResult
 
 __all__ = ["CallerPool", "Dispatcher"]
 

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api_requests import APIResponse
+from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
 from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
 from ._progress import ProgressDisplay
 from ._tracker import StatusTracker
-from ._work import CallSpec, WorkItem, WorkResult, error_result
 
 __all__ = ["Engine", "Job", "apply_postprocess"]
 

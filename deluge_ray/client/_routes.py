@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._secrets import Secret, read_api_key
+from ..transport._work import ModelRoute
 from ._config import ModelConfig
-from ._work import ModelRoute
 
 __all__ = ["LimiterLimits", "build_routes", "limiter_name", "read_keys"]
 

@@ -5,10 +5,10 @@ delegation; the behaviour is documented (and tested) where it is implemented:
 
 * ``stream`` → :func:`deluge_ray.api_requests.streaming.stream_chat`, taking its rate
   capacity from the same shared RateLimiter as every batch request (a driver-side
-  :class:`~deluge_ray._lease_client.LeaseClient`);
-* ``submit_batch_job`` / ``wait_for_batch_job`` → :mod:`deluge_ray.batches`;
-* agent loops → :mod:`deluge_ray.client._agent` (on the driver) and
-  :mod:`deluge_ray.client._swarm` (many loops on SubAgent actors).
+  :class:`~deluge_ray.ratelimit._lease_client.LeaseClient`);
+* ``submit_batch_job`` / ``wait_for_batch_job`` → :mod:`deluge_ray.transport._batch_jobs`;
+* agent loops → :mod:`deluge_ray.agents._loop` (on the driver) and
+  :mod:`deluge_ray.agents._swarm` (many loops on SubAgent actors).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _agent, _swarm
+from ..agents import _loop as _agent
+from ..agents import _swarm
 
 if TYPE_CHECKING:
     from ..api_requests.response import APIResponse
@@ -43,7 +44,7 @@ class _LimiterGate:
     def report(
         self, *, status: int, headers: Mapping[str, str], estimated: int, used: int | None
     ) -> None:
-        from .._ratelimit_headers import read_rate_limit_headers
+        from ..ratelimit._headers import read_rate_limit_headers
 
         if self._permit is None:
             return
@@ -77,8 +78,8 @@ class WorkflowMethods:
 
             >>> final = await client.stream("Count to five")  # doctest: +SKIP
         """
-        from .._lease_client import LeaseClient
         from ..api_requests.streaming import stream_chat
+        from ..ratelimit._lease_client import LeaseClient
 
         gate = None
         lease_client = None
@@ -128,7 +129,7 @@ class WorkflowMethods:
         The provider follows from the client's model (OpenAI or Anthropic); a client with
         several models is refused, since one batch goes to one model.
         """
-        from .. import batches
+        from ..transport import _batch_jobs as batches
 
         return await batches.submit_batch_job(
             self.model_names,
@@ -145,7 +146,7 @@ class WorkflowMethods:
         self, batch_ids: Sequence[str] | str, provider: str
     ) -> list[APIResponse]:
         """Poll batch jobs (with a progress display) until done; responses in prompt order."""
-        from .. import batches
+        from ..transport import _batch_jobs as batches
 
         return await batches.wait_for_batch_job(batch_ids, provider)
 
@@ -187,7 +188,7 @@ class WorkflowMethods:
         """Run many independent agent loops on SubAgent actors; results in input order.
 
         Tools execute inside the actors (each actor gets a pickled copy of every tool), so
-        a tool's state lives there; see :mod:`deluge_ray.client._swarm` for how to keep
+        a tool's state lives there; see :mod:`deluge_ray.agents._swarm` for how to keep
         state on the driver instead. A SubAgent actor that dies has its loops restarted
         from their last completed round on another actor.
         """

@@ -173,13 +173,13 @@ class File:
             >>> remote.file_id
             'file-...'
         """
-        from ._remote import upload_file
+        from ..transport._uploads import upload_file
 
         return await upload_file(self, provider)
 
     async def delete(self) -> bool:
         """Delete this uploaded file from its provider; ``True`` once it is gone."""
-        from ._remote import delete_remote_file
+        from ..transport._uploads import delete_remote_file
 
         return await delete_remote_file(self)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from deluge_ray._background import run_background_response
 from deluge_ray._secrets import read_api_key
 from deluge_ray.api_requests import build_request
 from deluge_ray.config import SamplingParams
@@ -13,6 +12,7 @@ from deluge_ray.errors import ConfigurationError
 from deluge_ray.mock import MockConfig, MockProvider, use_mock
 from deluge_ray.models import get_model
 from deluge_ray.prompt import Conversation
+from deluge_ray.transport._background import run_background_response
 
 MODEL = get_model("gpt-4.1-mini")
 

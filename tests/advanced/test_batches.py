@@ -9,10 +9,10 @@ import aiohttp
 import openai
 import pytest
 
-from deluge_ray.batches import _openai_failure, submit_batch_job, wait_for_batch_job
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.mock import MockConfig, MockProvider, Reply, use_mock
 from deluge_ray.prompt import Conversation
+from deluge_ray.transport._batch_jobs import _openai_failure, submit_batch_job, wait_for_batch_job
 
 PROMPTS = [f"question {i}" for i in range(5)]
 

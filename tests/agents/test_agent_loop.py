@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from deluge_ray.client._agent import (
+from deluge_ray.agents._loop import (
     run_agent_loop,
     run_agent_loop_sync,
     start_agent_loop_nowait,

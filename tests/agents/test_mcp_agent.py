@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deluge_ray.client._agent import prepare_tools, run_agent_loop
+from deluge_ray.agents._loop import prepare_tools, run_agent_loop
 from deluge_ray.mock import Reply, RequestView
 from deluge_ray.tool import MCPServer, Tool
 
@@ -68,8 +68,8 @@ async def test_mcp_server_is_native_only_where_the_provider_calls_it(make_client
 
 
 def test_native_mcp_support_follows_the_wire_format():
+    from deluge_ray.agents._loop import supports_native_mcp
     from deluge_ray.client import LLMClient
-    from deluge_ray.client._agent import supports_native_mcp
 
     assert supports_native_mcp(LLMClient("claude-4.5-haiku", progress="manual"))
     assert supports_native_mcp(LLMClient("gpt-4.1-mini", use_responses_api=True, progress="manual"))

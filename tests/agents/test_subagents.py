@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from deluge_ray.client._agent import run_agent_loop
+from deluge_ray.agents._loop import run_agent_loop
 from deluge_ray.mock import Reply, RequestView
 from deluge_ray.tool import Tool
 from deluge_ray.tool.prefab._subagents import SubAgentManager

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from deluge_ray._constants import API_KEY_ENV_VARS, BASE_URL_ENV_VARS
-from deluge_ray._runjob import estimate_cost
 from deluge_ray._secrets import key_fingerprint
+from deluge_ray.cli._run import estimate_cost
 from deluge_ray.mock import Latency, Limits, MockConfig, MockProvider
 from deluge_ray.models import get_model
 from deluge_ray.prompt import Conversation

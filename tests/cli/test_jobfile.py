@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from deluge_ray._jobfile import InputProblem, JobRecord, ResultWriter, completed_ids, read_records
+from deluge_ray.cli._jobfile import (
+    InputProblem,
+    JobRecord,
+    ResultWriter,
+    completed_ids,
+    read_records,
+)
 from deluge_ray.errors import ConfigurationError
 
 

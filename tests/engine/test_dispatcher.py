@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from deluge_ray.client._dispatcher import Dispatcher
-from deluge_ray.client._work import WorkItem, WorkResult
+from deluge_ray.transport._work import WorkItem, WorkResult
 
 
 class CallerLost(Exception):

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from deluge_ray.actors._caller_runner import RequestRunner
 
-from deluge_ray._lease_client import LeaseClient
-from deluge_ray._limiter import LimiterCore
 from deluge_ray._secrets import Secret
 from deluge_ray.api_requests import build_request, parse_response
-from deluge_ray.client._work import CallSpec, ModelRoute, WorkItem
 from deluge_ray.config import SamplingParams
 from deluge_ray.models import get_model
 from deluge_ray.prompt import Conversation
+from deluge_ray.ratelimit._core import LimiterCore
+from deluge_ray.ratelimit._lease_client import LeaseClient
+from deluge_ray.transport._runner import RequestRunner
+from deluge_ray.transport._work import CallSpec, ModelRoute, WorkItem
 
 
 async def test_a_cancelled_request_gives_its_slot_back() -> None:

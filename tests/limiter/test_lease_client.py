@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 
-from deluge_ray._lease_client import LeaseClient
-from deluge_ray._ratelimit_headers import RateLimitObservation
 from deluge_ray.errors import ConfigurationError
+from deluge_ray.ratelimit._headers import RateLimitObservation
+from deluge_ray.ratelimit._lease_client import LeaseClient
 
 from .virtual_time import InProcessLimiter, VirtualTime
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deluge_ray._limiter import Lease, LimiterCore, UsageReport
-from deluge_ray._ratelimit_headers import RateLimitObservation
 from deluge_ray.errors import ConfigurationError
+from deluge_ray.ratelimit._core import Lease, LimiterCore, UsageReport
+from deluge_ray.ratelimit._headers import RateLimitObservation
 
 
 class Clock:

@@ -3,8 +3,8 @@ counted in the fair share. All in virtual time (no sleeping)."""
 
 from __future__ import annotations
 
-from deluge_ray._lease_client import LeaseClient
-from deluge_ray._limiter import LimiterCore, UsageReport
+from deluge_ray.ratelimit._core import LimiterCore, UsageReport
+from deluge_ray.ratelimit._lease_client import LeaseClient
 
 from .virtual_time import InProcessLimiter, VirtualTime
 

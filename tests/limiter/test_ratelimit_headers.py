@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deluge_ray._ratelimit_headers import (
+from deluge_ray.ratelimit._headers import (
     RateLimitObservation,
     parse_duration,
     read_rate_limit_headers,

@@ -7,7 +7,7 @@ import heapq
 from collections.abc import Coroutine
 from typing import Any
 
-from deluge_ray._limiter import Lease, LimiterCore, UsageReport
+from deluge_ray.ratelimit._core import Lease, LimiterCore, UsageReport
 
 
 class VirtualTime:

@@ -1,7 +1,7 @@
 """Mock batch jobs: cancelling while validating, and jobs that fail or expire.
 
 The failure shapes are checked both with the official SDKs' models and through
-``deluge_ray.batches.wait_for_batch_job``, which must surface the provider's reason.
+``deluge_ray.transport._batch_jobs.wait_for_batch_job``, which must surface the provider's reason.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import anthropic
 import openai
 import pytest
 
-from deluge_ray.batches import submit_batch_job, wait_for_batch_job
 from deluge_ray.errors import ConfigurationError, ProviderError
 from deluge_ray.mock import MockConfig, use_mock
+from deluge_ray.transport._batch_jobs import submit_batch_job, wait_for_batch_job
 
 PROMPTS = [f"question {i}" for i in range(4)]
 
@@ -100,7 +100,7 @@ def test_unknown_batch_outcome_is_refused():
         MockConfig(batch_outcome="exploded")  # type: ignore[arg-type]
 
 
-# -- through deluge_ray.batches ----------------------------------------------------------
+# -- through deluge_ray.transport._batch_jobs ----------------------------------------------------------
 
 
 async def _wait(mock, model: str, provider: str):

@@ -19,8 +19,8 @@ from deluge_ray.config import SamplingParams
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.models import get_model
 from deluge_ray.prompt import Conversation, File, Message
-from deluge_ray.prompt._remote import ANTHROPIC_FILES_BETA
 from deluge_ray.tool import MCPServer
+from deluge_ray.transport._uploads import ANTHROPIC_FILES_BETA
 
 from . import _cases as cases
 

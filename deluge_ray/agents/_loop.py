@@ -55,7 +55,7 @@ from ..tool import MCPServer, Tool
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
-    from ._client import LLMClient
+    from ..client._client import LLMClient
 
 __all__ = [
     "AgentTools",
@@ -328,7 +328,7 @@ def run_agent_loop_sync(
     max_rounds: int = 5,
 ) -> tuple[Conversation, APIResponse]:
     """:func:`run_agent_loop` from synchronous code (also inside a running loop)."""
-    from ._sync import run_sync
+    from ..client._sync import run_sync
 
     return run_sync(run_agent_loop(client, conversation, tools=tools, max_rounds=max_rounds))
 

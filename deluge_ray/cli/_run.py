@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigurationError
 from ._jobfile import (
     InputProblem,
     JobRecord,
@@ -30,7 +31,6 @@ from ._jobfile import (
     read_records,
     scan_output,
 )
-from .errors import ConfigurationError
 
 __all__ = ["JobOptions", "JobSummary", "dry_run", "estimate_cost", "run_job"]
 
@@ -124,7 +124,7 @@ class JobSummary:
 
 
 def _conversation_for(record: JobRecord) -> Any:
-    from .prompt import Conversation, prompts_to_conversations
+    from ..prompt import Conversation, prompts_to_conversations
 
     conversation = prompts_to_conversations([record.prompt])[0]
     if record.system:
@@ -161,7 +161,7 @@ def _result_row(record: JobRecord, response: Any) -> dict[str, Any]:
 
 def dry_run(options: JobOptions) -> list[dict[str, Any]]:
     """Count tokens and estimate the worst-case cost without calling anything."""
-    from .models import get_model
+    from ..models import get_model
 
     model = get_model(options.model)
     done = completed_ids(options.output) if options.output else set()
@@ -220,7 +220,7 @@ class _StopOnFirstInterrupt:
 
 
 def _client_for(options: JobOptions, cache: Any) -> Any:
-    from .client import LLMClient
+    from ..client import LLMClient
 
     return LLMClient(
         options.model,
@@ -257,7 +257,7 @@ async def run_job(
     ``on_interrupt(in_flight)`` is called on the first Ctrl-C, when submission stops and
     the prompts already sent are being finished.
     """
-    from .models import get_model
+    from ..models import get_model
 
     options.validate()
     model = get_model(options.model)
@@ -267,7 +267,7 @@ async def run_job(
     writer = ResultWriter(options.output)
     cache = None
     if options.cache:
-        from .cache import SqliteCache
+        from ..cache import SqliteCache
 
         cache = SqliteCache(options.cache)
     client = _client_for(options, cache)

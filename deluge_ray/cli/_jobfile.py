@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = [
     "InputProblem",

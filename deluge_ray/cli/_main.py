@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from .errors import DelugeError
+from ..errors import DelugeError
 
 __all__ = ["main"]
 
@@ -82,7 +82,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_run_parser(sub)
     _add_demo_parser(sub)
     mock = sub.add_parser("mock-server", help="serve the mock provider on 127.0.0.1")
-    from .mock import cli as mock_cli
+    from ..mock import cli as mock_cli
 
     mock_cli.add_arguments(mock)
     return parser
@@ -101,7 +101,7 @@ def _print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ._runjob import JobOptions, dry_run, run_job
+    from ._run import JobOptions, dry_run, run_job
 
     options = JobOptions(
         input=args.input,
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "demo":
             return _cmd_demo(args)
-        from .mock import cli as mock_cli
+        from ..mock import cli as mock_cli
 
         return mock_cli.run(args)
     except KeyboardInterrupt:

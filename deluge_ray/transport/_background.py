@@ -18,11 +18,11 @@ import time
 
 import aiohttp
 
-from ._http_retry import send_with_retries
-from .api_requests import openai_responses
-from .api_requests._types import ErrorInfo, ErrorKind, ParsedResponse, RequestSpec
-from .errors import ConfigurationError
-from .models import APIModel
+from ..api_requests import openai_responses
+from ..api_requests._types import ErrorInfo, ErrorKind, ParsedResponse, RequestSpec
+from ..errors import ConfigurationError
+from ..models import APIModel
+from ._http import send_with_retries
 
 __all__ = ["BackgroundOutcome", "run_background_response"]
 

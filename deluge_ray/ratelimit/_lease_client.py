@@ -23,7 +23,7 @@ report) -> Lease``: a ``RateLimiter`` actor handle through :meth:`LeaseClient.fo
 or an in-process object wrapping ``LimiterCore`` in tests.
 
 >>> import asyncio
->>> from deluge_ray._limiter import LimiterCore
+>>> from deluge_ray.ratelimit._core import LimiterCore
 >>> class Local:
 ...     def __init__(self): self.core = LimiterCore(rpm=6000, tpm=None, max_concurrent=None)
 ...     async def lease(self, *args): return self.core.lease(*args)
@@ -47,9 +47,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ._limiter import Lease, UsageReport
-from ._ratelimit_headers import RateLimitObservation
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ._core import Lease, UsageReport
+from ._headers import RateLimitObservation
 
 __all__ = ["LeaseClient", "LimiterLike", "Permit"]
 

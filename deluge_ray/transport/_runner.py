@@ -24,10 +24,10 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from deluge_ray.api_requests import ErrorInfo, ErrorKind
-from deluge_ray.api_requests.response import APIResponse, Usage, attach_raw_body
-from deluge_ray.client._work import CallSpec, ModelRoute, WorkItem, WorkResult
-from deluge_ray.errors import ConfigurationError
+from ..api_requests import ErrorInfo, ErrorKind
+from ..api_requests.response import APIResponse, Usage, attach_raw_body
+from ..errors import ConfigurationError
+from ._work import CallSpec, ModelRoute, WorkItem, WorkResult
 
 __all__ = ["BLOCKLIST_STATUSES", "LeaseHolder", "RequestRunner", "backoff_delay"]
 
@@ -44,7 +44,7 @@ BackgroundSendFn = Callable[[Any, Any, float], Awaitable[tuple[int, dict[str, st
 
 
 class LeaseHolder(Protocol):
-    """The caller-side handle of one RateLimiter (``deluge_ray._lease_client.LeaseClient``)."""
+    """The caller-side handle of one RateLimiter (``deluge_ray.ratelimit._lease_client.LeaseClient``)."""
 
     async def acquire(self, estimated_tokens: int) -> Any: ...
 

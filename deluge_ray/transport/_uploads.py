@@ -21,7 +21,7 @@ import aiohttp
 from ..errors import PromptError
 
 if TYPE_CHECKING:
-    from ._file import File
+    from ..prompt._file import File
 
 __all__ = ["ANTHROPIC_FILES_BETA", "delete_remote_file", "upload_file"]
 
@@ -32,7 +32,7 @@ _PROVIDERS = ("openai", "anthropic", "gemini")
 
 def _endpoint(provider: str) -> tuple[str, dict[str, str]]:
     """``(base_url, auth headers without content-type)`` for ``provider``."""
-    from .._http_retry import model_headers, provider_model
+    from ._http import model_headers, provider_model
 
     if provider not in _PROVIDERS:
         raise PromptError(f"Files can be uploaded to {list(_PROVIDERS)}, not {provider!r}.")
@@ -49,7 +49,7 @@ def _gemini_upload_url(base: str) -> str:
 
 
 async def _send(method: str, url: str, headers: dict[str, str], data: Any, what: str) -> Any:
-    from .._http_retry import raise_for_error, send_with_retries
+    from ._http import raise_for_error, send_with_retries
 
     async with aiohttp.ClientSession() as http:
         result = await send_with_retries(http, method, url, headers=headers, data=data)
@@ -59,7 +59,7 @@ async def _send(method: str, url: str, headers: dict[str, str], data: Any, what:
 
 async def upload_file(file: File, provider: str) -> File:
     """Upload ``file``'s bytes to ``provider``; return a new File referencing the upload."""
-    from ._file import File
+    from ..prompt._file import File
 
     if file.is_remote:
         if file.provider == provider:

@@ -37,9 +37,9 @@ def run_demo(
     """Run the demo; returns the process exit status."""
     from rich.console import Console
 
-    from ._runjob import JobOptions, run_job
-    from .cli import _print_table
-    from .mock import Faults, Latency, Limits, MockConfig, MockProvider, use_mock
+    from ..mock import Faults, Latency, Limits, MockConfig, MockProvider, use_mock
+    from ._main import _print_table
+    from ._run import JobOptions, run_job
 
     console = Console()
     out = Path(output_dir)

@@ -108,10 +108,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from ._ratelimit_headers import RateLimitObservation
+    from ._headers import RateLimitObservation
 
 __all__ = ["Lease", "LimiterCore", "UsageReport"]
 

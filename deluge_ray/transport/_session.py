@@ -2,7 +2,7 @@
 
 Shared by :class:`~deluge_ray.actors.provider_caller.ProviderCaller` and
 :class:`~deluge_ray.actors.sub_agent.SubAgent`. :meth:`ProviderTransport.runner` builds the
-:class:`~deluge_ray.actors._caller_runner.RequestRunner` wired to this session, to one
+:class:`~deluge_ray.transport._runner.RequestRunner` wired to this session, to one
 lease holder per RateLimiter (created on first use), and to background-mode polling.
 """
 
@@ -14,9 +14,8 @@ from typing import Any
 
 import aiohttp
 
-from deluge_ray.client._work import ModelRoute
-
-from ._caller_runner import LeaseHolder, RequestRunner
+from ._runner import LeaseHolder, RequestRunner
+from ._work import ModelRoute
 
 __all__ = ["ProviderTransport"]
 
@@ -34,8 +33,8 @@ class ProviderTransport:
         self._leases_by_limiter: dict[str, LeaseHolder | None] = {}
 
     def runner(self) -> RequestRunner:
-        from deluge_ray._ratelimit_headers import read_rate_limit_headers
-        from deluge_ray.api_requests import build_request, parse_response
+        from ..api_requests import build_request, parse_response
+        from ..ratelimit._headers import read_rate_limit_headers
 
         return RequestRunner(
             send=self.send,
@@ -51,7 +50,7 @@ class ProviderTransport:
         if route.limiter is None:
             return None
         if route.limiter_name not in self._leases_by_limiter:
-            from deluge_ray._lease_client import LeaseClient
+            from ..ratelimit._lease_client import LeaseClient
 
             self._leases_by_limiter[route.limiter_name] = LeaseClient.for_actor(
                 route.limiter, self.caller_id
@@ -81,7 +80,7 @@ class ProviderTransport:
         self, model: Any, request: Any, timeout: float
     ) -> tuple[int, dict[str, str], Any]:
         """Start a background response and poll it to its end (or cancel it at ``timeout``)."""
-        from deluge_ray._background import run_background_response
+        from ._background import run_background_response
 
         outcome = await run_background_response(self._session(), model, request, timeout=timeout)
         headers = {k.lower(): v for k, v in (outcome.headers or {}).items()}

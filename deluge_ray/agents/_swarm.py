@@ -47,9 +47,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..api_requests.response import Usage
+from ..client._engine import apply_postprocess
 from ..errors import ConfigurationError
 from ..prompt import Conversation, Message
-from ._agent import (
+from ..transport._work import CallSpec, WorkResult
+from ._loop import (
     AgentTools,
     check_max_rounds,
     copy_conversation,
@@ -57,12 +59,10 @@ from ._agent import (
     prepare_tools,
     supports_native_mcp,
 )
-from ._engine import apply_postprocess
-from ._work import CallSpec, WorkResult
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
-    from ._client import LLMClient
+    from ..client._client import LLMClient
 
 __all__ = [
     "CheckpointInfo",
@@ -551,6 +551,6 @@ def process_agent_loops_sync(
     client: LLMClient, prompts: Any, **kwargs: Any
 ) -> list[tuple[Conversation, APIResponse]]:
     """:func:`process_agent_loops_async` from synchronous code (also inside a running loop)."""
-    from ._sync import run_sync
+    from ..client._sync import run_sync
 
     return run_sync(process_agent_loops_async(client, prompts, **kwargs))

@@ -1,0 +1,13 @@
+"""The ``deluge-ray`` command line: ``run``, ``demo`` and ``mock-server``.
+
+- ``_main``: argument parsing and the subcommands' entry points (:func:`main`).
+- ``_run``: the resumable job behind ``deluge-ray run``.
+- ``_jobfile``: reading prompt files (JSONL, CSV) and writing result files.
+- ``_demo``: ``deluge-ray demo``.
+"""
+
+from __future__ import annotations
+
+from ._main import main
+
+__all__ = ["main"]
