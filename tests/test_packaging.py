@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-
-import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _declared_packages() -> set[str]:
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return set(data["tool"]["setuptools"]["packages"])
+    # requires-python allows 3.10, which has no tomllib (and tomli is not a dev dependency),
+    # so read the one array needed: ``packages = [...]`` in the [tool.setuptools] table.
+    text = (ROOT / "pyproject.toml").read_text()
+    table = re.search(r"^\[tool\.setuptools\]\n(.*?)(?=^\[)", text, flags=re.S | re.M)
+    assert table, "pyproject.toml has no [tool.setuptools] table"
+    array = re.search(r"^packages = \[(.*?)^\]", table.group(1), flags=re.S | re.M)
+    assert array, "[tool.setuptools] has no multi-line `packages = [...]` array"
+    body = "\n".join(line.split("#", 1)[0] for line in array.group(1).splitlines())
+    names = set(re.findall(r'"([^"]+)"', body))
+    assert "deluge_ray" in names, f"could not read the packages array: {names}"
+    return names
 
 
 def _package_dirs() -> set[str]:
