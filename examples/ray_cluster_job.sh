@@ -19,8 +19,9 @@
 #            Re-submitting with the same OUTPUT resumes: ids already in it are skipped.
 #   RATE     requests per minute, shared by everything using the key (default 1000)
 #
-# deluge-ray must be installed on every node (in the cluster image, or add a runtime_env
-# `pip` entry to the submit command).
+# Submitting needs Ray's dashboard client: `pip install -e '.[cluster]'` (ray[default]) on the
+# machine you submit from. deluge-ray must be installed on every node (in the cluster image,
+# or add a runtime_env `pip` entry to the submit command).
 #
 # API keys on a remote cluster
 # ----------------------------

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.support.examples import example_env
+from tests.support.examples import run_example as _run_example
 
 
 def run_example(name: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-    env["DELUGE_RAY_TOKENIZER"] = "estimate"  # no tiktoken download on these machines
-    proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / name)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    return proc.stdout
+    # No tiktoken download on these machines.
+    env = example_env(DELUGE_RAY_TOKENIZER="estimate")
+    return _run_example(name, env=env, timeout=120).stdout
 
 
 def test_streaming_example_streams_all_three_providers():

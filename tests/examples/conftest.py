@@ -1,28 +1,14 @@
-"""Fixtures for the example smoke tests: run each example the way a user would.
+"""Fixtures for the example smoke tests (the runner itself is ``tests/support/examples.py``).
 
-Every example is run as its own process (``python examples/X.py``). Instead of starting
-a Ray per example, they join the session's cluster through ``RAY_ADDRESS``, which every
-example honours (a plain ``ray.init()`` does too). Provider keys and base URLs are removed
-from their environment, so each example takes its default path: a mock provider of its
-own. What they print is what the tests check.
+Instead of starting a Ray per example, they join the session's cluster.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from deluge_ray._constants import API_KEY_ENV_VARS, BASE_URL_ENV_VARS
 from deluge_ray._secrets import key_fingerprint
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-TIMEOUT = 240
-
-_PROVIDER_VARS = {*BASE_URL_ENV_VARS.values(), *API_KEY_ENV_VARS.values()}
+from tests.support.examples import example_env as _example_env
 
 
 @pytest.fixture(scope="session")
@@ -33,26 +19,7 @@ def ray_address(ray_cluster) -> str:
 @pytest.fixture
 def example_env(ray_address) -> dict[str, str]:
     """A user's environment with no provider key set, joined to the session's Ray."""
-    env = {k: v for k, v in os.environ.items() if k not in _PROVIDER_VARS}
-    env["RAY_ADDRESS"] = ray_address
-    return env
-
-
-def run_example(
-    script: str, *args: str, env: dict[str, str], cwd: Path = EXAMPLES
-) -> subprocess.CompletedProcess:
-    """Run ``examples/<script>`` to completion; it must exit 0 without a traceback."""
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
+    return _example_env(ray_address)
 
 
 def kill_limiter(ray, provider: str, key: str) -> None:

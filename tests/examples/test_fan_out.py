@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import run_example
+from tests.support.examples import run_example
 
 FACTS = [f"Tell me fact number {i} about octopuses, in one sentence." for i in range(1, 9)]
 

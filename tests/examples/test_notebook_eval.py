@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .conftest import EXAMPLES, TIMEOUT
+from tests.support.examples import EXAMPLES, TIMEOUT
 
 NOTEBOOK = EXAMPLES / "notebook_eval.ipynb"
 

@@ -9,8 +9,9 @@ import pytest
 
 from deluge_ray.mock import MockProvider
 from deluge_ray.models import get_model
+from tests.support.examples import run_example
 
-from .conftest import kill_limiter, run_example
+from .conftest import kill_limiter
 
 PROMPTS = [
     "In one sentence, what is a rate limit?",

@@ -8,8 +8,9 @@ import subprocess
 import uuid
 
 from deluge_ray.mock import MockProvider
+from tests.support.examples import EXAMPLES, TIMEOUT
 
-from .conftest import EXAMPLES, TIMEOUT, kill_limiter
+from .conftest import kill_limiter
 
 SCRIPT = EXAMPLES / "ray_cluster_job.sh"
 DATA = EXAMPLES / "data" / "prompts.jsonl"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import run_example
+from tests.support.examples import run_example
 
 
 def test_two_workers_share_one_limit_and_the_provider_refuses_nothing(example_env) -> None:

@@ -1,7 +1,8 @@
 """Validate JSON payloads against OpenAI's published OpenAPI description.
 
-The spec lives outside the repository (``../shared/specs/openai-openapi.yaml``, or the path in
-``DELUGE_RAY_OPENAPI_SPEC``). It marks optional-null fields with OpenAPI 3.0's
+The schemas come from the cut vendored in ``tests/support/specs/`` (the schemas the tests use
+and everything they reference; see its README and ``cut_openapi_spec.py``), so the tests
+read nothing outside the repository. The spec marks optional-null fields with OpenAPI 3.0's
 ``nullable: true``, which a JSON-Schema 2020-12 validator ignores, so we rewrite those to
 ``type: [T, "null"]`` before validating. It also disambiguates unions with OpenAPI
 ``discriminator`` objects, which JSON Schema ignores; without them, overlapping ``oneOf``
@@ -21,34 +22,16 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
+import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-_REPO = Path(__file__).resolve().parents[2]
-_CANDIDATES = [
-    Path(os.environ["DELUGE_RAY_OPENAPI_SPEC"])
-    if os.environ.get("DELUGE_RAY_OPENAPI_SPEC")
-    else None,
-    _REPO.parent / "shared" / "specs" / "openai-openapi.yaml",
-    _REPO / "shared" / "specs" / "openai-openapi.yaml",
-]
+SPEC_PATH = Path(__file__).resolve().parent / "specs" / "openai-openapi-cut.json"
 _DOC_URI = "urn:openai-openapi"
-
-
-def spec_path() -> Path:
-    for candidate in _CANDIDATES:
-        if candidate is not None and candidate.exists():
-            return candidate
-    raise FileNotFoundError(
-        "openai-openapi.yaml not found; set DELUGE_RAY_OPENAPI_SPEC to its path "
-        f"(looked in: {[str(c) for c in _CANDIDATES if c]})"
-    )
 
 
 def _rewrite_nullable(node: Any) -> Any:
@@ -82,8 +65,8 @@ def _patch_spec_bugs(document: dict[str, Any]) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
-    with open(spec_path()) as fh:
-        raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    with open(SPEC_PATH, encoding="utf-8") as fh:
+        raw = json.load(fh)
     return _patch_spec_bugs(_rewrite_nullable(raw))
 
 
@@ -93,13 +76,23 @@ def _registry() -> Registry:
     return Registry().with_resource(_DOC_URI, resource)
 
 
+def _require(name: str) -> None:
+    if name not in _document()["components"]["schemas"]:
+        raise KeyError(
+            f"schema {name!r} is not in the vendored cut {SPEC_PATH.name}; add it to ROOTS in "
+            "tests/support/cut_openapi_spec.py and rerun that script on the full spec"
+        )
+
+
 def schema(name: str) -> dict[str, Any]:
     """The component schema ``name`` (after the nullable rewrite)."""
+    _require(name)
     return copy.deepcopy(_document()["components"]["schemas"][name])
 
 
 def validate(name: str, instance: Any) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``instance`` satisfies schema ``name``."""
+    _require(name)
     ref_schema = {"$ref": f"{_DOC_URI}#/components/schemas/{name}"}
     validator = jsonschema.Draft202012Validator(ref_schema, registry=_registry())
     errors = sorted(validator.iter_errors(instance), key=lambda e: len(list(e.absolute_path)))
