@@ -13,7 +13,6 @@ from deluge_ray._secrets import Secret
 from deluge_ray.api_requests import APIResponse
 from deluge_ray.api_requests.streaming import stream_chat
 from deluge_ray.config import SamplingParams
-from deluge_ray.mock import MockConfig, MockProvider, use_mock
 from deluge_ray.mock._validate import MockHTTPError
 from deluge_ray.models import get_model
 from deluge_ray.prompt import Conversation
@@ -22,13 +21,6 @@ from deluge_ray.transport._session import ProviderTransport
 from deluge_ray.transport._work import CallSpec, ModelRoute, WorkItem
 
 MODEL = "gpt-4.1-mini"
-
-
-@pytest.fixture
-async def mock():
-    async with MockProvider(MockConfig(batch_seconds=0.05)) as server:
-        with use_mock(server):
-            yield server
 
 
 def always(error: MockHTTPError):
