@@ -219,7 +219,7 @@ class RequestRunner:
             lease, permit, status=status, headers=headers, error=parsed.error, usage=parsed.usage
         )
         if parsed.error is not None:
-            return with_called_url(parsed.error, getattr(request, "url", ""))
+            return with_called_url(parsed.error, request.url)
         response = APIResponse.from_parsed(
             parsed,
             id=item.key,
