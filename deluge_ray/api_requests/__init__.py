@@ -122,30 +122,13 @@ def to_api_response(
 ) -> APIResponse:
     """The :class:`APIResponse` a user sees for one parsed answer.
 
-    ``RETRY_OTHER_MODEL`` sets ``retry_with_different_model`` and
-    ``give_up_if_no_other_models``; ``GIVE_UP`` sets ``give_up_if_no_other_models``.
+    Kept for its callers; it is :meth:`APIResponse.from_parsed` (where the flag rules are).
     """
-    err = parsed.error
-    return APIResponse(
+    return APIResponse.from_parsed(
+        parsed,
         id=id,
-        model_internal=model.id,
+        model=model,
         prompt=prompt,
         sampling_params=sampling_params,
         status_code=status_code,
-        is_error=err is not None,
-        error_message=err.message if err else None,
-        usage=parsed.usage,
-        content=parsed.content,
-        thinking=parsed.thinking,
-        model_external=model.name,
-        logprobs=parsed.logprobs,
-        finish_reason=parsed.finish_reason,
-        cost=parsed.cost,
-        cache_hit=bool(parsed.usage and parsed.usage.has_cache_hit),
-        retry_with_different_model=bool(err and err.kind is ErrorKind.RETRY_OTHER_MODEL),
-        give_up_if_no_other_models=bool(
-            err and err.kind in (ErrorKind.RETRY_OTHER_MODEL, ErrorKind.GIVE_UP)
-        ),
-        response_id=parsed.response_id,
-        raw_response=parsed.raw,
     )

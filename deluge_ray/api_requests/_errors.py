@@ -7,21 +7,20 @@ sits (``{"error": {"message"}}`` for OpenAI and Gemini, ``{"type": "error", "err
 
 from __future__ import annotations
 
-import email.utils
+import dataclasses
 import json
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from ..transport._retry import BLOCKLIST_STATUSES, lower_headers, retry_after
 from ._types import ErrorInfo, ErrorKind
 
-__all__ = ["classify_error", "lower_headers", "provider_message"]
+__all__ = ["classify_error", "provider_message", "with_called_url"]
 
 # Transient server trouble: 408 timeout, 5xx, and Anthropic's 529 "overloaded".
 _RETRY_STATUSES = frozenset({408, 500, 502, 503, 504, 529})
-# The key, project or model is not usable by us: try another model, it is not transient.
-_OTHER_MODEL_STATUSES = frozenset({401, 403, 404})
 _CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|context window|prompt is too long|maximum context|too many tokens"
     r"|input token count|exceeds the maximum number of tokens",
@@ -30,38 +29,6 @@ _CONTEXT_PATTERNS = re.compile(
 # OpenAI answers 429 with this code when the account is out of credit: not a rate limit.
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 _MAX_RAW_MESSAGE = 300
-
-
-def lower_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """A plain dict of ``headers`` with lower-case names (HTTP names are case-insensitive)."""
-    return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
-
-
-def _retry_after(headers: dict[str, str], body: Any) -> float | None:
-    """Seconds to wait, from ``retry-after-ms``, ``retry-after`` or Gemini's RetryInfo."""
-    if "retry-after-ms" in headers:
-        try:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value) if value else None
-            if when is not None:
-                return max(0.0, when.timestamp() - time.time())
-    # Gemini puts the delay in the body: error.details[].retryDelay = "31s".
-    details = body.get("error", {}).get("details") if isinstance(body, dict) else None
-    for item in details if isinstance(details, list) else []:
-        delay = item.get("retryDelay") if isinstance(item, dict) else None
-        if isinstance(delay, str) and delay.endswith("s"):
-            try:
-                return float(delay[:-1])
-            except ValueError:
-                continue
-    return None
 
 
 def provider_message(body: Any, raw: bytes) -> tuple[str, str | None]:
@@ -110,10 +77,10 @@ def classify_error(
                 None,
                 status,
             )
-        return ErrorInfo(ErrorKind.RATE_LIMITED, text, _retry_after(hdrs, parsed), status)
+        return ErrorInfo(ErrorKind.RATE_LIMITED, text, retry_after(hdrs, parsed), status)
     if status in _RETRY_STATUSES or status >= 500:
-        return ErrorInfo(ErrorKind.RETRY, text, _retry_after(hdrs, parsed), status)
-    if status in _OTHER_MODEL_STATUSES:
+        return ErrorInfo(ErrorKind.RETRY, text, retry_after(hdrs, parsed), status)
+    if status in BLOCKLIST_STATUSES:
         hint = {
             401: "check the API key",
             403: "the key may lack access to this model",
@@ -129,3 +96,22 @@ def classify_error(
             status,
         )
     return ErrorInfo(ErrorKind.GIVE_UP, text, None, status)
+
+
+def with_called_url(error: ErrorInfo, url: str) -> ErrorInfo:
+    """``error``, and for a 404 its message names the URL that was called.
+
+    A 404 usually means a wrong base URL or model name; seeing the address makes that
+    obvious. The query string, fragment and any user:password are dropped first, since a
+    key may ride in them.
+
+    >>> e = ErrorInfo(ErrorKind.RETRY_OTHER_MODEL, "HTTP 404: not found", None, 404)
+    >>> with_called_url(e, "https://u:pw@x.test/v1/chat?key=sk-1").message
+    'HTTP 404: not found [called https://x.test/v1/chat]'
+    """
+    if error.status != 404:
+        return error
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return dataclasses.replace(error, message=f"{error.message} [called {shown}]")

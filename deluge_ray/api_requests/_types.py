@@ -11,10 +11,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .response import Usage
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: this module is a leaf (response.py imports it)
     from ..prompt import Message
+    from .response import Usage
 
 __all__ = ["SECRET_HEADERS", "ErrorInfo", "ErrorKind", "ParsedResponse", "RequestSpec"]
 

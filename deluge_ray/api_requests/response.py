@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..config import SamplingParams
+from ..transport._retry import BLOCKLIST_STATUSES
+from ._types import ErrorKind
 
 if TYPE_CHECKING:  # the prompt package imports nothing from here; keep it that way
+    from ..models import APIModel
     from ..prompt import Conversation, Message
+    from ._types import ParsedResponse
 
 __all__ = ["APIResponse", "Usage"]
 
@@ -120,6 +124,103 @@ class APIResponse:
     # stopped ("no_tool_calls", "max_rounds" or "error") and how many model calls it made.
     loop_stop_reason: str | None = None
     agent_rounds: int | None = None
+
+    @classmethod
+    def from_parsed(
+        cls,
+        parsed: ParsedResponse,
+        *,
+        id: int,
+        model: APIModel,
+        prompt: Conversation | dict,
+        sampling_params: SamplingParams,
+        status_code: int | None,
+    ) -> APIResponse:
+        """The response for one parsed provider answer, success or failure.
+
+        A failure gets the flags of :meth:`error`. A success without a cost from the
+        parser is priced at ``model``'s rates; without usage it counts zero tokens.
+        """
+        err = parsed.error
+        if err is not None:
+            failed = cls.error(
+                id=id,
+                model=model,
+                prompt=prompt,
+                sampling_params=sampling_params,
+                message=err.message,
+                status_code=status_code,
+                kind=err.kind,
+            )
+            failed.usage = parsed.usage
+            failed.raw_response = parsed.raw
+            return failed
+        usage = parsed.usage or Usage()
+        cost = parsed.cost
+        if cost is None:
+            cost = model.cost(
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+            )
+        return cls(
+            id=id,
+            model_internal=model.id,
+            prompt=prompt,
+            sampling_params=sampling_params,
+            status_code=status_code,
+            is_error=False,
+            error_message=None,
+            usage=usage,
+            content=parsed.content,
+            thinking=parsed.thinking,
+            model_external=model.name,
+            logprobs=parsed.logprobs,
+            finish_reason=parsed.finish_reason,
+            cost=cost,
+            cache_hit=usage.has_cache_hit,
+            response_id=parsed.response_id,
+            raw_response=parsed.raw,
+        )
+
+    @classmethod
+    def error(
+        cls,
+        *,
+        id: int,
+        model: APIModel | str,
+        prompt: Conversation | dict,
+        sampling_params: SamplingParams,
+        message: str,
+        status_code: int | None = None,
+        kind: ErrorKind | None = None,
+    ) -> APIResponse:
+        """A failed request's response; ``model`` is the model (or its id) that was tried.
+
+        The one rule for the flags the client acts on (lm-deluge 0.0.168's):
+        ``retry_with_different_model`` when the failure is ``RETRY_OTHER_MODEL``, and
+        ``give_up_if_no_other_models`` exactly for HTTP 401, 403 and 404 (the key or model
+        is unusable), whichever path (caller actor, streaming, batch job) met the error.
+
+        >>> r = APIResponse.error(id=0, model="m", prompt={}, sampling_params=SamplingParams(),
+        ...                       message="HTTP 404: no such model", status_code=404)
+        >>> (r.is_error, r.give_up_if_no_other_models)
+        (True, True)
+        """
+        is_id = isinstance(model, str)
+        return cls(
+            id=id,
+            model_internal=model if is_id else model.id,
+            prompt=prompt,
+            sampling_params=sampling_params,
+            status_code=status_code,
+            is_error=True,
+            error_message=message,
+            model_external=None if is_id else model.name,
+            retry_with_different_model=kind is ErrorKind.RETRY_OTHER_MODEL,
+            give_up_if_no_other_models=status_code in BLOCKLIST_STATUSES,
+        )
 
     @property
     def completion(self) -> str | None:

@@ -36,7 +36,7 @@ from ..prompt import Conversation, prompts_to_conversations
 from . import anthropic as anthropic_api
 from . import gemini as gemini_api
 from . import openai as openai_api
-from ._errors import classify_error
+from ._errors import classify_error, with_called_url
 from ._sse import SSEEvent, aiter_sse
 from ._types import ErrorInfo, ErrorKind, ParsedResponse, RequestSpec
 from .response import APIResponse
@@ -370,9 +370,7 @@ def _to_response(
     sp: SamplingParams,
     status: int,
 ) -> APIResponse:
-    from . import to_api_response  # the package imports this module lazily; no cycle
-
-    return to_api_response(
+    return APIResponse.from_parsed(
         parsed, id=0, model=model, prompt=prompt, sampling_params=sp, status_code=status
     )
 
@@ -433,7 +431,8 @@ async def stream_chat(
         ) as resp:
             status, headers = resp.status, dict(resp.headers)
             if status != 200:
-                parsed = ParsedResponse(error=classify_error(status, headers, await resp.read()))
+                error = classify_error(status, headers, await resp.read())
+                parsed = ParsedResponse(error=with_called_url(error, spec.url))
             else:
                 acc = accumulator_for(model)
                 async for event in aiter_sse(resp.content.iter_any()):

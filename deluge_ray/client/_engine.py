@@ -258,14 +258,12 @@ class Engine:
 
     def _over_budget(self, job: Job, index: int, budget: int) -> APIResponse:
         route = job.spec.routes[0]
-        return APIResponse(
+        return APIResponse.error(
             id=job.response_ids[index],
-            model_internal=route.model.id,
+            model=route.model,
             prompt=job.conversations[index],
             sampling_params=route.sampling_params,
-            status_code=None,
-            is_error=True,
-            error_message=(
+            message=(
                 f"this request needs ~{job.estimates[index]:,} tokens (prompt + "
                 f"max_new_tokens) but max_tokens_per_minute is {budget:,}, so it can never "
                 "be sent; raise max_tokens_per_minute or shorten the prompt / lower "

@@ -18,7 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+
+from ..transport._retry import lower_headers, retry_after
 
 __all__ = ["RateLimitObservation", "parse_duration", "read_rate_limit_headers"]
 
@@ -91,22 +92,6 @@ def _seconds_until_timestamp(text: str, now: datetime) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
-def _retry_after(value: str, now: datetime) -> float | None:
-    """``Retry-After`` is either delta-seconds or an HTTP date (RFC 9110)."""
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - now).total_seconds())
-
-
 def _int(value: str | None) -> int | None:
     if value is None:
         return None
@@ -127,7 +112,7 @@ def read_rate_limit_headers(
     >>> read_rate_limit_headers({"retry-after-ms": "1500", "retry-after": "3"}).retry_after
     1.5
     """
-    h = {k.lower(): v for k, v in headers.items()}
+    h = lower_headers(headers)
     now = now or datetime.now(timezone.utc)
     values: dict[str, float | int | None] = {}
 
@@ -161,12 +146,6 @@ def read_rate_limit_headers(
             if values.get(name) is None:
                 values[name] = parsed
 
-    # retry-after-ms is the more precise of the two when both are sent.
-    retry_after: float | None = None
-    if "retry-after-ms" in h:
-        ms = _int(h["retry-after-ms"])
-        retry_after = None if ms is None else max(0.0, ms / 1000.0)
-    if retry_after is None and "retry-after" in h:
-        retry_after = _retry_after(h["retry-after"], now)
-    values["retry_after"] = retry_after
+    # The same reading of retry-after-ms / retry-after as every sender's (one parser).
+    values["retry_after"] = retry_after(h, None, now=now)
     return RateLimitObservation(**values)  # type: ignore[arg-type]

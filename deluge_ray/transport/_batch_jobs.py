@@ -29,8 +29,8 @@ from typing import Any
 import aiohttp
 
 from .._secrets import read_api_key
-from ..api_requests import build_request, parse_response, to_api_response
-from ..api_requests._types import ErrorInfo, ErrorKind, ParsedResponse
+from ..api_requests import build_request, parse_response
+from ..api_requests._types import ErrorKind, ParsedResponse
 from ..api_requests.response import APIResponse
 from ..config import SamplingParams
 from ..errors import ConfigurationError, ProviderError
@@ -277,15 +277,22 @@ def _progress(show: bool, batch_ids: list[str]) -> tuple[Any, dict[str, Any]] | 
 
 
 def _error_response(index: int, model: APIModel, message: str, status: int | None) -> APIResponse:
-    parsed = ParsedResponse(error=ErrorInfo(ErrorKind.GIVE_UP, message, None, status))
-    return _finish(parsed, index, model, status)
+    return APIResponse.error(
+        id=index,
+        model=model,
+        prompt={"custom_id": str(index)},
+        sampling_params=SamplingParams(),
+        message=message,
+        status_code=status,
+        kind=ErrorKind.GIVE_UP,
+    )
 
 
 def _finish(parsed: ParsedResponse, index: int, model: APIModel, status: int | None) -> APIResponse:
     if parsed.cost is not None:
         parsed.cost *= BATCH_DISCOUNT
     # The prompt is not sent back by the provider; keep the custom id for reference.
-    return to_api_response(
+    return APIResponse.from_parsed(
         parsed,
         id=index,
         model=model,

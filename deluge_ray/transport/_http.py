@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +20,12 @@ import aiohttp
 
 from .._secrets import read_api_key
 from ..api_requests._common import auth_headers
-from ..api_requests._errors import classify_error, lower_headers
+from ..api_requests._errors import classify_error, with_called_url
 from ..api_requests._types import ErrorInfo, ErrorKind
 from ..errors import ConfigurationError, ProviderError
 from ..models import APIModel, registry
 from ..ratelimit._pacer import Pacer
+from ._retry import backoff, lower_headers, should_retry
 
 __all__ = [
     "HTTPResult",
@@ -33,9 +34,6 @@ __all__ = [
     "raise_for_error",
     "send_with_retries",
 ]
-
-_BACKOFF_BASE = 0.5
-_BACKOFF_CAP = 30.0
 
 
 @dataclass
@@ -85,13 +83,6 @@ def model_headers(model: APIModel, *, json_body: bool = True) -> dict[str, str]:
     return headers
 
 
-def _backoff(attempt: int, hint: float | None) -> float:
-    if hint is not None:
-        return min(_BACKOFF_CAP, hint)
-    # Full jitter: retries of many callers spread out instead of arriving together.
-    return random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)))
-
-
 async def send_with_retries(
     session: aiohttp.ClientSession,
     method: str,
@@ -103,6 +94,8 @@ async def send_with_retries(
     max_attempts: int = 5,
     timeout: float = 60.0,
     pacer: Pacer | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rng: random.Random | None = None,
 ) -> HTTPResult:
     """Send one request, retrying transient failures; return the last answer.
 
@@ -111,11 +104,14 @@ async def send_with_retries(
     (400, 401, 404, ...) return at once with ``error`` set; nothing is raised for HTTP
     failures, so callers decide between an error entry and an exception. With a
     ``pacer``, every attempt takes a start from it and a 429 slows the pacer down for all
-    requests sharing it (one caller's 429 means everyone is too fast).
+    requests sharing it (one caller's 429 means everyone is too fast). Waits between
+    attempts follow :func:`deluge_ray.transport._retry.backoff`; ``sleep`` and ``rng`` are
+    injectable so tests need not wait.
     """
     if max_attempts < 1:
         raise ConfigurationError(f"max_attempts must be >= 1, got {max_attempts}.")
     client_timeout = aiohttp.ClientTimeout(total=timeout)
+    rng = rng or random.Random()
     result = HTTPResult(0, {}, b"", 0)
     for attempt in range(1, max_attempts + 1):
         body = data() if callable(data) else data
@@ -134,15 +130,16 @@ async def send_with_retries(
                 if pacer is not None:
                     pacer.succeeded()
                 return result
-            result.error = classify_error(result.status, result.headers, result.body)
+            error = classify_error(result.status, result.headers, result.body)
+            result.error = with_called_url(error, url)
         assert result.error is not None
-        if result.error.kind not in (ErrorKind.RETRY, ErrorKind.RATE_LIMITED):
+        if not should_retry(result.error.kind):
             return result
         if attempt < max_attempts:
             if pacer is not None and result.error.kind is ErrorKind.RATE_LIMITED:
                 pacer.throttled(result.error.retry_after)  # the pacer now holds every start
             else:
-                await asyncio.sleep(_backoff(attempt, result.error.retry_after))
+                await sleep(backoff(attempt, result.error.retry_after, rng))
     return result
 
 

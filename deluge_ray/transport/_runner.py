@@ -25,16 +25,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ..api_requests import ErrorInfo, ErrorKind
-from ..api_requests.response import APIResponse, Usage, attach_raw_body
+from ..api_requests._errors import with_called_url
+from ..api_requests.response import APIResponse, attach_raw_body
 from ..errors import ConfigurationError
+from ._retry import BLOCKLIST_STATUSES, backoff, should_retry
 from ._work import CallSpec, ModelRoute, WorkItem, WorkResult
 
-__all__ = ["BLOCKLIST_STATUSES", "LeaseHolder", "RequestRunner", "backoff_delay"]
+__all__ = ["BLOCKLIST_STATUSES", "LeaseHolder", "RequestRunner"]
 
-# The key cannot use this model at all: stop sending it anything for the rest of the job.
-BLOCKLIST_STATUSES = frozenset({401, 403, 404})
-_BACKOFF_BASE_S = 0.5
-_BACKOFF_CAP_S = 30.0
 
 # (status, headers, body) of one HTTP exchange.
 HttpReply = tuple[int, dict[str, str], bytes]
@@ -59,18 +57,6 @@ class LeaseHolder(Protocol):
     ) -> None: ...
 
 
-def backoff_delay(attempt: int, rng: random.Random) -> float:
-    """Seconds before retry number ``attempt`` (1-based): doubling, capped, half-jittered.
-
-    >>> r = random.Random(0)
-    >>> 0.25 <= backoff_delay(1, r) <= 0.5 and 1.0 <= backoff_delay(3, r) <= 2.0
-    True
-    """
-    ceiling = min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2 ** (attempt - 1))
-    # Jitter so that many callers hit by the same outage do not retry in lockstep.
-    return ceiling * rng.uniform(0.5, 1.0)
-
-
 class RequestRunner:
     """Runs work items against providers; see the module docstring.
 
@@ -88,6 +74,7 @@ class RequestRunner:
         read_headers: Callable[[dict[str, str]], Any] | None = None,
         rng: random.Random | None = None,
         send_background: BackgroundSendFn | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._send = send
         self._send_background = send_background
@@ -96,6 +83,7 @@ class RequestRunner:
         self._parse_response = parse_response
         self._read_headers = read_headers
         self._rng = rng or random.Random()
+        self._sleep = sleep  # injectable: tests record the waits instead of waiting
         self.blocklisted: set[str] = set()
 
     def _choose(self, spec: CallSpec, exclude: set[str]) -> ModelRoute | None:
@@ -140,20 +128,10 @@ class RequestRunner:
                     blocklisted_models=tuple(new_blocklisted),
                 )
             last_error = reply
-            delay = 0.0
-            if reply.kind is ErrorKind.RATE_LIMITED:
-                rate_limited += 1
-                delay = (
-                    reply.retry_after
-                    if reply.retry_after is not None
-                    else backoff_delay(attempt, self._rng)
-                )
-            elif reply.kind is ErrorKind.RETRY:
-                delay = (
-                    reply.retry_after
-                    if reply.retry_after is not None
-                    else backoff_delay(attempt, self._rng)
-                )
+            if should_retry(reply.kind):
+                if reply.kind is ErrorKind.RATE_LIMITED:
+                    rate_limited += 1
+                delay = backoff(attempt, reply.retry_after, self._rng)
             elif reply.kind is ErrorKind.RETRY_OTHER_MODEL:
                 if reply.status in BLOCKLIST_STATUSES and route.model.id not in self.blocklisted:
                     self.blocklisted.add(route.model.id)
@@ -163,7 +141,7 @@ class RequestRunner:
             else:  # GIVE_UP: the request itself is wrong
                 break
             if attempt < spec.max_attempts:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
         return WorkResult(
             key=item.key,
             response=self._error_response(item, spec, last_route, last_error, attempt),
@@ -241,34 +219,14 @@ class RequestRunner:
             lease, permit, status=status, headers=headers, error=parsed.error, usage=parsed.usage
         )
         if parsed.error is not None:
-            return parsed.error
-        usage = parsed.usage or Usage()
-        cost = parsed.cost
-        if cost is None:
-            cost = route.model.cost(
-                usage.input_tokens,
-                usage.output_tokens,
-                usage.cache_read_tokens,
-                usage.cache_write_tokens,
-            )
-        response = APIResponse(
+            return with_called_url(parsed.error, request.url)
+        response = APIResponse.from_parsed(
+            parsed,
             id=item.key,
-            model_internal=route.model.id,
+            model=route.model,
             prompt={},  # the driver re-attaches its own copy: no need to ship it back
             sampling_params=route.sampling_params,
             status_code=status,
-            is_error=False,
-            error_message=None,
-            usage=usage,
-            content=parsed.content,
-            thinking=parsed.thinking,
-            model_external=route.model.name,
-            logprobs=parsed.logprobs,
-            finish_reason=parsed.finish_reason,
-            cost=cost,
-            cache_hit=usage.has_cache_hit,
-            response_id=parsed.response_id,
-            raw_response=parsed.raw,
         )
         if not spec.background and isinstance(parsed.raw, dict):
             # Ship the body, not its parsed tree (see api_requests.response.attach_raw_body).
@@ -306,19 +264,12 @@ class RequestRunner:
             tries = "attempt" if attempts == 1 else "attempts"
             message = f"{route.model.id}: {error.message} (gave up after {attempts} {tries})"
             status = error.status
-        return APIResponse(
+        return APIResponse.error(
             id=item.key,
-            model_internal=route.model.id,
+            model=route.model,
             prompt={},
             sampling_params=route.sampling_params,
+            message=message,
             status_code=status,
-            is_error=True,
-            error_message=message,
-            model_external=route.model.name,
-            retry_with_different_model=bool(
-                error is not None and error.kind is ErrorKind.RETRY_OTHER_MODEL
-            ),
-            give_up_if_no_other_models=bool(
-                error is not None and error.status in BLOCKLIST_STATUSES
-            ),
+            kind=error.kind if error is not None else None,
         )

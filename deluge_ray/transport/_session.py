@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 
+from ._retry import lower_headers
 from ._runner import LeaseHolder, RequestRunner
 from ._work import ModelRoute
 
@@ -74,7 +75,7 @@ class ProviderTransport:
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as reply:
             body = await reply.read()
-            return reply.status, {k.lower(): v for k, v in reply.headers.items()}, body
+            return reply.status, lower_headers(reply.headers), body
 
     async def send_background(
         self, model: Any, request: Any, timeout: float
@@ -83,7 +84,7 @@ class ProviderTransport:
         from ._background import run_background_response
 
         outcome = await run_background_response(self._session(), model, request, timeout=timeout)
-        headers = {k.lower(): v for k, v in (outcome.headers or {}).items()}
+        headers = lower_headers(outcome.headers)
         return outcome.status, headers, outcome.parsed
 
     async def close(self) -> None:

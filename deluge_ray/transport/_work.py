@@ -105,13 +105,11 @@ def error_result(key: int, route: ModelRoute, message: str) -> WorkResult:
 
     return WorkResult(
         key=key,
-        response=APIResponse(
+        response=APIResponse.error(
             id=key,
-            model_internal=route.model.id,
+            model=route.model,
             prompt={},
             sampling_params=route.sampling_params,
-            status_code=None,
-            is_error=True,
-            error_message=message,
+            message=message,
         ),
     )

@@ -7,7 +7,7 @@ import json
 import pickle
 
 from deluge_ray._secrets import Secret
-from deluge_ray.api_requests import APIResponse, RequestSpec, Usage
+from deluge_ray.api_requests import APIResponse, ErrorKind, RequestSpec, Usage
 from deluge_ray.api_requests.response import sampling_params_dict
 from deluge_ray.config import SamplingParams
 from deluge_ray.prompt import Conversation, Message, Thinking, ToolCall
@@ -164,3 +164,31 @@ def test_raw_response_of_an_object_pickled_by_an_earlier_version_is_kept():
     attach_raw_body(fresh, b'{"id": "chatcmpl-new"}')
     copy = pickle.loads(pickle.dumps(fresh))
     assert copy.raw_response == {"id": "chatcmpl-new"} and copy == fresh
+
+
+def test_error_factory_flags_give_up_only_for_401_403_404() -> None:
+    def made(status, kind):
+        return APIResponse.error(
+            id=1,
+            model="gpt-4.1-mini",
+            prompt={},
+            sampling_params=SamplingParams(),
+            message="no",
+            status_code=status,
+            kind=kind,
+        )
+
+    for status in (401, 403, 404):
+        r = made(status, ErrorKind.RETRY_OTHER_MODEL)
+        assert r.give_up_if_no_other_models and r.retry_with_different_model
+    for status, kind in ((400, ErrorKind.GIVE_UP), (429, ErrorKind.RETRY_OTHER_MODEL)):
+        r = made(status, kind)
+        assert not r.give_up_if_no_other_models
+        assert r.retry_with_different_model == (kind is ErrorKind.RETRY_OTHER_MODEL)
+    r = made(None, None)
+    assert (r.is_error, r.error_message, r.model_internal, r.status_code) == (
+        True,
+        "no",
+        "gpt-4.1-mini",
+        None,
+    )
