@@ -94,7 +94,10 @@ async def test_a_restarted_limiter_comes_back_with_its_creation_limits(ray_clust
     ray = ray_cluster
     fp = key_fingerprint(fresh_key())
     limiter = await aget_rate_limiter("gemini", fp, rpm=600, tpm=None, max_concurrent=None)
-    assert (await limiter.lease.remote("a", 10)).requests == 10
+    first = await limiter.lease.remote("a", 10)
+    assert first.requests == 10 and first.starts_in == 0.0
+    before = await limiter.stats.remote()
+    assert not before["restarted"] and first.incarnation == before["incarnation"]
     ray.kill(limiter, no_restart=False)
     # ray.kill is asynchronous: a call may still reach the old instance, and calls during
     # the restart wait for the new one (max_task_retries) instead of failing. Poll until the
@@ -105,5 +108,9 @@ async def test_a_restarted_limiter_comes_back_with_its_creation_limits(ray_clust
             break
         await asyncio.sleep(0.05)
     assert stats["lease_calls"] == 0 and stats["rpm"] == 600
+    # Ray told the new instance it was reconstructed: a new incarnation, held back while
+    # the old one's grants may still be spent (the first sends are due 3 s after it began)
+    assert stats["restarted"] and stats["incarnation"] != before["incarnation"]
     lease = await limiter.lease.remote("a", 10)
-    assert lease.granted and lease.starts_in == 0.0  # empty state: no stale reservations
+    assert lease.incarnation == stats["incarnation"]
+    assert not lease.granted or lease.starts_in >= 2.0
