@@ -23,6 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
+from ..ratelimit._release import release_dead_caller
 from ..transport._work import CallSpec, WorkBatch, WorkItem, WorkResult
 
 __all__ = ["RayCallerPool"]
@@ -56,7 +57,7 @@ class RayCallerPool:
         self._caller_ids: dict[Any, str] = {}
         # caller -> {limiter name: handle} of every route it was sent work for
         self._limiters_used: dict[Any, dict[str, Any]] = {}
-        self._releases: set[asyncio.Task[None]] = set()
+        self._releases: set[asyncio.Task[int]] = set()
         start_now = size if initial is None else max(1, min(initial, size))
         self._live_callers: list[Any] = [self._spawn() for _ in range(start_now)]
 
@@ -118,16 +119,11 @@ class RayCallerPool:
             pass
         if caller_id is None or not limiters:
             return
-        refs = [limiter.release_caller.remote(caller_id) for limiter in limiters.values()]
-        # Fire and forget, but awaited in the background so that a limiter restarting at
-        # that moment does not end as an unhandled error on the user's terminal.
-        task = asyncio.get_running_loop().create_task(self._await_quietly(refs))
+        # In the background: the lost caller's work is resent without waiting for this.
+        release = release_dead_caller(caller_id, limiters.values())
+        task = asyncio.get_running_loop().create_task(release)
         self._releases.add(task)
         task.add_done_callback(self._releases.discard)
-
-    @staticmethod
-    async def _await_quietly(refs: list[Any]) -> None:
-        await asyncio.gather(*refs, return_exceptions=True)
 
     def shutdown(self) -> None:
         """Close every caller (unused lease capacity goes back to the shared limiters,

@@ -10,6 +10,8 @@
 - ``_lease_client``: :class:`LeaseClient`, the caller side: leases capacity in blocks, spreads
   the sends of a lease over its slice, carries usage reports on the next lease, retries
   while the limiter restarts and drops what a lost limiter instance granted.
+- ``_release``: :func:`release_dead_caller`, how the owner of a dead caller actor frees its
+  slots at every limiter at once.
 - ``_headers``: reading providers' rate-limit headers (``x-ratelimit-*``,
   ``anthropic-ratelimit-*``).
 - ``_pacer``: :class:`Pacer`, for the few driver-side calls (embeddings, rerank) that do not
