@@ -455,8 +455,8 @@ class LeaseClient:
             try:
                 return await self._limiter.lease(self.caller_id, want, tokens, report)
             except LimiterUnavailable:
-                if self._clock() + pause > give_up_at:
-                    raise
+                if self._closed or self._clock() + pause > give_up_at:
+                    raise  # closing: the last report is best effort, do not hold close up
                 self.limiter_retries += 1
                 await self._sleep(pause)
                 pause = min(2 * pause, self._limiter_retry_cap)

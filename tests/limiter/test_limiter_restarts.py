@@ -167,3 +167,17 @@ async def test_a_limiter_down_for_too_long_surfaces_as_unavailable() -> None:
     with pytest.raises(LimiterUnavailable):
         await vt.run(client.acquire())
     assert vt.now < 6.0
+
+
+async def test_closing_while_the_limiter_is_down_does_not_wait_for_it() -> None:
+    vt = VirtualTime()
+    limiter = RestartingLimiter(vt, rpm=600)
+    client = LeaseClient(limiter, "c", clock=vt.clock, sleep=vt.sleep)
+
+    async def use_then_close() -> None:
+        client.complete(await client.acquire())
+        limiter.kill(down_for=600.0)
+        await client.close()  # its last report is best effort
+
+    await vt.run(use_then_close())
+    assert vt.now < 1.0 and limiter.failed_calls >= 1
