@@ -85,23 +85,27 @@ have been sent just before it died).
 
 Restarts (the exact rule)
 -------------------------
-Each instance has an ``incarnation`` id, carried in every :class:`Lease`. A lost limiter
-comes back (``restarted=True``) with no memory of the leases its previous incarnation
-granted, and the callers holding them keep sending until they next hear from the new one.
-So a restarted instance:
+Each instance has an ``incarnation`` id, carried in every :class:`Lease` and
+:class:`UsageReport`. A lost limiter comes back (``restarted=True``) with no memory of the
+leases its previous incarnation granted, and the callers holding them keep sending until
+they next hear from the new one. So a restarted instance starts in debt::
 
-* starts every bucket in debt, ``level = -rate * restart_hold_seconds``: by the slice rule
-  below, its first sends are due ``restart_hold_seconds`` after it starts, and the old
-  incarnation's grants are assumed spent at the full rate until then. The default (3 s)
-  covers what the old instance can have reserved ahead at saturation: each competing caller
-  holds about one slice (at most ``max_lease_seconds``) ahead, so three callers of 1 s
-  slices or more callers of shorter ones; old grants reaching further could overlap;
-* knows no slots in use: callers drop the slots of the old incarnation and take new ones,
-  and a request still in flight keeps its caller from using a new slot until it ends.
+    level(t0) = -rate * restart_hold_seconds          (each bucket, t0 = its start)
 
-A caller (``LeaseClient``) that receives a lease of another incarnation than its previous
-one drops everything it holds from the old one (leases, slots, the queued report) without
-giving it back, since the new instance never granted it, and sends only from the new lease.
+By the slice rule (Waiting, above) its first sends are then due ``restart_hold_seconds``
+after it starts, and from then on at the rate: the old incarnation's grants are assumed
+spent at the full rate until ``t0 + restart_hold_seconds``. The default, 3 s, covers what
+an old instance has reserved ahead at saturation (each competing caller about one slice,
+at most ``max_lease_seconds``, ahead: three callers at the longest slices, more at
+shorter ones); grants reaching further ahead than that could overlap the new ones.
+
+* A report about an earlier incarnation's leases gives nothing back (returned requests,
+  tokens and slots were never granted by this one); its 429s and headers still count.
+* No slots are known to be in use: callers drop the old incarnation's slots and take new
+  ones, and a request still in flight keeps its caller from using a new slot until it ends.
+* A caller (``LeaseClient``) that receives a lease of another incarnation than its
+  previous one drops everything it holds from the old one (leases, slots, the queued
+  report) without giving it back, and sends only from the new lease.
 
 Learning from the provider (the exact rule)
 -------------------------------------------
