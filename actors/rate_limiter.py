@@ -1,7 +1,8 @@
 """The ``RateLimiter`` actor: one per provider and API key, shared by the whole cluster.
 
-A thin asynchronous shell around :class:`deluge_ray.ratelimit._core.LimiterCore`; all the logic
-(and its documentation) lives there. Callers talk to it through
+Only the Ray shell: the class is :class:`deluge_ray.ratelimit._service.LimiterService`
+(a plain class around :class:`deluge_ray.ratelimit._core.LimiterCore`, where all the
+logic and its documentation live), wrapped here with its actor options. Callers talk to it through
 :class:`deluge_ray.ratelimit._lease_client.LeaseClient`, about once per block of requests.
 
 Sharing. :func:`get_rate_limiter` gets or creates the actor named
@@ -11,13 +12,13 @@ made it, since other drivers may still use it. When it already exists, the limit
 are applied to it: *the last writer wins* (``None`` leaves a limit as it is).
 :func:`aget_rate_limiter` is the same for async code.
 
-Restarts. ``max_restarts=-1`` brings a lost actor back with empty state; Ray re-runs the
-constructor with the arguments it was *created* with, so the limits are those of the
-creator (later :meth:`RateLimiter.set_limits` calls are lost until the next
-:func:`get_rate_limiter` re-applies them). The empty buckets start at zero credit, so a
-restart never causes a burst; slots held by callers at the time are forgotten and their
-later releases are clamped at zero. ``max_task_retries`` lets a lease call issued during
-a restart wait for the new instance instead of failing.
+Restarts. ``max_restarts=-1`` brings a lost actor back; Ray re-runs the constructor with
+the arguments it was *created* with, so the limits are those of the creator (later
+:meth:`set_limits` calls are lost until the next :func:`get_rate_limiter` re-applies them).
+The new instance knows it was reconstructed and starts conservatively, with a new
+incarnation id that tells callers to drop what they hold from the old one (the rule is in
+``LimiterCore``'s docstring). ``max_task_retries`` lets a lease call issued during a
+restart wait for the new instance; one that still fails is retried by the ``LeaseClient``.
 
 >>> import ray  # doctest: +SKIP
 >>> limiter = get_rate_limiter("openai", key_fingerprint("sk-..."), rpm=3000, tpm=None,
@@ -36,7 +37,7 @@ import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
 from deluge_ray.errors import ConfigurationError
-from deluge_ray.ratelimit._core import Lease, LimiterCore, UsageReport
+from deluge_ray.ratelimit._service import LimiterService, check_limits
 
 __all__ = ["RateLimiter", "aget_rate_limiter", "get_rate_limiter", "limiter_name"]
 
@@ -46,49 +47,18 @@ _FINGERPRINT = re.compile(r"^(?:[0-9a-f]{12}|nokey)$")
 _PROVIDER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=1000)
-class RateLimiter:
-    """Leases request, token and concurrency capacity to callers; see ``LimiterCore``.
+class _ReconstructableLimiter(LimiterService):
+    """``LimiterService`` told by Ray whether this instance replaces a lost one."""
 
-    Every method is ``async`` and never blocks: the core is plain arithmetic.
-    """
+    def __init__(self, rpm: float | None, tpm: float | None, max_concurrent: int | None) -> None:
+        restarted = ray.get_runtime_context().was_current_actor_reconstructed
+        super().__init__(rpm, tpm, max_concurrent, restarted=restarted)
 
-    def __init__(
-        self,
-        rpm: float | None,
-        tpm: float | None,
-        max_concurrent: int | None,
-        **options: Any,
-    ) -> None:
-        self._core = LimiterCore(rpm, tpm, max_concurrent, **options)
 
-    async def lease(
-        self,
-        caller_id: str,
-        want_requests: int,
-        tokens_per_request: int = 0,
-        report: UsageReport | None = None,
-    ) -> Lease:
-        """Apply ``report`` and grant a block of capacity (or say when to retry)."""
-        return self._core.lease(caller_id, want_requests, tokens_per_request, report)
-
-    async def set_limits(
-        self,
-        rpm: float | None = None,
-        tpm: float | None = None,
-        max_concurrent: int | None = None,
-    ) -> dict[str, Any]:
-        """Change the configured limits (``None`` keeps one); returns the effective limits."""
-        self._core.set_limits(rpm=rpm, tpm=tpm, max_concurrent=max_concurrent)
-        return self._core.effective_limits()
-
-    async def max_request_tokens(self) -> int | None:
-        """The largest single request, in tokens, that the budget allows."""
-        return self._core.max_request_tokens()
-
-    async def stats(self) -> dict[str, Any]:
-        """Grants, lease calls, 429 cooldowns and the effective limits."""
-        return self._core.stats()
+RateLimiter = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=1000)(
+    _ReconstructableLimiter
+)
+"""The ``RateLimiter`` actor class (``LimiterService`` wrapped by Ray)."""
 
 
 def limiter_name(provider: str, key_fingerprint: str) -> str:
@@ -115,9 +85,7 @@ def _get_or_create(
     tpm: float | None,
     max_concurrent: int | None,
 ) -> tuple[Any, Any]:
-    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_concurrent", max_concurrent)):
-        if value is not None and not value > 0:
-            raise ConfigurationError(f"{name} must be a positive number or None, got {value!r}")
+    check_limits(rpm, tpm, max_concurrent)
     handle = RateLimiter.options(
         name=limiter_name(provider, key_fingerprint),
         namespace=RAY_NAMESPACE,

@@ -2,6 +2,9 @@
 
 Callers are created with ``num_cpus=0`` and ``scheduling_strategy="SPREAD"``; a lost one
 (killed, node gone) is replaced by a fresh actor, and the dispatcher resends its work.
+The pool also tells every rate limiter the lost caller leased from (the limiters of the
+routes of the specs it was sent) to release it at once: its concurrency slots come back
+now instead of after the limiter's ``slot_reclaim_seconds``.
 
 ``initial`` callers start at once and the rest when the first answer comes back. Why:
 each actor is a new worker process (about 0.5 s of CPU to start), and a cold client's first
@@ -15,10 +18,12 @@ time a large batch has its first answer, the extra callers are worth starting.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
+from ..ratelimit._release import release_dead_caller
 from ..transport._work import CallSpec, WorkBatch, WorkItem, WorkResult
 
 __all__ = ["RayCallerPool"]
@@ -49,13 +54,19 @@ class RayCallerPool:
         )
         self._created = 0
         self._size = size
+        self._caller_ids: dict[Any, str] = {}
+        # caller -> {limiter name: handle} of every route it was sent work for
+        self._limiters_used: dict[Any, dict[str, Any]] = {}
+        self._releases: set[asyncio.Task[int]] = set()
         start_now = size if initial is None else max(1, min(initial, size))
         self._live_callers: list[Any] = [self._spawn() for _ in range(start_now)]
 
     def _spawn(self) -> Any:
         caller_id = f"{self._id_prefix}-{self._created}"
         self._created += 1
-        return self._actor_class.options(scheduling_strategy="SPREAD").remote(caller_id)
+        caller = self._actor_class.options(scheduling_strategy="SPREAD").remote(caller_id)
+        self._caller_ids[caller] = caller_id
+        return caller
 
     def live_callers(self) -> list[Hashable]:
         """The current callers (replacements included)."""
@@ -66,6 +77,11 @@ class RayCallerPool:
     ) -> AsyncIterator[list[WorkResult]]:
         """One streaming ``run_batch`` call; yields each list of results it sends."""
         specs = {spec_id: self._specs[spec_id] for spec_id in {i.spec_id for i in items}}
+        used = self._limiters_used.setdefault(caller, {})
+        for spec in specs.values():
+            for route in spec.routes:
+                if route.limiter is not None:
+                    used[route.limiter_name] = route.limiter
         batch = WorkBatch(items=items, specs=specs, blocklisted_models=blocklisted)
         stream = caller.run_batch.options(num_returns="streaming").remote(batch)
         async for ref in stream:
@@ -89,6 +105,25 @@ class RayCallerPool:
         if caller in self._live_callers:
             self._live_callers.remove(caller)
             self._live_callers.append(self._spawn())
+            self._release_at_limiters(caller)
+
+    def _release_at_limiters(self, caller: Any) -> None:
+        """Tell each limiter the lost caller used to give its slots back now."""
+        caller_id = self._caller_ids.pop(caller, None)
+        limiters = self._limiters_used.pop(caller, {})
+        # An unreachable caller may still be alive: kill it, so that no request of its
+        # runs on slots the limiters are about to hand to others.
+        try:
+            self._ray.kill(caller)
+        except Exception:
+            pass
+        if caller_id is None or not limiters:
+            return
+        # In the background: the lost caller's work is resent without waiting for this.
+        release = release_dead_caller(caller_id, limiters.values())
+        task = asyncio.get_running_loop().create_task(release)
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
 
     def shutdown(self) -> None:
         """Close every caller (unused lease capacity goes back to the shared limiters,
@@ -104,3 +139,5 @@ class RayCallerPool:
             except Exception:
                 pass
         self._live_callers.clear()
+        self._caller_ids.clear()
+        self._limiters_used.clear()

@@ -1,11 +1,17 @@
 """Rate limiting: how much may be sent, when, and by whom.
 
 - ``_core``: :class:`LimiterCore`, the pure limiter (continuously refilled request and token
-  buckets, concurrency slots, the cooldown after a 429), with an injected clock. The waiting
-  formula is in its docstring. The ``RateLimiter`` actor (``deluge_ray.actors.rate_limiter``)
-  is a thin shell around it.
+  buckets, concurrency slots, the cooldown after a 429, releasing a dead caller, starting
+  safely after a restart), with an injected clock. The waiting and restart rules are in its
+  docstring. ``_bucket`` holds one bucket's arithmetic; ``_records`` the :class:`Lease` and
+  :class:`UsageReport` exchanged with callers.
+- ``_service``: :class:`LimiterService`, the plain class the ``RateLimiter`` actor
+  (``actors/rate_limiter.py``, only the Ray shell) runs.
 - ``_lease_client``: :class:`LeaseClient`, the caller side: leases capacity in blocks, spreads
-  the sends of a lease over its slice, and carries usage reports on the next lease.
+  the sends of a lease over its slice, carries usage reports on the next lease, retries
+  while the limiter restarts and drops what a lost limiter instance granted.
+- ``_release``: :func:`release_dead_caller`, how the owner of a dead caller actor frees its
+  slots at every limiter at once.
 - ``_headers``: reading providers' rate-limit headers (``x-ratelimit-*``,
   ``anthropic-ratelimit-*``).
 - ``_pacer``: :class:`Pacer`, for the few driver-side calls (embeddings, rerank) that do not
@@ -18,5 +24,14 @@ from ._core import Lease, LimiterCore, UsageReport
 from ._headers import read_rate_limit_headers
 from ._lease_client import LeaseClient
 from ._pacer import Pacer
+from ._service import LimiterService
 
-__all__ = ["Lease", "LeaseClient", "LimiterCore", "Pacer", "UsageReport", "read_rate_limit_headers"]
+__all__ = [
+    "Lease",
+    "LeaseClient",
+    "LimiterCore",
+    "LimiterService",
+    "Pacer",
+    "UsageReport",
+    "read_rate_limit_headers",
+]

@@ -78,7 +78,34 @@ gives every spare slot back once it has nothing waiting. A
 caller silent for ``slot_reclaim_seconds`` (default 120 s) is presumed dead (a killed actor,
 a lost node) and its slots return to everyone; a live caller reports every time one of its
 requests ends, so only a request running longer than that without any other completion
-could be double-counted, briefly.
+could be double-counted, briefly. A caller known to be dead (its driver saw the actor die)
+is released at once by :meth:`LimiterCore.release_caller`: its slots return to everyone
+and it leaves the fair share. Its unsent leased requests are not credited back (they may
+have been sent just before it died).
+
+Restarts (the exact rule)
+-------------------------
+Each instance has an ``incarnation`` id, carried in every :class:`Lease` and
+:class:`UsageReport`. A lost limiter comes back (``restarted=True``) with no memory of the
+leases its previous incarnation granted, and the callers holding them keep sending until
+they next hear from the new one. So a restarted instance starts in debt::
+
+    level(t0) = -rate * restart_hold_seconds          (each bucket, t0 = its start)
+
+By the slice rule (Waiting, above) its first sends are then due ``restart_hold_seconds``
+after it starts, and from then on at the rate: the old incarnation's grants are assumed
+spent at the full rate until ``t0 + restart_hold_seconds``. The default, 3 s, covers what
+an old instance has reserved ahead at saturation (each competing caller about one slice,
+at most ``max_lease_seconds``, ahead: three callers at the longest slices, more at
+shorter ones); grants reaching further ahead than that could overlap the new ones.
+
+* A report about an earlier incarnation's leases gives nothing back (returned requests,
+  tokens and slots were never granted by this one); its 429s and headers still count.
+* No slots are known to be in use: callers drop the old incarnation's slots and take new
+  ones, and a request still in flight keeps its caller from using a new slot until it ends.
+* A caller (``LeaseClient``) that receives a lease of another incarnation than its
+  previous one drops everything it holds from the old one (leases, slots, the queued
+  report) without giving it back, and sends only from the new lease.
 
 Learning from the provider (the exact rule)
 -------------------------------------------
@@ -104,125 +131,18 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from ._bucket import Bucket
+from ._records import Lease, UsageReport
 
 if TYPE_CHECKING:
     from ._headers import RateLimitObservation
 
 __all__ = ["Lease", "LimiterCore", "UsageReport"]
-
-
-@dataclass(frozen=True)
-class Lease:
-    """Capacity granted to one caller, or a refusal (``requests == 0``) with ``retry_in``.
-
-    ``starts_in``/``ends_in`` are seconds after the grant: spread the ``requests`` sends
-    evenly over that slice. ``tokens`` is the token budget (``requests * tokens_per_request``);
-    ``slots`` new concurrency slots come with the requests (fewer than ``requests`` when the
-    caller reported spare ones to reuse) and go back as ``released_slots``. ``slot_cap`` is
-    the most slots the caller should keep spare between requests (``None``: no cap).
-    """
-
-    requests: int = 0
-    tokens: int = 0
-    slots: int = 0
-    starts_in: float = 0.0
-    ends_in: float = 0.0
-    retry_in: float = 0.0
-    slot_cap: int | None = None
-
-    @property
-    def granted(self) -> bool:
-        """True when the lease carries at least one request."""
-        return self.requests > 0
-
-
-@dataclass
-class UsageReport:
-    """What a caller tells the limiter about what happened since its last lease.
-
-    ``token_correction`` is actual minus estimated token usage (positive means debt).
-    ``rate_limited`` counts 429s seen; ``retry_after`` is the longest remaining wait they
-    asked for, in seconds from when the report is sent. ``observation`` is the newest
-    rate-limit header reading. ``spare_slots`` is not an event but a snapshot: slots the
-    caller holds with no request on them, which the lease asked for alongside may reuse.
-    """
-
-    returned_requests: int = 0
-    returned_tokens: int = 0
-    released_slots: int = 0
-    token_correction: int = 0
-    rate_limited: int = 0
-    retry_after: float | None = None
-    observation: RateLimitObservation | None = None
-    completed: int = 0
-    spare_slots: int = 0
-
-    def is_empty(self) -> bool:
-        """True when the report carries nothing the limiter would act on."""
-        return not (
-            self.returned_requests
-            or self.returned_tokens
-            or self.released_slots
-            or self.token_correction
-            or self.rate_limited
-            or self.observation is not None
-            or self.completed
-        )
-
-
-class _Bucket:
-    """One continuously refilling bucket; ``per_minute=None`` means unlimited."""
-
-    def __init__(self, per_minute: float | None, bucket_seconds: float, now: float) -> None:
-        self.per_minute = per_minute
-        self.bucket_seconds = bucket_seconds
-        self.level = 0.0
-        self.updated = now
-
-    @property
-    def limited(self) -> bool:
-        return self.per_minute is not None
-
-    @property
-    def rate(self) -> float:
-        return (self.per_minute or 0.0) / 60.0
-
-    @property
-    def cap(self) -> float:
-        return self.rate * self.bucket_seconds
-
-    def refill(self, now: float) -> None:
-        if self.limited and now > self.updated:
-            self.level = min(self.cap, self.level + self.rate * (now - self.updated))
-        self.updated = max(self.updated, now)
-
-    def set_per_minute(self, per_minute: float | None, now: float) -> None:
-        self.refill(now)  # earn credit at the old rate up to now before switching
-        self.per_minute = per_minute
-        self.level = min(self.level, self.cap) if self.limited else 0.0
-
-    def credit(self, amount: float) -> None:
-        if self.limited:
-            self.level = min(self.cap, self.level + amount)
-
-    def available(self, unit: float, horizon: float) -> float:
-        """How many ``unit``-sized items may be granted, reserving up to ``horizon`` ahead."""
-        if not self.limited or unit <= 0:
-            return math.inf
-        room = self.level + self.rate * horizon
-        return math.floor(room / unit) + 1 if room >= 0 else 0
-
-    def wait_for(self, items: int, unit: float, horizon: float) -> float:
-        """Seconds until ``available(unit, horizon) >= items``."""
-        if not self.limited or unit <= 0 or self.rate <= 0:
-            return 0.0
-        short = (items - 1) * unit - (self.level + self.rate * horizon)
-        return max(0.0, short / self.rate)
 
 
 def _check_limit(name: str, value: float | None) -> None:
@@ -260,6 +180,9 @@ class LimiterCore:
         low_water: float = 0.1,
         min_shared_fraction: float = 0.1,
         slot_reclaim_seconds: float = 120.0,
+        restarted: bool = False,
+        restart_hold_seconds: float = 3.0,
+        incarnation: str | None = None,
     ) -> None:
         for name, value in (("rpm", rpm), ("tpm", tpm), ("max_concurrent", max_concurrent)):
             _check_limit(name, value)
@@ -280,8 +203,15 @@ class LimiterCore:
         self._rpm, self._tpm, self._max_concurrent = rpm, tpm, max_concurrent
         self._learnt = {"requests": None, "tokens": None}  # limits from limit-* headers
         self._shared = {"requests": (1.0, now), "tokens": (1.0, now)}  # (factor, until)
-        self._requests = _Bucket(rpm, bucket_seconds, now)
-        self._tokens = _Bucket(tpm, bucket_seconds, now)
+        self._requests = Bucket(rpm, bucket_seconds, now)
+        self._tokens = Bucket(tpm, bucket_seconds, now)
+        # Which instance granted a lease: callers drop leases of an earlier one.
+        self.incarnation = incarnation or uuid.uuid4().hex[:12]
+        self.restarted = restarted
+        if restarted:
+            # The old incarnation's grants are still being spent: see "Restarts".
+            for bucket in (self._requests, self._tokens):
+                bucket.level = -bucket.rate * restart_hold_seconds
         self._cooldown_until = now
         self._in_use = 0
         # Callers competing for capacity: caller -> when it last asked for some. A caller
@@ -303,6 +233,7 @@ class LimiterCore:
                 "rate_limited",
                 "completed",
                 "reclaimed_slots",
+                "released_callers",
             ),
             0,
         )
@@ -378,6 +309,22 @@ class LimiterCore:
         self._apply_report(caller_id, report, now)
         self._forget(caller_id)
 
+    def release_caller(self, caller_id: str) -> int:
+        """Forget a caller known to be dead, at once; returns the slots it held.
+
+        The driver calls this (through the actor) when it sees a caller actor die, so the
+        dead caller's slots do not wait ``slot_reclaim_seconds``. Unknown ids are ignored.
+
+        >>> core = LimiterCore(rpm=None, tpm=None, max_concurrent=4, clock=lambda: 0.0)
+        >>> core.lease("a", 10).slots, core.release_caller("a"), core.lease("b", 10).slots
+        (4, 4, 4)
+        """
+        self._update_rates(self._clock())
+        held = self._forget(caller_id)
+        self._counts["released_callers"] += 1
+        self._counts["reclaimed_slots"] += held
+        return held
+
     def _forget(self, caller_id: str) -> int:
         """Drop a caller, giving back any slots it still holds; returns how many."""
         self._callers.pop(caller_id, None)
@@ -388,13 +335,16 @@ class LimiterCore:
         return held
 
     def _apply_report(self, caller_id: str, report: UsageReport, now: float) -> None:
-        self._requests.credit(report.returned_requests)
-        # A positive correction (used more than estimated) may push the level below zero.
-        self._tokens.credit(report.returned_tokens - report.token_correction)
-        self._in_use = max(0, self._in_use - report.released_slots)
-        held = self._slots_held.get(caller_id, 0)
-        self._slots_held[caller_id] = max(0, held - report.released_slots)
-        self._counts["returned_requests"] += report.returned_requests
+        # Capacity given back from another incarnation was never granted by this one:
+        # crediting it would undo the restart hold. What the provider said still counts.
+        if report.incarnation in ("", self.incarnation):
+            self._requests.credit(report.returned_requests)
+            # A positive correction (used more than estimated) may push the level below 0.
+            self._tokens.credit(report.returned_tokens - report.token_correction)
+            self._in_use = max(0, self._in_use - report.released_slots)
+            held = self._slots_held.get(caller_id, 0)
+            self._slots_held[caller_id] = max(0, held - report.released_slots)
+            self._counts["returned_requests"] += report.returned_requests
         self._counts["completed"] += report.completed
         if report.observation is not None:
             self._learn(report.observation, now)
@@ -485,7 +435,7 @@ class LimiterCore:
                 self._reserved_until.pop(other, None)
         if want_requests <= 0:
             self._callers.pop(caller_id, None)  # nothing left to send: not competing
-            return Lease()
+            return Lease(incarnation=self.incarnation)
         self._callers[caller_id] = now
         if now < self._cooldown_until:
             return self._refuse(self._cooldown_until - now)
@@ -542,11 +492,12 @@ class LimiterCore:
             starts_in=ends_in - span,
             ends_in=ends_in,
             slot_cap=slot_cap,
+            incarnation=self.incarnation,
         )
 
     def _refuse(self, retry_in: float) -> Lease:
         self._counts["refusals"] += 1
-        return Lease(retry_in=max(retry_in, 1e-3))
+        return Lease(retry_in=max(retry_in, 1e-3), incarnation=self.incarnation)
 
     # ------------------------------------------------------------------ stats
     def stats(self) -> dict[str, Any]:
@@ -560,4 +511,6 @@ class LimiterCore:
                 1 for seen in self._callers.values() if now - seen <= self._active_seconds
             ),
             "cooling_down_for": max(0.0, self._cooldown_until - now),
+            "incarnation": self.incarnation,
+            "restarted": self.restarted,
         }

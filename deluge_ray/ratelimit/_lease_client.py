@@ -18,6 +18,13 @@ the limiter only to renew its lease, about once per block of requests:
   is waiting, or slots left idle, cause a report-only call of their own;
 * ``close`` gives back whatever is unused.
 
+When the limiter restarts, a lease call may fail (the actor is being rebuilt): the client
+retries it with a growing pause (``limiter_retry_seconds`` doubling up to
+``limiter_retry_cap``, on the injected ``sleep``) for up to ``limiter_unavailable_timeout``
+seconds, so a restart shows up as a short wait, never as a failed request. The first lease
+from the new instance carries a new ``incarnation``: the client then drops everything it
+holds from the old one (see "Restarts" in :mod:`deluge_ray.ratelimit._core`).
+
 The ``limiter`` is anything with ``async lease(caller_id, want_requests, tokens_per_request,
 report) -> Lease``: a ``RateLimiter`` actor handle through :meth:`LeaseClient.for_actor`,
 or an in-process object wrapping ``LimiterCore`` in tests.
@@ -51,7 +58,11 @@ from ..errors import ConfigurationError
 from ._core import Lease, UsageReport
 from ._headers import RateLimitObservation
 
-__all__ = ["LeaseClient", "LimiterLike", "Permit"]
+__all__ = ["LeaseClient", "LimiterLike", "LimiterUnavailable", "Permit"]
+
+
+class LimiterUnavailable(Exception):
+    """The limiter could not answer (it is restarting, or its node is gone): ask again."""
 
 
 class LimiterLike(Protocol):
@@ -79,8 +90,18 @@ class _ActorLimiter:
         tokens_per_request: int,
         report: UsageReport | None,
     ) -> Lease:
-        # Awaiting the ObjectRef yields to the event loop; ray.get would block it.
-        return await self._handle.lease.remote(caller_id, want_requests, tokens_per_request, report)
+        from ray.exceptions import ActorUnavailableError, RayActorError
+
+        try:
+            # Awaiting the ObjectRef yields to the event loop; ray.get would block it.
+            return await self._handle.lease.remote(
+                caller_id, want_requests, tokens_per_request, report
+            )
+        except (RayActorError, ActorUnavailableError) as exc:
+            # The actor restarts (max_restarts=-1): the caller retries; never a failed request.
+            raise LimiterUnavailable(
+                f"the rate limiter did not answer ({type(exc).__name__})"
+            ) from exc
 
 
 @dataclass
@@ -142,6 +163,9 @@ class LeaseClient:
         max_concurrent: int | None = None,
         idle_flush_seconds: float = 0.25,
         default_cooldown: float = 1.0,
+        limiter_retry_seconds: float = 0.05,
+        limiter_retry_cap: float = 2.0,
+        limiter_unavailable_timeout: float = 300.0,
     ) -> None:
         self._limiter = limiter
         self.caller_id = caller_id
@@ -150,6 +174,10 @@ class LeaseClient:
         self.limits = {"rpm": rpm, "tpm": tpm, "max_concurrent": max_concurrent}
         self._idle_flush_seconds = idle_flush_seconds
         self._default_cooldown = default_cooldown
+        self._limiter_retry_seconds = limiter_retry_seconds
+        self._limiter_retry_cap = limiter_retry_cap
+        self._limiter_unavailable_timeout = limiter_unavailable_timeout
+        self._incarnation: str | None = None  # of the limiter instance we last heard from
 
         self._lock = asyncio.Lock()  # one acquirer at a time, in arrival order
         self._current: _Held | None = None
@@ -175,6 +203,8 @@ class LeaseClient:
         self.granted_requests = 0
         self.refusals = 0
         self.sent = 0
+        self.limiter_retries = 0
+        self.restarts_seen = 0
 
     @classmethod
     def for_actor(cls, handle: Any, caller_id: str, **kwargs: Any) -> LeaseClient:
@@ -344,7 +374,10 @@ class LeaseClient:
             report.retry_after = max(0.0, self._report_retry_until - self._clock())
             self._report_retry_until = None
         self._urgent = False
-        return None if report.is_empty() else report
+        if report.is_empty():
+            return None
+        report.incarnation = self._incarnation or ""
+        return report
 
     def _restore_report(self, report: UsageReport | None) -> None:
         """Put a report that never arrived back in front of the queue."""
@@ -375,13 +408,16 @@ class LeaseClient:
             report = report or UsageReport()
             report.spare_slots = spare
         tokens = self._tokens_per_request() if want > 0 else 0
-        self.lease_calls += 1
         try:
-            lease = await self._limiter.lease(self.caller_id, want, tokens, report)
+            lease = await self._lease_retrying(want, tokens, report)
         except BaseException:
             self._restore_report(report)
             raise
         now = self._clock()
+        if lease.incarnation and lease.incarnation != self._incarnation:
+            if self._incarnation is not None:
+                self._forget_old_incarnation()
+            self._incarnation = lease.incarnation
         self._slots_held += lease.slots
         if lease.slots:
             self._slot_freed.set()
@@ -409,6 +445,35 @@ class LeaseClient:
             self.refusals += 1
             self._retry_at = now + lease.retry_in
         return lease
+
+    async def _lease_retrying(self, want: int, tokens: int, report: UsageReport | None) -> Lease:
+        """One lease call, asked again while the limiter is unavailable (restarting)."""
+        pause = self._limiter_retry_seconds
+        give_up_at = self._clock() + self._limiter_unavailable_timeout
+        while True:
+            self.lease_calls += 1
+            try:
+                return await self._limiter.lease(self.caller_id, want, tokens, report)
+            except LimiterUnavailable:
+                if self._closed or self._clock() + pause > give_up_at:
+                    raise  # closing: the last report is best effort, do not hold close up
+                self.limiter_retries += 1
+                await self._sleep(pause)
+                pause = min(2 * pause, self._limiter_retry_cap)
+
+    def _forget_old_incarnation(self) -> None:
+        """The limiter restarted: drop what the old instance granted, giving nothing back.
+
+        The new instance never granted those leases or slots, so returning them would
+        credit it with capacity it does not have. Requests in flight keep running; until
+        they end, they keep this client from using the new instance's slots.
+        """
+        self.restarts_seen += 1
+        self._current = self._next = None
+        self._slots_held = 0
+        self._report = UsageReport()
+        self._report_retry_until = None
+        self._last_full_lease = 0
 
     # ---------------------------------------------------------------- complete
     def complete(
@@ -493,7 +558,8 @@ class LeaseClient:
         report = self._take_report()
         if report is not None:
             self.lease_calls += 1
-            await self._limiter.lease(self.caller_id, 0, 0, report)
+            with contextlib.suppress(LimiterUnavailable):  # a restarted limiter knew none of it
+                await self._limiter.lease(self.caller_id, 0, 0, report)
 
     def stats(self) -> dict[str, int]:
         """Counters for the engine's reports: ``lease_calls`` is the actor calls made."""
@@ -502,4 +568,6 @@ class LeaseClient:
             "granted_requests": self.granted_requests,
             "refusals": self.refusals,
             "sent": self.sent,
+            "limiter_retries": self.limiter_retries,
+            "restarts_seen": self.restarts_seen,
         }

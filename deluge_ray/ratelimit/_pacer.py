@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..errors import ConfigurationError
 
@@ -28,12 +30,21 @@ class Pacer:
     lower than ours); each success shrinks it back by 10 % towards the configured rate.
     """
 
-    def __init__(self, max_requests_per_minute: float, max_concurrent: int) -> None:
+    def __init__(
+        self,
+        max_requests_per_minute: float,
+        max_concurrent: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         if max_requests_per_minute <= 0 or max_concurrent < 1:
             raise ConfigurationError(
                 "max_requests_per_minute must be > 0 and max_concurrent_requests >= 1 "
                 f"(got {max_requests_per_minute} and {max_concurrent})."
             )
+        self._clock = clock  # injectable, so that tests run in virtual time
+        self._sleep = sleep
         self.base_interval = 60.0 / max_requests_per_minute
         self.interval = self.base_interval
         self._slots = asyncio.Semaphore(max_concurrent)
@@ -43,11 +54,11 @@ class Pacer:
     async def __aenter__(self) -> Pacer:
         await self._slots.acquire()
         async with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
-            await asyncio.sleep(start - now)
+            await self._sleep(start - now)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -56,7 +67,7 @@ class Pacer:
     def throttled(self, retry_after: float | None) -> None:
         """A request was refused with 429: pause all starts and slow down."""
         wait = retry_after if retry_after is not None else 1.0
-        self._next = max(self._next, time.monotonic() + wait)
+        self._next = max(self._next, self._clock() + wait)
         self.interval = max(self.interval * 2, wait / 2)
 
     def succeeded(self) -> None:

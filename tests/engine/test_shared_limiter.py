@@ -1,7 +1,9 @@
-"""Two driver processes with the same key share one RateLimiter; with_limits reaches it."""
+"""Two driver processes with the same key share one RateLimiter; with_limits reaches it;
+callers killed mid-batch give their slots back at once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,6 +14,7 @@ import uuid
 import ray
 
 from deluge_ray.client._routes import limiter_name
+from deluge_ray.mock import Latency, MockConfig, MockProvider, use_mock
 
 from .conftest import MINI
 
@@ -73,3 +76,37 @@ def test_with_limits_updates_the_shared_limiter(mock, make_client, monkeypatch):
     client.with_limits(max_requests_per_minute=1234, max_concurrent_requests=7)
     stats = ray.get(limiter.stats.remote())
     assert (stats["rpm"], stats["max_concurrent"]) == (1234, 7)
+
+
+async def test_killed_callers_slots_are_free_for_the_next_batch_at_once(
+    ray_cluster, make_client, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-reclaim-{uuid.uuid4().hex}")
+    with MockProvider(MockConfig(latency=Latency.fixed(400))) as server, use_mock(server):
+        client = make_client(MINI, num_callers=2, max_concurrent_requests=4)
+        prompts = [f"reclaim {i}" for i in range(16)]
+        job = asyncio.create_task(client.process_prompts_async(prompts, show_progress=False))
+
+        async def every_slot_busy():  # a readiness poll, not a timing assumption
+            while server.stats()["in_flight"] < 4:
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(every_slot_busy(), 60)
+        victims = client._engine.pool.live_callers()
+        for victim in victims:  # every slot is held by a caller that dies now
+            ray.kill(victim)
+        results = await job
+        assert not any(r.is_error for r in results)
+        limiter = client._routes[0].limiter
+        stats = await limiter.stats.remote()
+        # the driver told the limiter: the slots did not wait slot_reclaim_seconds (120 s)
+        assert stats["released_callers"] >= 1 and stats["reclaimed_slots"] >= 1
+
+        server.reset_stats()
+        again = await client.process_prompts_async(
+            [f"next {i}" for i in range(8)], show_progress=False
+        )
+        assert not any(r.is_error for r in again)
+        # all four slots were free for the next batch, none held by the dead callers
+        assert server.stats()["peak_concurrency"] == 4
+        assert not set(victims) & set(client._engine.pool.live_callers())

@@ -65,6 +65,20 @@ async def test_saturation_is_paced_at_the_limit_with_few_lease_calls(n_clients: 
     assert stats["in_use"] == 0
 
 
+async def test_two_clients_in_different_places_share_one_rate() -> None:
+    # A driver and an actor, each with its own LeaseClient, on one 2400 RPM limiter.
+    vt = VirtualTime()
+    limiter = InProcessLimiter(vt, rpm=2400)  # 40 requests/s
+    clients = [LeaseClient(limiter, name, clock=vt.clock, sleep=vt.sleep) for name in ("driver", "actor")]  # fmt: skip
+    sent = await vt.run(saturate(vt, clients, seconds=10.0, workers_per_client=10, latency=0.05))
+    span = max(sent) - min(sent)
+    # the rate over their span plus the bucket's quarter second of credit and, for each
+    # client, one request at the very edge of a slice
+    assert 0.97 * 40 * span <= len(sent) <= 40 * (span + 0.25) + 2
+    assert max_in_any_second(sent) <= 41
+    assert limiter.calls <= len(sent) / 5
+
+
 async def test_sends_of_a_lease_are_spread_over_its_slice() -> None:
     vt = VirtualTime()
     limiter = InProcessLimiter(vt, rpm=600)  # one request every 0.1 s

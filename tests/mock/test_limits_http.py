@@ -1,59 +1,92 @@
-"""Rate limits over real HTTP: a 2x-rate client is half refused, a 95% client never is,
-and the server's stats agree with what the clients counted."""
+"""Rate limits over real HTTP, on an injected clock: a 2x-rate client is about half
+refused, a 95% client never is, and the server's stats agree with what the clients counted.
+
+The server's rate windows read a virtual clock that the test advances between sends, so
+the counts are exact (no real pacing, no scheduling jitter); the windows' own rule is
+tested in ``test_limits.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 import aiohttp
 
-from deluge_ray.mock import Limits, MockConfig
+from deluge_ray.mock import Latency, Limits, MockConfig, RateWindows
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 
-async def _paced(session, url, key, per_second, seconds):
-    """Send on a fixed schedule (not waiting for replies); return (ok, refused, headers)."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    headers = {"Authorization": f"Bearer {key}"}
+class Clock:
+    """The server's time, moved only by the test."""
 
-    async def one(i):
-        await asyncio.sleep(max(0.0, start + i / per_second - loop.time()))
-        async with session.post(url, json=CHAT, headers=headers) as response:
-            await response.read()
-            return response.status, response.headers
+    def __init__(self) -> None:
+        self.now = 0.0
 
-    results = await asyncio.gather(*(one(i) for i in range(int(per_second * seconds))))
-    ok = sum(1 for status, _ in results if status == 200)
-    refused = [h for status, h in results if status == 429]
-    return ok, refused
+    def __call__(self) -> float:
+        return self.now
+
+
+def _schedule(per_second: dict[str, float], seconds: float) -> list[tuple[float, str]]:
+    """Every send (at, key) of fixed-rate clients, in time order."""
+    sends = [
+        (i / rate, key) for key, rate in per_second.items() for i in range(int(rate * seconds))
+    ]
+    return sorted(sends)
 
 
 async def test_double_rate_half_refused_paced_none_and_stats_agree(make_mock):
-    # 1200 RPM = 20/s with a half-second bucket (10). Client A sends at 40/s for 2.5 s;
-    # client B (its own key, so its own limit) at 19/s. Finishes in ~2.5 s.
+    # 1200 RPM = 20/s with a half-second bucket (10). Key A sends at 40/s for 2.5 s; key B
+    # (its own limit) at 19/s. A is admitted the full bucket (10) plus 20/s of refill over
+    # the 2.475 s between its first and last send (49), so 59 of 100.
     mock = await make_mock(MockConfig(limits=Limits(rpm=1200, burst_seconds=0.5)))
+    clock = Clock()
+    mock._core.windows = RateWindows(clock=clock)
     url = f"{mock.openai_base_url}/chat/completions"
-    started = time.monotonic()
+    outcomes: dict[str, list] = {"a": [], "b": []}
     async with aiohttp.ClientSession() as session:
-        (a_ok, a_refused), (b_ok, b_refused) = await asyncio.gather(
-            _paced(session, url, "key-a", 40, 2.5), _paced(session, url, "key-b", 19, 2.5)
-        )
-    elapsed = time.monotonic() - started
-    a_total = a_ok + len(a_refused)
-    # The server admits 2.5 s of rate plus one bucket: ~60 of 100, so ~40% refused (the
-    # share tends to 50% as the run gets longer; the pure-window test checks that).
-    assert 0.3 <= len(a_refused) / a_total <= 0.55, (a_ok, len(a_refused), elapsed)
+        for at, key in _schedule({"a": 40, "b": 19}, 2.5):
+            clock.now = at
+            headers = {"Authorization": f"Bearer key-{key}"}
+            async with session.post(url, json=CHAT, headers=headers) as response:
+                await response.read()
+                outcomes[key].append((response.status, response.headers))
+    a_ok = sum(1 for status, _ in outcomes["a"] if status == 200)
+    a_refused = [h for status, h in outcomes["a"] if status == 429]
+    b_ok = sum(1 for status, _ in outcomes["b"] if status == 200)
+    assert (a_ok, len(a_refused)) == (59, 41)
     assert all(int(h["retry-after-ms"]) > 0 for h in a_refused)
-    assert b_refused == [] and b_ok == 47
+    assert b_ok == 47 and len(outcomes["b"]) == 47
     stats = mock.stats()
     assert stats["rate_limited"] == len(a_refused)
     assert stats["by_status"]["200"] == a_ok + b_ok
-    assert stats["requests"] == a_total + b_ok
-    assert len(stats["by_key"]) == 2 and sorted(stats["by_key"].values()) == [47, a_total]
+    assert stats["requests"] == 100 + 47
+    assert len(stats["by_key"]) == 2 and sorted(stats["by_key"].values()) == [47, 100]
     assert sum(stats["per_second"].values()) == stats["requests"]
+
+
+async def test_retry_after_over_http_is_exactly_when_the_bucket_refills(make_mock):
+    # 600 RPM = 10/s, a one-second bucket of 10: the eleventh request at t=0 must wait
+    # 0.1 s, and is admitted once the virtual clock has moved by exactly that.
+    mock = await make_mock(MockConfig(limits=Limits(rpm=600, burst_seconds=1.0)))
+    clock = Clock()
+    mock._core.windows = RateWindows(clock=clock)
+    url = f"{mock.openai_base_url}/chat/completions"
+    headers = {"Authorization": "Bearer k"}
+    async with aiohttp.ClientSession() as session:
+
+        async def send() -> tuple[int, dict[str, str]]:
+            async with session.post(url, json=CHAT, headers=headers) as response:
+                await response.read()
+                return response.status, dict(response.headers)
+
+        burst = [await send() for _ in range(11)]
+        assert [status for status, _ in burst] == [200] * 10 + [429]
+        assert int(burst[-1][1]["retry-after-ms"]) == 100
+        clock.now += 0.099
+        assert (await send())[0] == 429
+        clock.now += 0.001
+        assert (await send())[0] == 200
 
 
 async def test_success_headers_and_stats_endpoint(make_mock):
@@ -79,8 +112,6 @@ async def test_success_headers_and_stats_endpoint(make_mock):
 
 
 async def test_concurrency_limit_over_http(make_mock):
-    from deluge_ray.mock import Latency
-
     mock = await make_mock(MockConfig(limits=Limits(max_concurrent=3), latency=Latency.fixed(300)))
     async with aiohttp.ClientSession() as session:
 
