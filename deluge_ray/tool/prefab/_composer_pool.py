@@ -47,6 +47,7 @@ _PACKAGE_ROOT = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 )
 _MAX_IDLE = 4
+_BOOT_TIMEOUT = 60.0  # a worker boots in ~0.1 s; minutes only on a badly overloaded host
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class _Worker:
         self.fd = self.proc.stdout.fileno()
         os.set_blocking(self.fd, False)
         self.buffer = bytearray()
+        self.ready = False  # set once its "ready" frame has been read
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
@@ -148,6 +150,13 @@ class _Pool:
                 return
         worker.close()
 
+    def replace(self, memory_mb: int) -> None:
+        """A worker was discarded: boot its successor now, so the next snippet finds it warm."""
+        with self.lock:
+            idle = self.idle.setdefault(memory_mb, [])
+            if len(idle) < _MAX_IDLE:
+                idle.append(_Worker(memory_mb))
+
     def shutdown(self) -> None:
         with self.lock:
             workers = [w for idle in self.idle.values() for w in idle]
@@ -179,6 +188,15 @@ async def run_snippet(
     clean = False
     loop.add_reader(worker.fd, worker.on_readable, inbox)
     try:
+        if not worker.ready:
+            # Boot time is not the snippet's: its timeout starts once the worker is up.
+            try:
+                hello = await asyncio.wait_for(inbox.get(), timeout=_BOOT_TIMEOUT)
+            except asyncio.TimeoutError:
+                hello = None
+            if not isinstance(hello, dict) or hello.get("t") != "ready":
+                raise SnippetError("the snippet's worker process did not start; try again.")
+            worker.ready = True
         worker.send(
             {
                 "t": "run",
@@ -197,11 +215,11 @@ async def run_snippet(
                 f"the snippet did not finish within {limits.timeout} seconds and was stopped."
             ) from None
         if done is None:
-            raise SnippetError(_death_message(worker, limits))
+            raise SnippetError(await _death_message(worker, limits))
         clean = not done.get("retire")
         return done
     except (BrokenPipeError, ConnectionResetError):
-        raise SnippetError(_death_message(worker, limits)) from None
+        raise SnippetError(await _death_message(worker, limits)) from None
     finally:
         with contextlib.suppress(ValueError, OSError):
             loop.remove_reader(worker.fd)
@@ -210,14 +228,17 @@ async def run_snippet(
         if clean:
             _POOL.give_back(worker)
         else:
+            # Killed at once; reaped off the loop (tearing down a large process takes a
+            # while, and the model's answer need not wait for it).
             worker.kill()
-            await asyncio.to_thread(worker.close)
+            threading.Thread(target=worker.close, daemon=True).start()
+            _POOL.replace(worker.memory_mb)
 
 
-def _death_message(worker: _Worker, limits: Limits) -> str:
+async def _death_message(worker: _Worker, limits: Limits) -> str:
     worker.kill()
     try:
-        code = worker.proc.wait(timeout=1.0)
+        code = await asyncio.to_thread(worker.proc.wait, 1.0)
     except subprocess.TimeoutExpired:
         code = None
     if code == -signal.SIGXCPU:

@@ -4,6 +4,7 @@ Started by :mod:`._composer_pool` as ``python -I -c BOOT``; it talks to the host
 stdin/stdout with length-prefixed JSON frames (never pickle: the host must not execute
 anything a worker sends). Messages:
 
+- worker → host ``{"t": "ready"}`` once, when it has booted and limited itself
 - host → worker ``{"t": "run", "code", "max_steps", "max_tool_calls", "cpu_seconds",
   "tools": {name: [positional params]}}``
 - worker → host ``{"t": "call", "id", "name", "kwargs"}``; host → worker
@@ -141,6 +142,7 @@ async def _serve(memory_mb: int) -> None:
     threading.Thread(target=_read_frames, args=(sys.stdin.buffer, loop, inbox), daemon=True).start()
     _set_limits(memory_mb)
     host = _Host(out)
+    host.send({"t": "ready"})  # the host starts a snippet's clock only after this
     job_task: asyncio.Task[dict[str, Any]] | None = None
 
     def finished(task: asyncio.Task[dict[str, Any]]) -> None:
