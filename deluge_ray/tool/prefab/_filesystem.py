@@ -14,13 +14,13 @@ already written are restored.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...errors import ConfigurationError, ToolError
 from ._common import fail, make_tool, ok
 from ._patch import FilePatch, PatchError, apply_hunks, parse_hunks, parse_unified_diff
+from ._regex import compile_pattern
 from ._workspace import (
     DirectoryWorkspace,
     InMemoryWorkspace,
@@ -38,7 +38,7 @@ _DESCRIPTION = (
     "('.' is the root); '..' and absolute paths are refused. Commands: read_file (path, "
     "optional start_line/end_line, 1-based inclusive; lines come back numbered), write_file "
     "(path, content, mode overwrite|append|create_if_missing), delete_path (path), list_dir "
-    "(path, recursive), grep (Python regex pattern, optional path, max_results), apply_patch "
+    "(path, recursive), grep (regex pattern in RE2 syntax: no backreferences or lookaround, optional path, max_results), apply_patch "
     "(patch: a unified diff for one or more files; use '--- /dev/null' to create and "
     "'+++ /dev/null' to delete; if any hunk does not apply, nothing is changed)."
 )
@@ -50,7 +50,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "content": {"type": "string", "description": "Text to write."},
     "mode": {"type": "string", "enum": list(WRITE_MODES), "description": "How to write."},
     "recursive": {"type": "boolean", "description": "List sub-directories too."},
-    "pattern": {"type": "string", "description": "Python regular expression to search for."},
+    "pattern": {"type": "string", "description": "Regular expression (RE2 syntax) to search for."},
     "max_results": {"type": "integer", "description": "Maximum matches to return (50)."},
     "patch": {"type": "string", "description": "Unified diff, one or more files."},
     "operation": {
@@ -195,16 +195,8 @@ class FilesystemManager:
     def grep(
         self, pattern: str, path: str | None = None, max_results: int | None = 50
     ) -> dict[str, Any]:
-        """Search file lines for a Python regular expression (at most ``max_results`` hits)."""
-        if not isinstance(pattern, str) or not pattern:
-            raise ToolError("pattern must be a non-empty regular expression string.")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ToolError(
-                f"Invalid regular expression {pattern!r}: {exc}. Escape special characters "
-                "such as ( [ { . * + ? with a backslash to match them literally."
-            ) from None
+        """Search file lines for a regular expression (RE2 syntax, linear-time matching)."""
+        compile_pattern(pattern)  # refuse a bad pattern before touching the backend
         limit = _int_arg("max_results", max_results) or 50
         rel = None if path is None else normalize_path(path, allow_root=True)
         matches = self.backend.grep(pattern, rel, limit)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ...errors import ConfigurationError, ToolError
+from ._regex import compile_pattern
 
 __all__ = [
     "DirectoryWorkspace",
@@ -99,7 +100,7 @@ class WorkspaceBackend(Protocol):
 
 def _grep_texts(files: Iterable[tuple[str, str]], pattern: str, limit: int) -> list[dict[str, Any]]:
     """Shared grep over ``(path, text)`` pairs, stopping after ``limit`` matches."""
-    regex = re.compile(pattern)
+    regex = compile_pattern(pattern)
     matches: list[dict[str, Any]] = []
     for path, text in files:
         for number, line in enumerate(text.splitlines(), start=1):
