@@ -108,7 +108,7 @@ async def test_filesystem_write_then_read_in_a_real_directory(mock, client, tmp_
     written, read = (json.loads(r.result) for r in tool_results(conv))
     assert written == {
         "ok": True,
-        "result": {"path": "notes/plan.md", "mode": "overwrite", "written": True},
+        "result": {"path": "notes/plan.md", "status": "ok", "mode": "overwrite", "written": True},
     }
     assert read["ok"] is True
     assert read["result"]["start_line"] == 2 and read["result"]["total_lines"] == 2

@@ -43,7 +43,7 @@ def test_read_write_list_delete_round_trip(fs: FilesystemManager) -> None:
     assert read["content"] == "     2\tb\n     3\tc"
     assert read["total_lines"] == 5
     top = call(fs, "list_dir", path=".")["result"]["entries"]
-    assert top == [{"path": "src", "type": "directory"}]
+    assert top == [{"path": "src", "type": "directory", "size": None}]
     deep = call(fs, "list_dir", path=".", recursive=True)["result"]["entries"]
     assert [e["path"] for e in deep] == ["src", "src/app.py"]
     kept = call(fs, "write_file", path="src/app.py", content="x", mode="create_if_missing")

@@ -14,7 +14,9 @@ already written are restored.
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigurationError, ToolError
@@ -22,6 +24,7 @@ from ._common import fail, make_tool, ok
 from ._patch import FilePatch, PatchError, apply_hunks, parse_hunks, parse_unified_diff
 from ._regex import compile_pattern
 from ._workspace import (
+    ROOT,
     DirectoryWorkspace,
     InMemoryWorkspace,
     WorkspaceBackend,
@@ -153,6 +156,7 @@ class FilesystemManager:
             "end_line": last,
             "total_lines": total,
             "content": shown,
+            "character_count": len(text),  # of the whole file, as lm-deluge reports it
         }
         if truncated:
             result["note"] = (
@@ -175,21 +179,30 @@ class FilesystemManager:
             try:
                 self.backend.write_file(rel, content, overwrite=False)
             except FileExistsError:
-                return {"path": rel, "mode": mode, "written": False, "note": "already exists"}
+                return {
+                    "path": rel,
+                    "status": "ok",
+                    "mode": mode,
+                    "written": False,
+                    "note": "already exists",
+                }
         else:
             raise ToolError(f"Unknown write mode {mode!r}; use one of {', '.join(WRITE_MODES)}.")
-        return {"path": rel, "mode": mode, "written": True}
+        return {"path": rel, "status": "ok", "mode": mode, "written": True}
 
     def delete_path(self, path: str) -> dict[str, Any]:
         """Delete a file, or a directory and everything under it."""
         rel = normalize_path(path)
         self.backend.delete_path(rel)
-        return {"path": rel, "deleted": True}
+        return {"path": rel, "status": "ok", "deleted": True}
 
     def list_dir(self, path: str | None = ".", recursive: bool | None = False) -> dict[str, Any]:
         """List a directory (the root by default), optionally recursively."""
         rel = normalize_path(path or ".", allow_root=True)
         entries = self.backend.list_dir(rel, recursive=bool(recursive))
+        for entry in entries:
+            if entry.get("type") == "directory":
+                entry.setdefault("size", None)  # lm-deluge lists directories with size null
         return {"path": rel, "recursive": bool(recursive), "entries": entries}
 
     def grep(
@@ -203,6 +216,7 @@ class FilesystemManager:
         return {
             "pattern": pattern,
             "path": rel or ".",
+            "max_results": limit,
             "matches": matches,
             "truncated": len(matches) >= limit,
         }
@@ -223,6 +237,30 @@ class FilesystemManager:
         plan, summary = self._plan(file_patches)
         self._commit(plan)
         return {"files": summary, "message": f"Patch applied to {len(summary)} file(s)."}
+
+    def dump(self, destination: str | os.PathLike[str], *, as_zip: bool = False) -> list[str]:
+        """Copy every workspace file to ``destination`` (a directory, or a zip file).
+
+        Returns the relative paths written, sorted. The destination is the caller's choice
+        (not the model's), so it is not confined like workspace paths are.
+        """
+        files = [
+            e["path"] for e in self.backend.list_dir(ROOT, recursive=True) if e["type"] == "file"
+        ]
+        target = Path(destination)
+        if as_zip:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+                for rel in files:
+                    archive.writestr(rel, self.backend.read_file(rel))
+            return sorted(files)
+        if target.exists() and not target.is_dir():
+            raise NotADirectoryError(f"{target} exists and is not a directory; pick another.")
+        for rel in files:
+            out = target.joinpath(*rel.split("/"))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(self.backend.read_file(rel), encoding="utf-8")
+        return sorted(files)
 
     # -- apply_patch internals ---------------------------------------------------------
 

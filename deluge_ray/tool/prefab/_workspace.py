@@ -45,7 +45,11 @@ MAX_PATH_DEPTH = 32  # directory levels; deeper paths are refused, deeper trees 
 
 
 class WorkspacePathError(ToolError):
-    """A path names something outside the workspace, or is not a usable path at all."""
+    """A path names something outside the workspace, or is not a usable path at all.
+
+    A ``ValueError`` (through :class:`ToolError`), which is what lm-deluge raises for a path
+    escape, so code that catches that keeps working.
+    """
 
 
 def normalize_path(path: str | None, *, allow_root: bool = False) -> str:
@@ -199,7 +203,12 @@ class InMemoryWorkspace:
                 d = prefix + "/".join(rest[:i])
                 entries[d] = {"path": d, "type": "directory"}
             if recursive or len(rest) == 1:
-                entries[file_path] = {"path": file_path, "type": "file", "size": len(content)}
+                entries[file_path] = {
+                    "path": file_path,
+                    "type": "file",
+                    "size": len(content),
+                    "line_count": len(content.splitlines()),
+                }
         return [entries[k] for k in sorted(entries)]
 
     def grep(self, pattern: str, path: str | None, limit: int) -> list[dict[str, Any]]:
