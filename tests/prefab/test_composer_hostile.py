@@ -32,9 +32,14 @@ async def hang() -> str:
     return "never"
 
 
+def blob() -> str:
+    """A tool with a 4 MB result: more than a pipe holds."""
+    return "x" * 4_000_000
+
+
 @pytest.fixture(scope="module")
 def composer() -> ToolComposer:
-    tools = [Tool.from_function(add), Tool.from_function(hang)]
+    tools = [Tool.from_function(add), Tool.from_function(hang), Tool.from_function(blob)]
     return ToolComposer(tools, timeout=TIMEOUT, cpu_seconds=1.0, memory_mb=256, max_steps=1_000_000)
 
 
@@ -66,6 +71,9 @@ BOMBS = {
     "tool-fanout": "rs = [add(i, i) for i in range(1000000)]",
     "tool-hangs": "r = hang()\nprint(r)",
     "set-ops": "a = set(range(999999))\nys = [a.union(set(range(i, i + 999999))) for i in range(1000)]",
+    # The result arrives while the worker is in one long C call (its GIL held, its pipe
+    # unread): the host must not block writing it.
+    "big-result-during-bigint": "r = blob()\nx = 10**9999\nwhile True:\n    x = x * x",
     "sorted-reverse": "xs = list(range(999999))\nwhile True:\n    xs = sorted(xs, reverse=True)",
 }
 

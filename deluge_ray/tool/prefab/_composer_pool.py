@@ -76,14 +76,41 @@ class _Worker:
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.fd = self.proc.stdout.fileno()
+        self.in_fd = self.proc.stdin.fileno()
         os.set_blocking(self.fd, False)
-        self.buffer = bytearray()
+        os.set_blocking(self.in_fd, False)
+        self.buffer = bytearray()  # bytes read, not yet a whole frame
+        self.pending = bytearray()  # bytes to write, not yet taken by the pipe
+        self.writing = False  # whether the loop watches in_fd for room
         self.ready = False  # set once its "ready" frame has been read
 
     def send(self, message: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(encode_frame(message))
-        self.proc.stdin.flush()
+        """Queue a frame and write what the pipe takes now; the loop writes the rest.
+
+        Never blocks: a worker busy in one long C call (holding its GIL) reads nothing for
+        a while, and a blocking write of a large tool result would freeze the host's loop.
+        """
+        self.pending += encode_frame(message)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write queued bytes until the pipe is full; ask the loop to call again if so."""
+        while self.pending:
+            try:
+                written = os.write(self.in_fd, self.pending)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.pending.clear()  # the worker is gone; its death is reported elsewhere
+                break
+            del self.pending[:written]
+        loop = asyncio.get_running_loop()
+        if self.pending and not self.writing:
+            loop.add_writer(self.in_fd, self.flush)
+            self.writing = True
+        elif not self.pending and self.writing:
+            loop.remove_writer(self.in_fd)
+            self.writing = False
 
     def on_readable(self, inbox: asyncio.Queue[Any]) -> None:
         """Loop reader callback: decode whole frames; ``None`` when the worker is gone."""
@@ -223,9 +250,11 @@ async def run_snippet(
     finally:
         with contextlib.suppress(ValueError, OSError):
             loop.remove_reader(worker.fd)
+            loop.remove_writer(worker.in_fd)
+        worker.writing = False
         for task in tasks:
             task.cancel()
-        if clean:
+        if clean and not worker.pending:
             _POOL.give_back(worker)
         else:
             # Killed at once; reaped off the loop (tearing down a large process takes a
