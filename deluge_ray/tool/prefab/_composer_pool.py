@@ -161,13 +161,29 @@ class _Pool:
         self.lock = threading.Lock()  # snippets may run on several loops in several threads
         self.idle: dict[int, list[_Worker]] = {}
 
-    def take(self, memory_mb: int) -> _Worker:
+    def take(self, memory_mb: int) -> _Worker | None:
+        """An idle worker, or ``None``; the last one taken gets a spare booting behind it."""
         with self.lock:
             idle = self.idle.setdefault(memory_mb, [])
             worker = idle.pop() if idle else None
-            if not idle:
-                idle.append(_Worker(memory_mb))  # boots while this snippet runs
-        return worker if worker is not None else _Worker(memory_mb)
+            spare = not idle
+        if spare:
+            self.replace(memory_mb)
+        return worker
+
+    def replace(self, memory_mb: int) -> None:
+        """Boot a worker into the idle list off the caller's thread (fork+exec of a large
+        host takes milliseconds the event loop should not spend)."""
+        threading.Thread(target=self._add, args=(memory_mb,), daemon=True).start()
+
+    def _add(self, memory_mb: int) -> None:
+        worker = _Worker(memory_mb)
+        with self.lock:
+            idle = self.idle.setdefault(memory_mb, [])
+            if len(idle) < _MAX_IDLE:
+                idle.append(worker)
+                return
+        worker.close()
 
     def give_back(self, worker: _Worker) -> None:
         with self.lock:
@@ -176,13 +192,6 @@ class _Pool:
                 idle.append(worker)
                 return
         worker.close()
-
-    def replace(self, memory_mb: int) -> None:
-        """A worker was discarded: boot its successor now, so the next snippet finds it warm."""
-        with self.lock:
-            idle = self.idle.setdefault(memory_mb, [])
-            if len(idle) < _MAX_IDLE:
-                idle.append(_Worker(memory_mb))
 
     def shutdown(self) -> None:
         with self.lock:
@@ -208,7 +217,7 @@ async def run_snippet(
     Raises :class:`SnippetError` when the worker is killed (timeout) or dies (memory or
     CPU limit); the worker is then discarded, never reused.
     """
-    worker = _POOL.take(limits.memory_mb)
+    worker = _POOL.take(limits.memory_mb) or await asyncio.to_thread(_Worker, limits.memory_mb)
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     tasks: set[asyncio.Task[None]] = set()
@@ -261,7 +270,7 @@ async def run_snippet(
             # while, and the model's answer need not wait for it).
             worker.kill()
             threading.Thread(target=worker.close, daemon=True).start()
-            _POOL.replace(worker.memory_mb)
+            _POOL.replace(worker.memory_mb)  # so the next snippet finds a warm worker
 
 
 async def _death_message(worker: _Worker, limits: Limits) -> str:
