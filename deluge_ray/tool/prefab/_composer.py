@@ -52,7 +52,9 @@ concurrently; a result is waited for only when you use it.
 - A restricted Python subset: assignments, if/for/while, comprehensions, f-strings, common \
 str/list/dict/set methods, json.dumps/json.loads and the builtins len, range, min, max, sum, \
 sorted, reversed, enumerate, zip, abs, round, any, all, isinstance, str, int, float, bool, \
-list, dict, tuple, set, print. No imports, def, lambda, class, try, files or network."""
+list, dict, tuple, set, print. No imports, def, lambda, class, try, files or network.
+- It runs in a separate process with limits on time, CPU and memory; a snippet that exceeds \
+them is stopped and you get an error."""
 
 
 def _signature(tool: Any) -> str:
