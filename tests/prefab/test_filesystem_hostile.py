@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deluge_ray.tool.prefab import FilesystemManager, InMemoryWorkspace
+from deluge_ray.tool.prefab import FilesystemManager, InMemoryWorkspace, _dirfd
 
 
 def call(fs: FilesystemManager, command: str, **kw: object) -> dict:
@@ -141,3 +141,29 @@ def test_path_depth_is_bounded_with_a_clear_error(fs: FilesystemManager) -> None
     ok_path = "/".join(["d"] * 31) + "/f.txt"
     assert call(fs, "write_file", path=ok_path, content="x")["ok"] is True
     assert call(fs, "read_file", path=ok_path)["result"]["content"] == "     1\tx"
+
+
+@pytest.mark.parametrize("command", ["read_file", "write_file"])
+def test_a_directory_swapped_for_a_link_mid_walk_is_not_followed(
+    rooted, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # The attacker's swap is made to happen exactly between the walk's inspection of 'sub'
+    # and its opening: the check-then-use window a resolve-then-open design has.
+    fs, root, outside = rooted
+    (root / "sub").mkdir()
+    real_stat = os.stat
+
+    def racing_stat(path, *args, **kwargs):
+        info = real_stat(path, *args, **kwargs)
+        if path == "sub" and kwargs.get("dir_fd") is not None and (root / "sub").is_dir():
+            os.rmdir(root / "sub")
+            os.symlink(outside, root / "sub")
+        return info
+
+    monkeypatch.setattr(_dirfd.os, "stat", racing_stat)
+    result = call(fs, command, path="sub/key.txt", content="owned")
+    monkeypatch.undo()
+    assert result["ok"] is False, result
+    assert "TOP SECRET" not in json.dumps(result)
+    assert (outside / "key.txt").read_text() == "TOP SECRET\n"
+    assert (root / "sub").is_symlink()  # the swap did happen
