@@ -39,7 +39,7 @@ WRITE_MODES = ("overwrite", "append", "create_if_missing")
 _DESCRIPTION = (
     "Work with files in a sandboxed workspace. Paths are relative to the workspace root "
     "('.' is the root); '..' and absolute paths are refused. Commands: read_file (path, "
-    "optional start_line/end_line, 1-based inclusive; lines come back numbered), write_file "
+    "optional start_line/end_line, 1-based inclusive), write_file "
     "(path, content, mode overwrite|append|create_if_missing), delete_path (path), list_dir "
     "(path, recursive), grep (regex pattern in RE2 syntax: no backreferences or lookaround, optional path, max_results), apply_patch "
     "(patch: a unified diff for one or more files; use '--- /dev/null' to create and "
@@ -98,13 +98,16 @@ class FilesystemManager:
 
     Pass a ``backend`` (any :class:`WorkspaceBackend`), or ``root`` for a
     :class:`DirectoryWorkspace` over a real directory; with neither, an empty
-    :class:`InMemoryWorkspace` is used.
+    :class:`InMemoryWorkspace` is used. ``max_read_lines`` bounds one read (the result
+    says where to go on); ``number_lines`` prefixes read lines with their numbers.
 
     >>> fs = FilesystemManager()
     >>> fs.write_file("a.txt", "one\\ntwo\\n")["path"]
     'a.txt'
     >>> fs.read_file("a.txt", start_line=2)["content"]
-    '     2\\ttwo'
+    'two'
+    >>> FilesystemManager(fs.backend, number_lines=True).read_file("a.txt")["content"]
+    '     1\\tone\\n     2\\ttwo'
     >>> [t.name for t in fs.get_tools()]  # doctest: +SKIP
     ['filesystem']
     """
@@ -116,6 +119,7 @@ class FilesystemManager:
         root: str | os.PathLike[str] | None = None,
         tool_name: str = "filesystem",
         max_read_lines: int = 2000,
+        number_lines: bool = False,
     ) -> None:
         if backend is not None and root is not None:
             raise ConfigurationError(
@@ -128,13 +132,19 @@ class FilesystemManager:
         self.backend: WorkspaceBackend = backend if backend is not None else InMemoryWorkspace()
         self.tool_name = tool_name
         self.max_read_lines = max_read_lines
+        self.number_lines = number_lines
 
     # -- commands (plain methods: return dicts, raise on bad input) --------------------
 
     def read_file(
         self, path: str, start_line: int | None = None, end_line: int | None = None
     ) -> dict[str, Any]:
-        """Read ``path`` with numbered lines, optionally only ``start_line..end_line``."""
+        """Read ``path``, optionally only ``start_line..end_line``.
+
+        ``content`` is the text itself, as lm-deluge returns it (the whole file verbatim
+        when the whole file is read); with ``number_lines=True`` each line is prefixed by
+        its number and a tab.
+        """
         rel = normalize_path(path)
         start = _int_arg("start_line", start_line) or 1
         end = _int_arg("end_line", end_line)
@@ -149,7 +159,12 @@ class FilesystemManager:
         truncated = end is None and last - start + 1 > self.max_read_lines
         if truncated:
             last = start + self.max_read_lines - 1
-        shown = "\n".join(f"{n:>6}\t{lines[n - 1]}" for n in range(start, last + 1))
+        if self.number_lines:
+            shown = "\n".join(f"{n:>6}\t{lines[n - 1]}" for n in range(start, last + 1))
+        elif start == 1 and last >= total:
+            shown = text
+        else:
+            shown = "\n".join(lines[start - 1 : last])
         result: dict[str, Any] = {
             "path": rel,
             "start_line": start,
