@@ -70,9 +70,22 @@ class _Host:
         self.out = out
         self.waiting: dict[int, asyncio.Future[Any]] = {}
         self.next_id = 0
+        self.flush_scheduled = False
 
     def send(self, message: dict[str, Any]) -> None:
+        """Queue a frame; frames queued in one loop iteration leave in one write.
+
+        So the tool calls a snippet starts together reach the host together, and the host
+        starts them together: independent calls overlap even when each is quick.
+        """
         self.out.write(encode_frame(message))
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write everything queued."""
+        self.flush_scheduled = False
         self.out.flush()
 
     def tool(self, name: str, params: list[str]) -> ToolFunction:
@@ -137,7 +150,7 @@ async def _serve(memory_mb: int) -> None:
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[Any] = asyncio.Queue()
     # The protocol owns the real stdout; anything else that writes goes to stderr.
-    out = os.fdopen(os.dup(1), "wb")
+    out = os.fdopen(os.dup(1), "wb", buffering=1 << 16)  # flushed by _Host.flush
     os.dup2(2, 1)
     threading.Thread(target=_read_frames, args=(sys.stdin.buffer, loop, inbox), daemon=True).start()
     _set_limits(memory_mb)
@@ -158,6 +171,7 @@ async def _serve(memory_mb: int) -> None:
             }
         host.send(reply)
         if reply.get("retire"):
+            host.flush()
             os._exit(0)
 
     while True:
