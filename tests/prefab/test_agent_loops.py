@@ -96,7 +96,7 @@ async def test_filesystem_write_then_read_in_a_real_directory(mock, client, tmp_
             Reply.tool_call(
                 "filesystem", {"command": "read_file", "path": "notes/plan.md", "start_line": 2}
             ),
-            final=lambda v: "Line 2 is: " + json.loads(seen(v))["result"]["content"].split("\t")[1],
+            final=lambda v: "Line 2 is: " + json.loads(seen(v))["result"]["content"],
         ),
     )
     conv, resp = await run(client, "Write the plan, then check line 2.", fs.get_tools())
@@ -108,11 +108,11 @@ async def test_filesystem_write_then_read_in_a_real_directory(mock, client, tmp_
     written, read = (json.loads(r.result) for r in tool_results(conv))
     assert written == {
         "ok": True,
-        "result": {"path": "notes/plan.md", "mode": "overwrite", "written": True},
+        "result": {"path": "notes/plan.md", "status": "ok", "mode": "overwrite", "written": True},
     }
     assert read["ok"] is True
     assert read["result"]["start_line"] == 2 and read["result"]["total_lines"] == 2
-    assert read["result"]["content"] == "     2\tbeta"
+    assert read["result"]["content"] == "beta"
 
 
 async def test_filesystem_path_escape_is_an_error_message_and_the_loop_goes_on(

@@ -40,10 +40,10 @@ def test_read_write_list_delete_round_trip(fs: FilesystemManager) -> None:
     assert call(fs, "write_file", path="src/app.py", content="a\nb\nc\nd\n")["ok"]
     call(fs, "write_file", path="src/app.py", content="e\n", mode="append")
     read = call(fs, "read_file", path="src/app.py", start_line=2, end_line=3)["result"]
-    assert read["content"] == "     2\tb\n     3\tc"
+    assert read["content"] == "b\nc"
     assert read["total_lines"] == 5
     top = call(fs, "list_dir", path=".")["result"]["entries"]
-    assert top == [{"path": "src", "type": "directory"}]
+    assert top == [{"path": "src", "type": "directory", "size": None}]
     deep = call(fs, "list_dir", path=".", recursive=True)["result"]["entries"]
     assert [e["path"] for e in deep] == ["src", "src/app.py"]
     kept = call(fs, "write_file", path="src/app.py", content="x", mode="create_if_missing")
@@ -202,7 +202,7 @@ def test_symlink_inside_the_workspace_still_works(tmp_path: Path) -> None:
     (tmp_path / "real.txt").write_text("inside\n")
     os.symlink(tmp_path / "real.txt", tmp_path / "alias.txt")
     fs = FilesystemManager(root=tmp_path)
-    assert fs.read_file("alias.txt")["content"] == "     1\tinside"
+    assert fs.read_file("alias.txt")["content"] == "inside\n"
 
 
 def test_construction_errors_are_configuration_errors(tmp_path: Path) -> None:
@@ -226,7 +226,7 @@ async def test_tools_run_through_tool_objects() -> None:
     assert tool.parameters["command"]["enum"][0] == "read_file"
     assert json.loads(tool.call(command="write_file", path="a.txt", content="hi\n"))["ok"]
     read = json.loads(await tool.acall(command="read_file", path="a.txt"))
-    assert read["result"]["content"] == "     1\thi"
+    assert read["result"]["content"] == "hi\n"
     escape = json.loads(tool.call(command="read_file", path="../x"))
     assert escape["ok"] is False
 

@@ -1,7 +1,10 @@
 """ToolComposer: the model writes a short Python snippet that calls several tools at once.
 
 The snippet runs in the restricted interpreter of :mod:`._sandbox` (no imports, no files,
-no dunder access, no function definitions, a step limit). Only its *final output* returns
+no dunder access, no function definitions, a step limit), inside a pooled worker process
+(:mod:`._composer_pool`) with a memory limit, a CPU-time limit and a wall-clock timeout, so a
+hostile snippet can exhaust only its worker, never the host or its event loop. Tool calls
+are sent back to the host and run here. Only its *final output* returns
 to the conversation: everything it ``print``-ed, followed by the value of a variable named
 ``result`` if it assigned one (strings as they are, anything else as JSON). Tool results
 that are JSON strings (objects or arrays) arrive in the snippet already parsed.
@@ -20,15 +23,14 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from ...errors import ConfigurationError
 from ._batch import tool_index
 from ._common import make_tool
-from ._sandbox import Interpreter, SandboxError, SnippetError, ToolFunction
+from ._composer_pool import Limits, run_snippet
+from ._sandbox import SandboxError, SnippetError, ToolFunction
 
 __all__ = ["ToolComposer"]
 
@@ -50,7 +52,9 @@ concurrently; a result is waited for only when you use it.
 - A restricted Python subset: assignments, if/for/while, comprehensions, f-strings, common \
 str/list/dict/set methods, json.dumps/json.loads and the builtins len, range, min, max, sum, \
 sorted, reversed, enumerate, zip, abs, round, any, all, isinstance, str, int, float, bool, \
-list, dict, tuple, set, print. No imports, def, lambda, class, try, files or network."""
+list, dict, tuple, set, print. No imports, def, lambda, class, try, files or network.
+- It runs in a separate process with limits on time, CPU and memory; a snippet that exceeds \
+them is stopped and you get an error."""
 
 
 def _signature(tool: Any) -> str:
@@ -67,8 +71,9 @@ class ToolComposer:
     """Expose a ``compose`` tool that runs model-written snippets over ``tools``.
 
     ``max_steps`` bounds the work of one snippet (each evaluated node is a step; an endless
-    loop is stopped with a message); ``timeout`` (seconds) is a backstop for tools that
-    never return. ``include_tools_in_prompt`` lists the tools' signatures in the
+    loop is stopped with a message); ``timeout`` (seconds of wall clock, tool calls
+    included) kills the snippet's worker; ``cpu_seconds`` and ``memory_mb`` bound the
+    worker's CPU time and address space. ``include_tools_in_prompt`` lists the tools' signatures in the
     ``compose`` description, which is needed when the model does not also see the tools.
     """
 
@@ -81,15 +86,27 @@ class ToolComposer:
         max_steps: int = 100_000,
         max_tool_calls: int = 100,
         timeout: float | None = 120.0,
+        cpu_seconds: float = 10.0,
+        memory_mb: int = 512,
     ) -> None:
         if max_steps < 1 or max_tool_calls < 1:
             raise ConfigurationError("max_steps and max_tool_calls must be at least 1.")
+        if cpu_seconds <= 0 or (timeout is not None and timeout <= 0):
+            raise ConfigurationError(
+                "cpu_seconds and timeout must be positive (timeout may be None)."
+            )
+        if memory_mb < 128:
+            raise ConfigurationError(
+                f"memory_mb={memory_mb} is too small for a Python worker; use at least 128."
+            )
         self.tools = list(tools)
         self.compose_tool_name = compose_tool_name
         self.include_tools_in_prompt = include_tools_in_prompt
         self.max_steps = max_steps
         self.max_tool_calls = max_tool_calls
         self.timeout = timeout
+        self.cpu_seconds = cpu_seconds
+        self.memory_mb = memory_mb
         self._functions = {
             name: ToolFunction(name, tool.acall, tuple(tool.parameters or ()))
             for name, tool in tool_index(self.tools).items()
@@ -105,20 +122,17 @@ class ToolComposer:
             raise SnippetError("code is empty; send a Python snippet.")
         if len(code) > 20_000:
             raise SnippetError("code is longer than 20,000 characters; keep snippets short.")
-        interpreter = Interpreter(
-            self._functions, max_steps=self.max_steps, max_tool_calls=self.max_tool_calls
+        limits = Limits(
+            self.max_steps, self.max_tool_calls, self.cpu_seconds, self.memory_mb, self.timeout
         )
-        try:
-            printed, result, has_result = await asyncio.wait_for(
-                interpreter.run(code), timeout=self.timeout
-            )
-        except asyncio.TimeoutError:
-            raise SnippetError(
-                f"the snippet did not finish within {self.timeout} seconds."
-            ) from None
+        done = await run_snippet(code, self._functions, limits)
+        if not done.get("ok"):
+            error = SandboxError if done.get("kind") == "sandbox" else SnippetError
+            raise error(str(done.get("message")))
+        printed, result = done.get("printed") or "", done.get("result")
         parts = [printed] if printed else []
-        if has_result:
-            parts.append(result if isinstance(result, str) else json.dumps(result, default=str))
+        if result is not None:
+            parts.append(str(result))
         if not parts:
             return "(no output: print() what you need, or assign it to `result`)"
         return "\n".join(parts)

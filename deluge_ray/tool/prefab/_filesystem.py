@@ -14,14 +14,17 @@ already written are restored.
 from __future__ import annotations
 
 import os
-import re
+import zipfile
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigurationError, ToolError
 from ._common import fail, make_tool, ok
 from ._patch import FilePatch, PatchError, apply_hunks, parse_hunks, parse_unified_diff
+from ._regex import compile_pattern
 from ._workspace import (
+    ROOT,
     DirectoryWorkspace,
     InMemoryWorkspace,
     WorkspaceBackend,
@@ -36,9 +39,9 @@ WRITE_MODES = ("overwrite", "append", "create_if_missing")
 _DESCRIPTION = (
     "Work with files in a sandboxed workspace. Paths are relative to the workspace root "
     "('.' is the root); '..' and absolute paths are refused. Commands: read_file (path, "
-    "optional start_line/end_line, 1-based inclusive; lines come back numbered), write_file "
+    "optional start_line/end_line, 1-based inclusive), write_file "
     "(path, content, mode overwrite|append|create_if_missing), delete_path (path), list_dir "
-    "(path, recursive), grep (Python regex pattern, optional path, max_results), apply_patch "
+    "(path, recursive), grep (regex pattern in RE2 syntax: no backreferences or lookaround, optional path, max_results), apply_patch "
     "(patch: a unified diff for one or more files; use '--- /dev/null' to create and "
     "'+++ /dev/null' to delete; if any hunk does not apply, nothing is changed)."
 )
@@ -50,7 +53,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "content": {"type": "string", "description": "Text to write."},
     "mode": {"type": "string", "enum": list(WRITE_MODES), "description": "How to write."},
     "recursive": {"type": "boolean", "description": "List sub-directories too."},
-    "pattern": {"type": "string", "description": "Python regular expression to search for."},
+    "pattern": {"type": "string", "description": "Regular expression (RE2 syntax) to search for."},
     "max_results": {"type": "integer", "description": "Maximum matches to return (50)."},
     "patch": {"type": "string", "description": "Unified diff, one or more files."},
     "operation": {
@@ -95,13 +98,16 @@ class FilesystemManager:
 
     Pass a ``backend`` (any :class:`WorkspaceBackend`), or ``root`` for a
     :class:`DirectoryWorkspace` over a real directory; with neither, an empty
-    :class:`InMemoryWorkspace` is used.
+    :class:`InMemoryWorkspace` is used. ``max_read_lines`` bounds one read (the result
+    says where to go on); ``number_lines`` prefixes read lines with their numbers.
 
     >>> fs = FilesystemManager()
     >>> fs.write_file("a.txt", "one\\ntwo\\n")["path"]
     'a.txt'
     >>> fs.read_file("a.txt", start_line=2)["content"]
-    '     2\\ttwo'
+    'two'
+    >>> FilesystemManager(fs.backend, number_lines=True).read_file("a.txt")["content"]
+    '     1\\tone\\n     2\\ttwo'
     >>> [t.name for t in fs.get_tools()]  # doctest: +SKIP
     ['filesystem']
     """
@@ -113,6 +119,7 @@ class FilesystemManager:
         root: str | os.PathLike[str] | None = None,
         tool_name: str = "filesystem",
         max_read_lines: int = 2000,
+        number_lines: bool = False,
     ) -> None:
         if backend is not None and root is not None:
             raise ConfigurationError(
@@ -125,13 +132,19 @@ class FilesystemManager:
         self.backend: WorkspaceBackend = backend if backend is not None else InMemoryWorkspace()
         self.tool_name = tool_name
         self.max_read_lines = max_read_lines
+        self.number_lines = number_lines
 
     # -- commands (plain methods: return dicts, raise on bad input) --------------------
 
     def read_file(
         self, path: str, start_line: int | None = None, end_line: int | None = None
     ) -> dict[str, Any]:
-        """Read ``path`` with numbered lines, optionally only ``start_line..end_line``."""
+        """Read ``path``, optionally only ``start_line..end_line``.
+
+        ``content`` is the text itself, as lm-deluge returns it (the whole file verbatim
+        when the whole file is read); with ``number_lines=True`` each line is prefixed by
+        its number and a tab.
+        """
         rel = normalize_path(path)
         start = _int_arg("start_line", start_line) or 1
         end = _int_arg("end_line", end_line)
@@ -146,13 +159,19 @@ class FilesystemManager:
         truncated = end is None and last - start + 1 > self.max_read_lines
         if truncated:
             last = start + self.max_read_lines - 1
-        shown = "\n".join(f"{n:>6}\t{lines[n - 1]}" for n in range(start, last + 1))
+        if self.number_lines:
+            shown = "\n".join(f"{n:>6}\t{lines[n - 1]}" for n in range(start, last + 1))
+        elif start == 1 and last >= total:
+            shown = text
+        else:
+            shown = "\n".join(lines[start - 1 : last])
         result: dict[str, Any] = {
             "path": rel,
             "start_line": start,
             "end_line": last,
             "total_lines": total,
             "content": shown,
+            "character_count": len(text),  # of the whole file, as lm-deluge reports it
         }
         if truncated:
             result["note"] = (
@@ -175,42 +194,44 @@ class FilesystemManager:
             try:
                 self.backend.write_file(rel, content, overwrite=False)
             except FileExistsError:
-                return {"path": rel, "mode": mode, "written": False, "note": "already exists"}
+                return {
+                    "path": rel,
+                    "status": "ok",
+                    "mode": mode,
+                    "written": False,
+                    "note": "already exists",
+                }
         else:
             raise ToolError(f"Unknown write mode {mode!r}; use one of {', '.join(WRITE_MODES)}.")
-        return {"path": rel, "mode": mode, "written": True}
+        return {"path": rel, "status": "ok", "mode": mode, "written": True}
 
     def delete_path(self, path: str) -> dict[str, Any]:
         """Delete a file, or a directory and everything under it."""
         rel = normalize_path(path)
         self.backend.delete_path(rel)
-        return {"path": rel, "deleted": True}
+        return {"path": rel, "status": "ok", "deleted": True}
 
     def list_dir(self, path: str | None = ".", recursive: bool | None = False) -> dict[str, Any]:
         """List a directory (the root by default), optionally recursively."""
         rel = normalize_path(path or ".", allow_root=True)
         entries = self.backend.list_dir(rel, recursive=bool(recursive))
+        for entry in entries:
+            if entry.get("type") == "directory":
+                entry.setdefault("size", None)  # lm-deluge lists directories with size null
         return {"path": rel, "recursive": bool(recursive), "entries": entries}
 
     def grep(
         self, pattern: str, path: str | None = None, max_results: int | None = 50
     ) -> dict[str, Any]:
-        """Search file lines for a Python regular expression (at most ``max_results`` hits)."""
-        if not isinstance(pattern, str) or not pattern:
-            raise ToolError("pattern must be a non-empty regular expression string.")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ToolError(
-                f"Invalid regular expression {pattern!r}: {exc}. Escape special characters "
-                "such as ( [ { . * + ? with a backslash to match them literally."
-            ) from None
+        """Search file lines for a regular expression (RE2 syntax, linear-time matching)."""
+        compile_pattern(pattern)  # refuse a bad pattern before touching the backend
         limit = _int_arg("max_results", max_results) or 50
         rel = None if path is None else normalize_path(path, allow_root=True)
         matches = self.backend.grep(pattern, rel, limit)
         return {
             "pattern": pattern,
             "path": rel or ".",
+            "max_results": limit,
             "matches": matches,
             "truncated": len(matches) >= limit,
         }
@@ -231,6 +252,30 @@ class FilesystemManager:
         plan, summary = self._plan(file_patches)
         self._commit(plan)
         return {"files": summary, "message": f"Patch applied to {len(summary)} file(s)."}
+
+    def dump(self, destination: str | os.PathLike[str], *, as_zip: bool = False) -> list[str]:
+        """Copy every workspace file to ``destination`` (a directory, or a zip file).
+
+        Returns the relative paths written, sorted. The destination is the caller's choice
+        (not the model's), so it is not confined like workspace paths are.
+        """
+        files = [
+            e["path"] for e in self.backend.list_dir(ROOT, recursive=True) if e["type"] == "file"
+        ]
+        target = Path(destination)
+        if as_zip:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+                for rel in files:
+                    archive.writestr(rel, self.backend.read_file(rel))
+            return sorted(files)
+        if target.exists() and not target.is_dir():
+            raise NotADirectoryError(f"{target} exists and is not a directory; pick another.")
+        for rel in files:
+            out = target.joinpath(*rel.split("/"))
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(self.backend.read_file(rel), encoding="utf-8")
+        return sorted(files)
 
     # -- apply_patch internals ---------------------------------------------------------
 

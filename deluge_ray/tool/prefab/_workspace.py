@@ -19,14 +19,18 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-import tempfile
+import stat
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ...errors import ConfigurationError, ToolError
+from ._dirfd import DIR_FLAGS, OutsideRootError, walk
+from ._regex import compile_pattern
 
 __all__ = [
     "DirectoryWorkspace",
@@ -37,10 +41,15 @@ __all__ = [
 ]
 
 ROOT = "."
+MAX_PATH_DEPTH = 32  # directory levels; deeper paths are refused, deeper trees not listed
 
 
 class WorkspacePathError(ToolError):
-    """A path names something outside the workspace, or is not a usable path at all."""
+    """A path names something outside the workspace, or is not a usable path at all.
+
+    A ``ValueError`` (through :class:`ToolError`), which is what lm-deluge raises for a path
+    escape, so code that catches that keeps working.
+    """
 
 
 def normalize_path(path: str | None, *, allow_root: bool = False) -> str:
@@ -67,6 +76,11 @@ def normalize_path(path: str | None, *, allow_root: bool = False) -> str:
     if ".." in parts:
         raise WorkspacePathError(
             f"Path {path!r} contains '..'; paths cannot leave the workspace root."
+        )
+    if len(parts) > MAX_PATH_DEPTH:
+        raise WorkspacePathError(
+            f"Path {path[:80]!r}... has {len(parts)} levels; the limit is {MAX_PATH_DEPTH}. "
+            "Use a shallower path."
         )
     if not parts:
         if allow_root:
@@ -99,7 +113,7 @@ class WorkspaceBackend(Protocol):
 
 def _grep_texts(files: Iterable[tuple[str, str]], pattern: str, limit: int) -> list[dict[str, Any]]:
     """Shared grep over ``(path, text)`` pairs, stopping after ``limit`` matches."""
-    regex = re.compile(pattern)
+    regex = compile_pattern(pattern)
     matches: list[dict[str, Any]] = []
     for path, text in files:
         for number, line in enumerate(text.splitlines(), start=1):
@@ -189,7 +203,12 @@ class InMemoryWorkspace:
                 d = prefix + "/".join(rest[:i])
                 entries[d] = {"path": d, "type": "directory"}
             if recursive or len(rest) == 1:
-                entries[file_path] = {"path": file_path, "type": "file", "size": len(content)}
+                entries[file_path] = {
+                    "path": file_path,
+                    "type": "file",
+                    "size": len(content),
+                    "line_count": len(content.splitlines()),
+                }
         return [entries[k] for k in sorted(entries)]
 
     def grep(self, pattern: str, path: str | None, limit: int) -> list[dict[str, Any]]:
@@ -204,8 +223,11 @@ class InMemoryWorkspace:
 class DirectoryWorkspace:
     """A workspace that is a real directory on disk, confined to ``root``.
 
-    Every path is resolved (following symbolic links) and must stay inside ``root``; a link
-    that points outside is refused with a clear message, never followed.
+    Paths are walked one directory descriptor at a time with ``O_NOFOLLOW`` (see
+    :mod:`._dirfd`), so a link swapped in mid-operation is never followed. Links that stay
+    inside ``root`` work; a link that leads outside is refused with a clear message. Only
+    regular files are read: FIFOs, devices and sockets are refused, and so are files with
+    several hard links (another name of the file may be outside the workspace).
 
     >>> import tempfile
     >>> ws = DirectoryWorkspace(tempfile.mkdtemp())
@@ -223,28 +245,74 @@ class DirectoryWorkspace:
             )
         self.root = resolved
 
-    def _real(self, path: str) -> Path:
-        """The on-disk location of ``path`` after resolving links, checked to be inside."""
-        candidate = self.root if path == ROOT else self.root / path
-        real = candidate.resolve()
-        if real != self.root and self.root not in real.parents:
-            raise WorkspacePathError(
-                f"Path '{path}' resolves outside the workspace (through a symbolic link); refused."
-            )
-        return real
+    @contextlib.contextmanager
+    def _at(
+        self,
+        path: str,
+        *,
+        follow_final: bool = True,
+        create_dirs: bool = False,
+        missing_ok: bool = False,
+    ):
+        """``walk`` with its refusals worded for the model.
 
-    def _rel(self, real: Path) -> str:
-        return real.relative_to(self.root).as_posix() or ROOT
+        ``missing_ok``: a parent that is a file means the path does not exist (as in the
+        in-memory backend), not an error of its own.
+        """
+        parts = [] if path == ROOT else path.split("/")
+        try:
+            with walk(
+                self.root, parts, follow_final=follow_final, create_dirs=create_dirs
+            ) as found:
+                yield found
+        except NotADirectoryError:
+            if missing_ok:
+                raise FileNotFoundError(f"File '{path}' does not exist.") from None
+            raise
+        except OutsideRootError as exc:
+            raise WorkspacePathError(
+                f"Path '{path}' resolves outside the workspace ({exc}); refused."
+            ) from None
+
+    @staticmethod
+    def _lstat(parent: int, name: str) -> os.stat_result | None:
+        try:
+            return os.stat(name or ".", dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    @staticmethod
+    def _check_regular(path: str, info: os.stat_result) -> None:
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(f"'{path}' is a directory, not a file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise WorkspacePathError(
+                f"'{path}' is a {_kind(info.st_mode)}, not a regular file; refused."
+            )
+        if info.st_nlink > 1:
+            raise WorkspacePathError(
+                f"'{path}' has {info.st_nlink} hard links (another name may be outside the "
+                "workspace); refused. Copy the file instead of hard-linking it."
+            )
 
     def read_file(self, path: str) -> str:
-        """Return the UTF-8 text of ``path``."""
-        real = self._real(path)
-        if real.is_dir():
-            raise IsADirectoryError(f"'{path}' is a directory, not a file.")
-        if not real.exists():
-            raise FileNotFoundError(f"File '{path}' does not exist.")
+        """Return the UTF-8 text of ``path`` (a regular file with a single link)."""
+        with self._at(path, missing_ok=True) as (parent, name, _):
+            info = self._lstat(parent, name)
+            if info is None:
+                raise FileNotFoundError(f"File '{path}' does not exist.")
+            self._check_regular(path, info)  # before opening: opening a device can act
+            fd = os.open(
+                name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=parent
+            )
+            with os.fdopen(fd, "rb") as handle:
+                opened = os.fstat(handle.fileno())
+                if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
+                    raise WorkspacePathError(f"'{path}' changed while being opened; refused.")
+                self._check_regular(path, opened)
+                data = handle.read()
         try:
-            return real.read_text(encoding="utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
             raise ToolError(
                 f"File '{path}' is not UTF-8 text; it cannot be read as text."
@@ -252,91 +320,105 @@ class DirectoryWorkspace:
 
     def write_file(self, path: str, content: str, *, overwrite: bool) -> None:
         """Create or replace ``path`` atomically (temp file + rename), making parents."""
-        real = self._real(path)
-        if real.is_dir():
-            raise IsADirectoryError(f"'{path}' is a directory; cannot write a file there.")
-        if not overwrite and real.exists():
-            raise FileExistsError(f"File '{path}' already exists.")
-        for parent in reversed(real.parents):
-            if parent.exists() and not parent.is_dir():
-                raise NotADirectoryError(
-                    f"'{self._rel(parent)}' is a file, so '{path}' cannot be created."
-                )
-        real.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(content)
-            os.replace(tmp, real)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with self._at(path, create_dirs=True) as (parent, name, _):
+            info = self._lstat(parent, name)
+            if not name or (info is not None and stat.S_ISDIR(info.st_mode)):
+                raise IsADirectoryError(f"'{path}' is a directory; cannot write a file there.")
+            if info is not None and not overwrite:
+                raise FileExistsError(f"File '{path}' already exists.")
+            if info is not None:
+                self._check_regular(path, info)
+            # Write beside the target and rename, so a reader never sees half a file.
+            tmp = f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}.part"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(tmp, flags, 0o644, dir_fd=parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(content)
+                os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=parent)
+                raise
 
     def append_file(self, path: str, content: str) -> None:
         """Append to ``path``, creating it when missing."""
-        real = self._real(path)
-        existing = real.read_text(encoding="utf-8") if real.is_file() else ""
+        try:
+            existing = self.read_file(path)
+        except FileNotFoundError:
+            existing = ""
         self.write_file(path, existing + content, overwrite=True)
 
     def delete_path(self, path: str) -> None:
-        """Delete a file, or a directory with everything under it."""
+        """Delete a file, or a directory with everything under it (links are unlinked)."""
         if path == ROOT:
             raise WorkspacePathError("Refusing to delete the workspace root.")
-        real = self._real(path)
-        if real.is_dir():
-            # Walk bottom-up ourselves instead of shutil.rmtree so that each entry is
-            # unlinked, never followed: a link inside pointing outside is removed, not emptied.
-            for current, dirs, files in os.walk(real, topdown=False, followlinks=False):
-                for name in files:
-                    os.unlink(os.path.join(current, name))
-                for name in dirs:
-                    full = os.path.join(current, name)
-                    if os.path.islink(full):
-                        os.unlink(full)
-                    else:
-                        os.rmdir(full)
-            os.rmdir(real)
-        elif real.exists():
-            real.unlink()
-        else:
-            raise FileNotFoundError(f"Path '{path}' does not exist.")
-
-    def _walk(self, real: Path, recursive: bool) -> list[Path]:
-        found: list[Path] = []
-        for child in sorted(real.iterdir()):
-            target = child.resolve()
-            # Entries whose real location is outside the root are hidden, not followed.
-            if target != self.root and self.root not in target.parents:
-                continue
-            found.append(child)
-            if recursive and child.is_dir() and not child.is_symlink():
-                found.extend(self._walk(child, recursive))
-        return found
+        with self._at(path, follow_final=False) as (parent, name, _):
+            info = self._lstat(parent, name)
+            if info is None:
+                raise FileNotFoundError(f"Path '{path}' does not exist.")
+            if stat.S_ISDIR(info.st_mode):
+                _remove_tree(parent, name)
+            else:
+                os.unlink(name, dir_fd=parent)
 
     def list_dir(self, path: str, recursive: bool) -> list[dict[str, Any]]:
         """List the entries under directory ``path`` (sorted by path)."""
-        real = self._real(path)
-        if real.is_file():
-            raise NotADirectoryError(f"'{path}' is a file, not a directory.")
-        if not real.exists():
-            raise FileNotFoundError(f"Directory '{path}' does not exist.")
-        entries = []
-        for child in self._walk(real, recursive):
-            rel = child.relative_to(self.root).as_posix()
-            if child.is_dir():
-                entries.append({"path": rel, "type": "directory"})
-            else:
-                entries.append({"path": rel, "type": "file", "size": child.stat().st_size})
+        with self._at(path) as (parent, name, _):
+            info = self._lstat(parent, name)
+            if info is None:
+                raise FileNotFoundError(f"Directory '{path}' does not exist.")
+            if not stat.S_ISDIR(info.st_mode):
+                raise NotADirectoryError(f"'{path}' is a file, not a directory.")
+            fd = os.open(name or ".", DIR_FLAGS, dir_fd=parent)
+        prefix = "" if path == ROOT else path + "/"
+        entries: list[dict[str, Any]] = []
+        try:
+            self._list(fd, prefix, recursive, entries, depth=len(path.split("/")))
+        finally:
+            os.close(fd)
         return sorted(entries, key=lambda e: e["path"])
 
+    def _list(
+        self, fd: int, prefix: str, recursive: bool, out: list[dict[str, Any]], depth: int
+    ) -> None:
+        for entry in sorted(os.scandir(fd), key=lambda e: e.name):
+            rel = prefix + entry.name
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                # A link is shown as what it points to, and only when that is inside.
+                try:
+                    with self._at(rel) as (parent, name, _):
+                        info = self._lstat(parent, name)
+                except (OSError, ToolError):
+                    continue
+                if info is None:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    out.append({"path": rel, "type": "directory"})
+                elif stat.S_ISREG(info.st_mode):
+                    out.append({"path": rel, "type": "file", "size": info.st_size})
+                continue  # never descend through a link
+            if stat.S_ISDIR(info.st_mode):
+                out.append({"path": rel, "type": "directory"})
+                if recursive and depth < MAX_PATH_DEPTH:
+                    sub = os.open(entry.name, DIR_FLAGS, dir_fd=fd)
+                    try:
+                        self._list(sub, rel + "/", recursive, out, depth + 1)
+                    finally:
+                        os.close(sub)
+            elif stat.S_ISREG(info.st_mode):
+                out.append({"path": rel, "type": "file", "size": info.st_size})
+            # FIFOs, devices and sockets are not workspace files: not listed.
+
     def grep(self, pattern: str, path: str | None, limit: int) -> list[dict[str, Any]]:
-        """Regex search over the text files under ``path``; binary files are skipped."""
+        """Regex search over the text files under ``path``; other files are skipped."""
         where = path or ROOT
-        real = self._real(where)
-        if not real.exists():
+        with self._at(where) as (parent, name, _):
+            info = self._lstat(parent, name)
+        if info is None:
             raise FileNotFoundError(f"Path '{where}' does not exist.")
-        if real.is_file():
+        if not stat.S_ISDIR(info.st_mode):
             candidates = [where]
         else:
             candidates = [
@@ -348,7 +430,31 @@ class DirectoryWorkspace:
             for rel in candidates:
                 try:
                     yield rel, self.read_file(rel)
-                except ToolError:
-                    continue  # not UTF-8: grep is for text
+                except (ToolError, OSError):
+                    continue  # not UTF-8, not a regular file, vanished: grep is for text
 
         return _grep_texts(texts(), pattern, limit)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def _remove_tree(parent: int, name: str) -> None:
+    """Remove directory ``name`` under ``parent`` without following any link inside."""
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent)
+    try:
+        for entry in list(os.scandir(fd)):
+            if entry.is_dir(follow_symlinks=False):
+                _remove_tree(fd, entry.name)
+            else:
+                os.unlink(entry.name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
