@@ -62,14 +62,17 @@ def _pick(view: RequestView) -> str | None:
         return choice if choice in view.tools else None
     asked = _words(view.last_user_text)
     best, best_score = None, 0
-    for name in view.tools:
+    # Only tools described by name and schema (a Responses built-in such as web_search is not
+    # answered with a function call).
+    candidates = [name for name in view.tools if name in view.tool_specs]
+    for name in candidates:
         description = str((view.tool_specs.get(name) or {}).get("description") or "")
         offered = _words(_split_name(name) + " " + description)
         score = sum(1 for word in asked if any(_same(word, other) for other in offered))
         if score > best_score:
             best, best_score = name, score
-    if best is None and choice == "required":
-        return view.tools[0]
+    if best is None and choice == "required" and candidates:
+        return candidates[0]
     return best
 
 

@@ -323,3 +323,11 @@ async def test_gemini_rejects_empty_conversations_like_the_api(mock, body, needl
     assert status == 400
     assert error["error"]["status"] == "INVALID_ARGUMENT" and error["error"]["code"] == 400
     assert needle in error["error"]["message"]
+
+
+async def test_openai_responses_built_in_tools_are_not_called_as_functions(mock):
+    result = await _openai(mock).responses.create(
+        model="gpt-4.1-mini", input="Search the web for comets.", tools=[{"type": "web_search"}]
+    )
+    assert [item.type for item in result.output] == ["message"]
+    assert "comets" in result.output_text
