@@ -7,11 +7,33 @@ from __future__ import annotations
 RAY_NAMESPACE = "deluge_ray"
 
 # Environment variables that point a provider family at another server (the mock, vLLM, ...).
+# Each is read the way the provider's own SDK reads it, so one value serves both: the
+# openai SDK's OPENAI_BASE_URL includes /v1; the anthropic SDK's ANTHROPIC_BASE_URL is the
+# host, the SDK adds /v1 (deluge_ray also accepts it with /v1). GEMINI_BASE_URL is ours
+# (with /v1beta; a bare host gets it added), COHERE_BASE_URL likewise with /v1.
 BASE_URL_ENV_VARS: dict[str, str] = {
     "openai": "OPENAI_BASE_URL",
     "anthropic": "ANTHROPIC_BASE_URL",
     "gemini": "GEMINI_BASE_URL",
     "cohere": "COHERE_BASE_URL",
+}
+
+# The variables the providers' SDKs read where theirs differ from ours (google-genai's
+# GOOGLE_GEMINI_BASE_URL, cohere's CO_API_URL), consulted when ours is unset. Both hold the
+# host only: the SDKs add the API version.
+SDK_BASE_URL_ENV_VARS: dict[str, str] = {
+    "gemini": "GOOGLE_GEMINI_BASE_URL",
+    "cohere": "CO_API_URL",
+}
+
+# The API-version path each provider's endpoints live under, added to an override that is
+# a bare host. For ANTHROPIC_BASE_URL, GOOGLE_GEMINI_BASE_URL and CO_API_URL it is added
+# unless the URL already ends in a version (the SDKs' convention: host, no version).
+API_VERSION_PATHS: dict[str, str] = {
+    "openai": "/v1",
+    "anthropic": "/v1",
+    "gemini": "/v1beta",
+    "cohere": "/v1",
 }
 
 DEFAULT_BASE_URLS: dict[str, str] = {

@@ -32,6 +32,7 @@ from ..transport._work import CallSpec, ModelRoute
 from ._cache_io import CacheIO
 from ._config import ModelConfig, check_limits, normalise_models
 from ._engine import Engine, Job
+from ._pacing import warn_if_rate_unreachable
 from ._progress import ProgressDisplay, make_display
 from ._routes import build_routes, default_limiter_factory, read_keys
 from ._runtime import ensure_ray
@@ -151,6 +152,11 @@ class LLMClient(WorkflowMethods):
         self.max_requests_per_minute = max_requests_per_minute
         self.max_tokens_per_minute = max_tokens_per_minute
         self.max_concurrent_requests = max_concurrent_requests
+        warn_if_rate_unreachable(
+            max_requests_per_minute,
+            max_tokens_per_minute,
+            max(sp.max_new_tokens for sp in self.sampling_params),
+        )
         self.max_attempts = max_attempts
         self.request_timeout = request_timeout
         self.cache = cache
@@ -419,6 +425,7 @@ class LLMClient(WorkflowMethods):
         tool_tokens = self._tool_tokens.get(spec.spec_id, 0)
         estimates = [c.count_tokens(max_new) + tool_tokens for c in conversations]
         tracker, display = self._get_tracker(show_progress)
+        tracker.record_estimates(estimates)
         if not self._total_announced:
             tracker.add_to_total(len(conversations))
         job = Job(

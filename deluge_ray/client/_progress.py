@@ -29,13 +29,26 @@ _MIN_REDRAW_S = 0.1
 
 
 def status_line(s: TrackerSnapshot) -> str:
-    """One line: done/total, in flight, capacity, tokens and cost."""
+    """One line: done/total, in flight, capacity and which limit binds, tokens and cost."""
+    binding = s.binding_limit()
     return (
         f"{s.completed}/{s.total} done ({s.failed} failed), {s.in_flight} in flight "
         f"[limits {s.max_requests_per_minute:,} rpm, {s.max_tokens_per_minute:,} tpm, "
-        f"{s.max_concurrent_requests} concurrent], tokens {s.input_tokens:,} in / "
-        f"{s.output_tokens:,} out, 429s {s.rate_limit_errors}, ${s.cost:.4f}"
+        f"{s.max_concurrent_requests} concurrent{'; ' + binding if binding else ''}], "
+        f"tokens {s.input_tokens:,} in / {s.output_tokens:,} out, "
+        f"429s {s.rate_limit_errors}, ${s.cost:.4f}"
     )
+
+
+def _rate_field(s: TrackerSnapshot) -> str:
+    """The limits part of a live bar; when tokens bind it says so and shows the real pace."""
+    pace = s.pace
+    if pace is not None and pace.binding == "tokens":
+        return (
+            f"tokens bind: ~{pace.requests_per_minute:,.0f} of "
+            f"{s.max_requests_per_minute:,} rpm ({s.max_tokens_per_minute:,} tpm)"
+        )
+    return f"{s.max_requests_per_minute:,} rpm {s.max_tokens_per_minute:,} tpm"
 
 
 class ProgressDisplay:
@@ -85,8 +98,8 @@ class _RichDisplay(ProgressDisplay):
         self._last_redraw = now
         s = self._tracker.snapshot()
         stats = (
-            f"{s.in_flight} in flight | {s.max_requests_per_minute:,} rpm "
-            f"{s.max_tokens_per_minute:,} tpm | {s.input_tokens:,}→{s.output_tokens:,} tok"
+            f"{s.in_flight} in flight | {_rate_field(s)} | "
+            f"{s.input_tokens:,}→{s.output_tokens:,} tok"
             f" | 429s {s.rate_limit_errors} | ${s.cost:.4f}"
         )
         self._progress.update(self._task_id, total=s.total, completed=s.completed, stats=stats)
@@ -115,7 +128,10 @@ class _TqdmDisplay(ProgressDisplay):
         s = self._tracker.snapshot()
         self._bar.total = s.total
         self._bar.n = s.completed
-        self._bar.set_postfix_str(f"{s.in_flight} in flight, ${s.cost:.4f}", refresh=False)
+        postfix = f"{s.in_flight} in flight, ${s.cost:.4f}"
+        if s.pace is not None and s.pace.binding == "tokens":
+            postfix += f", {_rate_field(s)}"
+        self._bar.set_postfix_str(postfix, refresh=False)
         self._bar.refresh()
 
     def close(self) -> None:

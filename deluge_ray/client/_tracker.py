@@ -18,6 +18,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ._pacing import Pace, pace_of
+
 __all__ = ["StatusTracker", "TrackerSnapshot"]
 
 
@@ -42,11 +44,29 @@ class TrackerSnapshot:
     max_requests_per_minute: int
     max_tokens_per_minute: int
     max_concurrent_requests: int
+    # Mean tokens each submitted request reserves (prompt + max_new_tokens); 0 before any.
+    tokens_per_request: float = 0.0
 
     @property
     def completed(self) -> int:
         """Items finished either way (succeeded + failed)."""
         return self.succeeded + self.failed
+
+    @property
+    def pace(self) -> Pace | None:
+        """Which limit binds for the requests submitted so far (``None`` before any)."""
+        if self.tokens_per_request <= 0:
+            return None
+        return pace_of(
+            self.max_requests_per_minute, self.max_tokens_per_minute, self.tokens_per_request
+        )
+
+    def binding_limit(self) -> str:
+        """``"tokens bind: ~190 of 1,000 rpm (...)"``, ``"requests bind: ..."`` or ``""``."""
+        pace = self.pace
+        if pace is None:
+            return ""
+        return pace.describe(self.max_requests_per_minute, self.max_tokens_per_minute)
 
 
 @dataclass
@@ -70,6 +90,8 @@ class StatusTracker:
     _cache_read_tokens: int = 0
     _cache_write_tokens: int = 0
     _cost: float = 0.0
+    _estimated_requests: int = 0
+    _estimated_tokens: int = 0
     _started_at: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -89,6 +111,12 @@ class StatusTracker:
             self.max_requests_per_minute = rpm
             self.max_tokens_per_minute = tpm
             self.max_concurrent_requests = max_concurrent
+
+    def record_estimates(self, estimates: list[int]) -> None:
+        """Note the tokens submitted requests reserve, to tell which limit binds."""
+        with self._lock:
+            self._estimated_requests += len(estimates)
+            self._estimated_tokens += sum(estimates)
 
     def record_attempts(self, requests_sent: int, rate_limited: int, retries: int) -> None:
         """Add the HTTP-level figures a caller reported for one item."""
@@ -144,6 +172,11 @@ class StatusTracker:
                 max_requests_per_minute=self.max_requests_per_minute,
                 max_tokens_per_minute=self.max_tokens_per_minute,
                 max_concurrent_requests=self.max_concurrent_requests,
+                tokens_per_request=(
+                    self._estimated_tokens / self._estimated_requests
+                    if self._estimated_requests
+                    else 0.0
+                ),
             )
 
     def final_summary(self) -> str:
@@ -159,4 +192,6 @@ class StatusTracker:
             f"{s.cache_read_tokens:,} cache read, {s.cache_write_tokens:,} cache write; "
             f"cost ${s.cost:.4f}",
         ]
+        if s.pace is not None and s.pace.binding == "tokens":
+            lines.append(f"  pace: {s.binding_limit()}")
         return "\n".join(lines)

@@ -71,12 +71,33 @@ def _blocks_text(content: Any, path: str, tally: TokenTally, message: ViewMessag
     return "".join(texts)
 
 
+def _check_not_empty(content: Any, index: int, *, final_assistant: bool) -> None:
+    """Reject empty content as the real API does (a final assistant prefill may be empty)."""
+    if content in ("", []) and not final_assistant:
+        raise MockHTTPError(
+            400,
+            f"messages.{index}: all messages must have non-empty content except for the "
+            "optional final assistant message",
+            param=f"messages.{index}",
+        )
+    for j, block in enumerate(content if isinstance(content, list) else []):
+        if isinstance(block, dict) and block.get("type") == "text" and block.get("text") == "":
+            raise MockHTTPError(
+                400,
+                f"messages.{index}.content.{j}.text: text content blocks must be non-empty",
+                param=f"messages.{index}.content.{j}.text",
+            )
+
+
 def parse_anthropic(body: dict[str, Any], model: str) -> RequestView:
     """Validate a messages body (field errors name the field) and build its view."""
     max_tokens = require(body, "max_tokens", int)
     if max_tokens < 1:
         raise MockHTTPError(400, "max_tokens: Input should be greater than or equal to 1")
     raw_messages = require(body, "messages", list)
+    if not raw_messages:
+        # The real API says this for an empty list and so for a system-only conversation too.
+        raise MockHTTPError(400, "messages: at least one message is required", param="messages")
     tally = TokenTally(model)
     system = optional(body, "system", (str, list))
     system_text = None
@@ -84,6 +105,7 @@ def parse_anthropic(body: dict[str, Any], model: str) -> RequestView:
         tally.message()
         system_text = _blocks_text(system, "system", tally, ViewMessage("system"))
     messages = []
+    last = len(raw_messages) - 1
     for i, raw in enumerate(raw_messages):
         raw = require_dict(raw, f"messages.{i}")
         role = require(raw, "role", str, f"messages.{i}.")
@@ -97,14 +119,21 @@ def parse_anthropic(body: dict[str, Any], model: str) -> RequestView:
         message = ViewMessage(role)
         if "content" not in raw:
             raise MockHTTPError(400, f"messages.{i}.content: Field required")
+        _check_not_empty(raw["content"], i, final_assistant=role == "assistant" and i == last)
         message.text = _blocks_text(raw["content"], f"messages.{i}.content", tally, message)
         if message.tool_results and not message.text:
             message.role = "tool"
         messages.append(message)
     tools = []
+    specs = {}
     for i, tool in enumerate(optional(body, "tools", list) or []):
         tool = require_dict(tool, f"tools.{i}")
-        tools.append(require(tool, "name", str, f"tools.{i}."))
+        name = require(tool, "name", str, f"tools.{i}.")
+        tools.append(name)
+        specs[name] = {
+            "description": tool.get("description"),
+            "parameters": tool.get("input_schema"),
+        }
         tally.json(tool)
     fmt = (optional(body, "output_format", dict) or {}) or (
         (optional(body, "output_config", dict) or {}).get("format") or {}
@@ -121,7 +150,19 @@ def parse_anthropic(body: dict[str, Any], model: str) -> RequestView:
         input_tokens=tally.total,
         stream=bool(optional(body, "stream", bool)),
         body=body,
+        tool_specs=specs,
+        tool_choice=_tool_choice(optional(body, "tool_choice", dict)),
     )
+
+
+def _tool_choice(choice: dict[str, Any] | None) -> str | None:
+    """Anthropic's ``{"type": "auto" | "any" | "tool" | "none", "name"}`` as a view choice."""
+    if not choice:
+        return None
+    kind = choice.get("type")
+    if kind == "tool":
+        return choice.get("name")
+    return {"any": "required", "none": "none"}.get(str(kind))
 
 
 def _signature(text: str) -> str:

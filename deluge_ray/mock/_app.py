@@ -49,7 +49,7 @@ async def _json_errors(
         if exc.status < 400:
             raise
         family = "anthropic" if is_anthropic_request(request) else "openai"
-        if request.path.startswith(("/v1beta", "/upload")):
+        if request.path.startswith(("/v1beta", "/upload")) or ":" in request.path:
             family = "gemini"
         message = f"{exc.reason}: {request.method} {request.path} is not served by the mock."
         return error_response(family, MockHTTPError(exc.status, message))
@@ -172,6 +172,8 @@ def build_app(core: MockCore) -> web.Application:
         _guarded(core, "anthropic", batches.anthropic_results),
     )
     app.router.add_post("/v1beta/models/{model_action}", gemini)
+    # Gemini serves generation at v1 too, the version google-genai calls by default.
+    app.router.add_post("/v1/models/{model_action}", gemini)
     app.router.add_post("/upload/v1beta/files", _guarded(core, "gemini", files.gemini_upload))
     app.router.add_get("/v1beta/files/{file_id}", _guarded(core, "gemini", files.gemini_get))
     app.router.add_delete("/v1beta/files/{file_id}", _guarded(core, "gemini", files.gemini_delete))

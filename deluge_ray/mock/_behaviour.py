@@ -31,7 +31,8 @@ from typing import Any
 from .._constants import DEFAULT_IMAGE_TOKENS
 from .._tokens import count_text_tokens
 from ..errors import ConfigurationError
-from ._schema_instance import minimal_instance
+from ._schema_instance import schema_instance
+from ._tool_use import chosen_tool_call
 
 __all__ = [
     "Generated",
@@ -98,8 +99,10 @@ class RequestView:
     """A provider-neutral view of one generation request, handed to scripted callables.
 
     ``api`` is ``"openai_chat"``, ``"openai_responses"``, ``"anthropic"`` or ``"gemini"``;
-    ``tools`` holds the names of the tools offered; ``response_schema`` the JSON schema the
-    reply must satisfy (``{}`` for plain JSON mode) or ``None``; ``body`` the raw request.
+    ``tools`` holds the names of the tools offered and ``tool_specs`` their ``description``
+    and ``parameters`` schema by name; ``tool_choice`` is ``None``/``"auto"``, ``"none"``,
+    ``"required"`` or one tool's name; ``response_schema`` the JSON schema the reply must
+    satisfy (``{}`` for plain JSON mode) or ``None``; ``body`` the raw request.
     """
 
     api: str
@@ -112,6 +115,8 @@ class RequestView:
     input_tokens: int = 0
     stream: bool = False
     body: dict[str, Any] = field(default_factory=dict)
+    tool_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tool_choice: str | None = None
 
     @property
     def last_user_text(self) -> str:
@@ -147,7 +152,7 @@ class Reply:
 
     ``Reply.text("hi")``, ``Reply.tool_call("get_weather", {"city": "Paris"})``,
     ``Reply.tool_calls([...])``, ``Reply.thinking("let me see", "answer")`` and
-    ``Reply.json()`` (a minimal object valid against the request's response schema).
+    ``Reply.json()`` (a plausible object valid against the request's response schema).
     A script entry may also be a plain ``str`` (text) or a callable
     ``(RequestView) -> Reply | str`` for rules such as "call a tool first, answer once a
     tool result is present".
@@ -271,13 +276,24 @@ def default_text(view: RequestView) -> str:
     return f"Mock reply to: {prompt[:400]}" if prompt else "Mock reply."
 
 
+def default_reply(view: RequestView) -> Reply:
+    """What the mock says unscripted: call a tool the question asks for (see ``_tool_use``),
+    else a JSON value for the response schema, else an echo of the question."""
+    call = chosen_tool_call(view)
+    if call is not None:
+        return Reply.tool_call(*call)
+    if view.response_schema is not None:
+        return Reply.json()
+    return Reply.text(default_text(view))
+
+
 def generate(view: RequestView, reply: Reply | None) -> Generated:
     """Turn the chosen reply (``None`` = default) into the full answer with usage."""
     if reply is None:
-        reply = Reply.json() if view.response_schema is not None else Reply.text(default_text(view))
+        reply = default_reply(view)
     text = reply.content or ""
     if reply.from_schema:
-        text = json.dumps(minimal_instance(view.response_schema or {}))
+        text = json.dumps(schema_instance(view.response_schema or {}), ensure_ascii=False)
     thinking = reply.thought
     calls = tuple(
         GeneratedToolCall(c.id or _call_id(view, i, c.name), c.name, json_text(c.arguments))

@@ -57,6 +57,23 @@ class Limits:
             )
 
     @property
+    def max_admitted_in_one_second(self) -> float | None:
+        """The most requests ``rpm`` admits within any one second (``None``: unlimited).
+
+        A full bucket (``burst_seconds`` of rate) plus one second of refill: at 9,000 RPM
+        that is 150 + 150 = 300, twice the 150/s average, which is what providers' short
+        windows allow too. This, not ``rpm / 60``, is what a per-second peak of admitted
+        requests can be checked against.
+
+        >>> Limits(rpm=9_000).max_admitted_in_one_second
+        300.0
+        """
+        if self.rpm is None:
+            return None
+        rate = self.rpm / 60.0
+        return max(1.0, rate * self.burst_seconds) + rate
+
+    @property
     def unlimited(self) -> bool:
         """True when no limit at all is configured (the fast path)."""
         return all(

@@ -215,6 +215,7 @@ class MockCore:
             decision = self.windows.admit(key_id, model, self.config.limits_for(model), tokens, 0)
             if not decision.allowed:
                 raise self._rate_limited(family, model, decision)
+            self.stats.request_admitted()
             try:
                 fault = await self._wait_and_pick_fault()
                 if fault in ("connection_reset", "hang"):
@@ -250,6 +251,7 @@ class MockCore:
         )
         if not decision.allowed:
             raise self._rate_limited(api.family, view.model, decision)
+        self.stats.request_admitted()
         try:
             headers = rate_limit_headers(api.family, decision)
             fault = await self._wait_and_pick_fault()

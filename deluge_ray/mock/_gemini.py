@@ -62,10 +62,33 @@ def _parts(parts: Any, path: str, tally: TokenTally, message: ViewMessage) -> st
     return "".join(texts)
 
 
+def _check_not_empty(parts: Any, index: int) -> None:
+    """Reject an empty parts list or an empty text part, as the real API does."""
+    if parts == []:
+        raise MockHTTPError(
+            400,
+            f"* GenerateContentRequest.contents[{index}].parts: contents.parts must not be empty.",
+            param=f"contents[{index}].parts",
+        )
+    for part in parts if isinstance(parts, list) else []:
+        if isinstance(part, dict) and part.get("text") == "" and len(part) == 1:
+            raise MockHTTPError(
+                400,
+                "Unable to submit request because it has an empty text parameter. Add a value "
+                "to the parameter and try again.",
+                param=f"contents[{index}].parts",
+            )
+
+
 def parse_gemini(body: dict[str, Any], model: str) -> RequestView:
     """Validate a generateContent body and build its view (``stream`` is set by the route)."""
     tally = TokenTally(model)
     contents = require(body, "contents", list)
+    if not contents:
+        # Also what a system-only conversation gets: systemInstruction is not content.
+        raise MockHTTPError(
+            400, "* GenerateContentRequest.contents: contents is not specified", param="contents"
+        )
     system_text = None
     system = optional(body, "systemInstruction", dict) or optional(body, "system_instruction", dict)
     if system:
@@ -85,17 +108,26 @@ def parse_gemini(body: dict[str, Any], model: str) -> RequestView:
             )
         tally.message()
         message = ViewMessage("assistant" if role == "model" else "user")
-        message.text = _parts(content.get("parts", []), f"contents[{i}].parts", tally, message)
+        parts = content.get("parts", [])
+        _check_not_empty(parts, i)
+        message.text = _parts(parts, f"contents[{i}].parts", tally, message)
         if message.tool_results and not message.text:
             message.role = "tool"
         messages.append(message)
     tools = []
+    specs = {}
     for i, tool in enumerate(optional(body, "tools", list) or []):
         tool = require_dict(tool, f"tools[{i}]")
         for declaration in (
             tool.get("functionDeclarations") or tool.get("function_declarations") or []
         ):
-            tools.append(str(declaration.get("name", "")))
+            name = str(declaration.get("name", ""))
+            tools.append(name)
+            parameters = declaration.get("parametersJsonSchema") or declaration.get("parameters")
+            specs[name] = {
+                "description": declaration.get("description"),
+                "parameters": _lower_types(parameters) if parameters else None,
+            }
             tally.json(declaration)
     config = optional(body, "generationConfig", dict) or {}
     schema = config.get("responseJsonSchema") or config.get("responseSchema")
@@ -111,7 +143,19 @@ def parse_gemini(body: dict[str, Any], model: str) -> RequestView:
         max_tokens=positive_int(config, "maxOutputTokens"),
         input_tokens=tally.total,
         body=body,
+        tool_specs=specs,
+        tool_choice=_tool_choice(optional(body, "toolConfig", dict) or {}),
     )
+
+
+def _tool_choice(tool_config: dict[str, Any]) -> str | None:
+    """``functionCallingConfig.mode`` (AUTO/ANY/NONE, one allowed name) as a view choice."""
+    config = tool_config.get("functionCallingConfig") or {}
+    mode = str(config.get("mode", "AUTO")).upper()
+    allowed = config.get("allowedFunctionNames") or []
+    if mode == "ANY":
+        return allowed[0] if len(allowed) == 1 else "required"
+    return "none" if mode == "NONE" else None
 
 
 def _lower_types(schema: Any) -> Any:

@@ -11,7 +11,7 @@ from ._logprobs import token_logprobs
 from ._sse import DONE_FRAME, data_frame
 from ._validate import MockHTTPError, optional, positive_int, require, require_dict
 
-__all__ = ["parse_chat", "render_chat", "stream_chat", "stream_chat_chunks"]
+__all__ = ["openai_tool_choice", "parse_chat", "render_chat", "stream_chat", "stream_chat_chunks"]
 
 _ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 
@@ -71,6 +71,15 @@ def response_schema_of(response_format: dict[str, Any] | None, path: str) -> dic
         param=f"{path}.type",
         code="invalid_value",
     )
+
+
+def openai_tool_choice(choice: Any) -> str | None:
+    """``"none"``/``"auto"``/``"required"``, or the name of the function a dict forces."""
+    if isinstance(choice, dict):
+        function = choice.get("function")
+        named = function.get("name") if isinstance(function, dict) else choice.get("name")
+        return named if isinstance(named, str) else None
+    return choice if isinstance(choice, str) else None
 
 
 def _check_logprobs(body: dict[str, Any]) -> None:
@@ -160,10 +169,16 @@ def parse_chat(body: dict[str, Any], model: str) -> RequestView:
             message.tool_calls.append({"id": call.get("id"), "name": name, "arguments": arguments})
         messages.append(message)
     tools = []
+    specs = {}
     for i, tool in enumerate(optional(body, "tools", list) or []):
         tool = require_dict(tool, f"tools[{i}]")
         function = require(tool, "function", dict, f"tools[{i}].")
-        tools.append(require(function, "name", str, f"tools[{i}].function."))
+        name = require(function, "name", str, f"tools[{i}].function.")
+        tools.append(name)
+        specs[name] = {
+            "description": function.get("description"),
+            "parameters": function.get("parameters"),
+        }
         tally.json(tool)
     response_format = optional(body, "response_format", dict)
     max_tokens = positive_int(body, "max_completion_tokens") or positive_int(body, "max_tokens")
@@ -182,6 +197,8 @@ def parse_chat(body: dict[str, Any], model: str) -> RequestView:
         input_tokens=tally.total,
         stream=stream,
         body=body,
+        tool_specs=specs,
+        tool_choice=openai_tool_choice(body.get("tool_choice")),
     )
 
 

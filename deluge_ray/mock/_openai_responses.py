@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from ._behaviour import Generated, RequestView, TokenTally, ViewMessage
+from ._openai_chat import openai_tool_choice
 from ._validate import MockHTTPError, optional, positive_int, require, require_dict
 
 __all__ = ["ResponseStore", "parse_responses", "render_responses"]
@@ -104,9 +105,16 @@ def parse_responses(body: dict[str, Any], model: str) -> RequestView:
                 param=f"input[{i}].type",
             )
     tools = []
+    specs = {}
     for i, tool in enumerate(optional(body, "tools", list) or []):
         tool = require_dict(tool, f"tools[{i}]")
-        tools.append(tool.get("name") or require(tool, "type", str, f"tools[{i}]."))
+        name = tool.get("name") or require(tool, "type", str, f"tools[{i}].")
+        tools.append(name)
+        if tool.get("type") == "function":
+            specs[name] = {
+                "description": tool.get("description"),
+                "parameters": tool.get("parameters"),
+            }
         tally.json(tool)
     text_config = optional(body, "text", dict) or {}
     fmt = text_config.get("format") or {}
@@ -127,6 +135,8 @@ def parse_responses(body: dict[str, Any], model: str) -> RequestView:
         input_tokens=tally.total,
         stream=bool(optional(body, "stream", bool)),
         body=body,
+        tool_specs=specs,
+        tool_choice=openai_tool_choice(body.get("tool_choice")),
     )
 
 

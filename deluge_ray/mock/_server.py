@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .._constants import API_KEY_ENV_VARS, BASE_URL_ENV_VARS
+from .._constants import API_KEY_ENV_VARS, BASE_URL_ENV_VARS, SDK_BASE_URL_ENV_VARS
 from ..errors import ConfigurationError
 from ._app import build_app
 from ._behaviour import ScriptEntry
@@ -78,7 +78,8 @@ class MockProvider:
     def anthropic_base_url(self) -> str:
         """``…/v1``, following deluge_ray's base-URL convention (``DEFAULT_BASE_URLS``).
 
-        The official ``anthropic`` SDK appends ``/v1`` itself: give it ``mock.url``.
+        The official ``anthropic`` SDK appends ``/v1`` itself: give it ``mock.url`` (which is
+        what :meth:`environment` puts in ``ANTHROPIC_BASE_URL``; deluge_ray reads both).
         """
         return f"{self.url}/v1"
 
@@ -213,18 +214,23 @@ class MockProvider:
     def environment(self) -> dict[str, str]:
         """Environment variables pointing every provider family at this mock.
 
-        The ``*_BASE_URL`` variables (names in ``_constants.BASE_URL_ENV_VARS``) always, and
-        a placeholder key for each ``*_API_KEY`` variable that is unset. ``ProviderCaller``
+        The ``*_BASE_URL`` variables (names in ``_constants.BASE_URL_ENV_VARS`` and
+        ``SDK_BASE_URL_ENV_VARS``) always, each in the form the provider's official SDK
+        expects, so the SDKs and deluge_ray reach the mock from the same environment:
+        ``OPENAI_BASE_URL`` ends in ``/v1``, ``ANTHROPIC_BASE_URL`` is the bare ``url``, and
+        so are google-genai's ``GOOGLE_GEMINI_BASE_URL`` and cohere's ``CO_API_URL``. Also a
+        placeholder key for each ``*_API_KEY`` variable that is unset. ``ProviderCaller``
         actors run in other processes with their own environment, which is why the client
         resolves base URLs on the driver and ships them to the actors.
         """
         urls = {
             "openai": self.openai_base_url,
-            "anthropic": self.anthropic_base_url,
+            "anthropic": self.url,
             "gemini": self.gemini_base_url,
             "cohere": self.cohere_base_url,
         }
         env = {BASE_URL_ENV_VARS[family]: url for family, url in urls.items()}
+        env.update({name: self.url for name in SDK_BASE_URL_ENV_VARS.values()})
         for family, var in API_KEY_ENV_VARS.items():
             if not os.environ.get(var):
                 env[var] = f"mock-{family}-key"

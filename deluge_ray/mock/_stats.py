@@ -50,6 +50,7 @@ class MockStats:
             self._by_status: Counter[int] = Counter()
             self._faults: Counter[str] = Counter()
             self._per_second: Counter[int] = Counter()
+            self._admitted_per_second: Counter[int] = Counter()
             self._tokens_in = 0
             self._tokens_out = 0
             self._in_flight = 0
@@ -62,10 +63,7 @@ class MockStats:
             self._by_endpoint[endpoint] += 1
             self._by_model[model or "-"] += 1
             self._by_key[key_id] += 1
-            second = int(self._clock())
-            self._per_second[second] += 1
-            if len(self._per_second) > _MAX_SECONDS:
-                del self._per_second[min(self._per_second)]
+            _count_second(self._per_second, int(self._clock()))
             self._in_flight += 1
             self._peak = max(self._peak, self._in_flight)
 
@@ -78,6 +76,15 @@ class MockStats:
             self._tokens_in += input_tokens
             self._tokens_out += output_tokens
             self._in_flight = max(0, self._in_flight - 1)
+
+    def request_admitted(self) -> None:
+        """Count a request the rate limits let through, in the second it was admitted.
+
+        Arrivals (``per_second``) include requests refused with 429, so only this count can
+        be held against a limit: see ``Limits.max_admitted_in_one_second``.
+        """
+        with self._lock:
+            _count_second(self._admitted_per_second, int(self._clock()))
 
     def fault_injected(self, kind: str) -> None:
         with self._lock:
@@ -99,4 +106,14 @@ class MockStats:
                 "in_flight": self._in_flight,
                 "peak_concurrency": self._peak,
                 "per_second": {str(k): v for k, v in sorted(self._per_second.items())},
+                "admitted_per_second": {
+                    str(k): v for k, v in sorted(self._admitted_per_second.items())
+                },
+                "peak_admitted_in_one_second": max(self._admitted_per_second.values(), default=0),
             }
+
+
+def _count_second(counts: Counter[int], second: int) -> None:
+    counts[second] += 1
+    if len(counts) > _MAX_SECONDS:
+        del counts[min(counts)]

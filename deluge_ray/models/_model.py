@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .._constants import BASE_URL_ENV_VARS, DEFAULT_BASE_URLS
+from .._constants import (
+    API_VERSION_PATHS,
+    BASE_URL_ENV_VARS,
+    DEFAULT_BASE_URLS,
+    SDK_BASE_URL_ENV_VARS,
+)
 
 __all__ = ["APIModel"]
 
@@ -61,13 +66,35 @@ class APIModel:
         be pointed at a mock or a proxy. A model registered with its own URL (a local vLLM
         server, say) keeps it: the provider-wide override must not hijack it. Resolve on the
         driver and ship the result to actors, whose environment may differ.
+
+        The variables mean what the providers' SDKs mean (see ``_constants``), so the value
+        that points the official SDK at a server points deluge_ray at it too:
+        ``ANTHROPIC_BASE_URL=http://host`` (the SDK's form) and ``http://host/v1`` both call
+        ``http://host/v1/messages``; ``OPENAI_BASE_URL`` is used as given (it includes
+        ``/v1``, as for the openai SDK); ``GOOGLE_GEMINI_BASE_URL=http://host`` (google-genai)
+        calls ``http://host/v1beta/...``.
         """
         default = DEFAULT_BASE_URLS.get(self.provider)
-        env_var = BASE_URL_ENV_VARS.get(self.provider)
-        if env_var and self.base_url == default:
-            override = os.environ.get(env_var)
-            if override:
-                return override.rstrip("/")
+        if self.base_url != default:
+            return self.base_url.rstrip("/")
+        version = API_VERSION_PATHS.get(self.provider, "")
+        ours = BASE_URL_ENV_VARS.get(self.provider)
+        sdk = SDK_BASE_URL_ENV_VARS.get(self.provider)
+        override = os.environ.get(ours, "").strip().rstrip("/") if ours else ""
+        if override:
+            path = override.split("://", 1)[-1].partition("/")[2]
+            if self.provider == "anthropic":
+                # The SDK's form is the host (+ any proxy prefix); it appends /v1 itself.
+                return override if override.endswith(version) else override + version
+            if self.provider == "openai" or path:
+                # As the openai SDK does: used as given. For ours, a path holds the version.
+                return override
+            return override + version  # a bare host: nothing else can be meant
+        override = os.environ.get(sdk, "").strip().rstrip("/") if sdk else ""
+        if override:
+            last = override.rsplit("/", 1)[-1]
+            has_version = override.count("/") > 2 and last.startswith("v") and last[1:2].isdigit()
+            return override if has_version else override + version
         return self.base_url.rstrip("/")
 
     def cost(

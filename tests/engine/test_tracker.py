@@ -133,3 +133,34 @@ def test_manual_display_stays_quiet_while_idle_and_unchanged(capsys):
     t.record_result(succeeded=True)
     assert "1/2 done" in printed()[0]
     assert printed() == []
+
+
+def test_display_names_the_token_limit_when_it_binds(capsys):
+    # The defaults: 1,000 rpm but 100,000 tpm, and requests of ~15 prompt + 512 new tokens.
+    t = StatusTracker(1_000, 100_000, 225, client_name="unit")
+    t.add_to_total(2)
+    t.record_estimates([527, 527])
+    s = t.snapshot()
+    assert s.pace is not None and s.pace.binding == "tokens"
+    assert round(s.pace.requests_per_minute) == 190
+    line = status_line(s)
+    assert "tokens bind: ~190 of 1,000 rpm" in line and "~527 tok per request" in line
+    assert "pace: tokens bind" in t.final_summary()
+    d = make_display("rich", t, enabled=True)
+    d.start()
+    d.close()
+    assert "tokens bind: ~190 of 1,000 rpm" in capsys.readouterr().out
+
+
+def test_display_names_the_request_limit_when_it_binds():
+    t = StatusTracker(100, 100_000, 8, client_name="unit")
+    assert t.snapshot().pace is None and "bind" not in status_line(t.snapshot())
+    t.record_estimates([527])
+    s = t.snapshot()
+    assert s.pace.binding == "requests" and "requests bind: 100 rpm" in status_line(s)
+    assert "pace:" not in t.final_summary()
+    # Raising the token limit (with_limits) changes which limit binds.
+    t.set_limits(1_000, 100_000, 8)
+    assert t.snapshot().pace.binding == "tokens"
+    t.set_limits(1_000, 1_000_000, 8)
+    assert t.snapshot().pace.binding == "requests"

@@ -36,7 +36,7 @@ def test_background_thread_serves_sync_clients_and_use_mock_restores_env(monkeyp
     with MockProvider() as mock:
         with use_mock(mock) as env:
             assert os.environ["OPENAI_BASE_URL"] == mock.openai_base_url
-            assert os.environ["ANTHROPIC_BASE_URL"] == mock.anthropic_base_url
+            assert os.environ["ANTHROPIC_BASE_URL"] == mock.url  # the anthropic SDK's form
             assert os.environ["GEMINI_BASE_URL"].endswith("/v1beta")
             assert "OPENAI_API_KEY" not in env  # a set key is left alone
             client = openai.OpenAI()  # reads OPENAI_BASE_URL from the environment
