@@ -3,7 +3,8 @@
 - ``_main``: argument parsing and the subcommands' entry points (:func:`main`).
 - ``_run``: the resumable job behind ``deluge-ray run``.
 - ``_jobfile``: reading prompt files (JSONL, CSV) and writing result files.
-- ``_demo``: ``deluge-ray demo``.
+- ``_demo``: ``deluge-ray demo`` (the mock provider, a prompt file and ``run``, end to end).
+- ``_tables``: the summary tables every subcommand prints.
 """
 
 from __future__ import annotations

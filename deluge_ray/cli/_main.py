@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 
 from ..errors import DelugeError
+from ._tables import print_table
 
 __all__ = ["main"]
 
@@ -88,18 +89,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for key, value in rows:
-        table.add_row(key, value)
-    Console().print(table)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from ._run import JobOptions, dry_run, run_job
 
@@ -125,7 +114,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     options.validate()
     if args.dry_run:
         for row in dry_run(options):
-            _print_table(
+            print_table(
                 f"dry run: {row['model']}",
                 [
                     ("prompts", f"{row['prompts']:,}"),
@@ -149,7 +138,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summary = asyncio.run(
         run_job(options, on_problem=report_problem, on_interrupt=report_interrupt)
     )
-    _print_table("deluge-ray run", summary.rows())
+    print_table("deluge-ray run", summary.rows())
     print(f"results: {os.path.abspath(summary.output)}")
     if summary.interrupted:
         print(
