@@ -38,7 +38,7 @@ def run_demo(
     from rich.console import Console
 
     from ..mock import Faults, Latency, Limits, MockConfig, MockProvider, use_mock
-        from ._run import JobOptions, run_job
+    from ._run import JobOptions, run_job
     from ._tables import print_table
 
     console = Console()
