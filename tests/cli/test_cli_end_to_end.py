@@ -136,6 +136,19 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     return lines[0]
 
 
+def wait_until(condition, what: str, timeout: float = TIMEOUT) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds.
+
+    The bound only turns a hang into a clear failure: no assertion depends on how long
+    the wait took.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
 def line_count(path: Path) -> int:
     if not path.exists():
         return 0
@@ -166,9 +179,14 @@ def test_run_writes_one_complete_row_per_prompt(tmp_path, env, mock, ray_address
     assert {i: r["completion"] for i, r in by_id.items()} == expected_completion
     model = get_model(MODEL)
     for row in rows:
-        assert set(row) == {"id", "completion", "model", "finish_reason", "usage", "cost", "error"}
+        assert set(row) == {
+            "id", "completion", "model", "finish_reason", "usage", "total_tokens", "cost",
+            "cache_hit", "latency_s", "attempts", "error",
+        }  # fmt: skip
+        assert row["attempts"] == 1 and row["cache_hit"] is False and row["latency_s"] >= 0
         assert row["model"] == MODEL and row["finish_reason"] == "stop" and row["error"] is None
         usage = row["usage"]
+        assert row["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
         assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
         assert usage["cache_read_tokens"] == usage["cache_write_tokens"] == 0
         expected_cost = (
@@ -207,8 +225,11 @@ def test_ctrl_c_then_rerun_completes_the_file_without_duplicates(
         start_new_session=True,
     )
     try:
-        while line_count(out) < 5 and first.poll() is None:
-            time.sleep(0.05)  # polling for progress, not timing anything
+        wait_until(
+            lambda: line_count(out) >= 5 or first.poll() is not None,
+            "five rows in the output before the interrupt",
+        )
+        assert first.poll() is None, "the run finished before it could be interrupted"
         os.killpg(first.pid, signal.SIGINT)
         _, stderr = first.communicate(timeout=TIMEOUT)
     finally:
@@ -406,17 +427,25 @@ def test_mock_server_help(tmp_path) -> None:
 def test_results_reach_the_output_file_as_they_arrive(tmp_path, env, mock, ray_address) -> None:
     write_prompts(tmp_path / "in.jsonl", 20)
     out = tmp_path / "out.jsonl"
-    mock.config.latency = Latency.fixed(20)
-    run = subprocess.Popen(
-        [CLI, *RUN, "--rpm", "300", "--address", ray_address], env=env, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    # 20 prompts at 5/s: answers arrive over about 4 s. Wait for the first row on disk.
-    while line_count(out) == 0 and run.poll() is None:
-        time.sleep(0.02)
-    answered = mock.stats()["by_status"].get("200", 0)
-    run.wait(timeout=TIMEOUT)
-    assert answered < 20, "no row reached the output file until every prompt was answered"
+    rows_when_last_asked: list[int] = []
+
+    def answer(view):
+        # One request at a time (--max-concurrent 1), so when the last prompt reaches the
+        # mock the other 19 are answered: their rows must reach the file while this one
+        # is still unanswered. Blocking the mock here holds no other request.
+        if "question 019" in view.last_user_text:
+            deadline = time.monotonic() + 60
+            while line_count(out) < 19 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            rows_when_last_asked.append(line_count(out))
+        return f"Mock reply to: {view.last_user_text}"
+
+    mock.script("*", answer)
+    result = cli([*RUN, "--max-concurrent", "1", "--address", ray_address], env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert rows_when_last_asked == [19], "rows were held back until every prompt was answered"
+    assert len(read_rows(out)) == 20
 
 
 def test_run_summary_reports_the_429s_the_provider_sent(

@@ -6,13 +6,8 @@ import json
 
 import pytest
 
-from deluge_ray.cli._jobfile import (
-    InputProblem,
-    JobRecord,
-    ResultWriter,
-    completed_ids,
-    read_records,
-)
+from deluge_ray.cli._jobfile import InputProblem, JobRecord, read_records
+from deluge_ray.cli._results import ResultWriter, prepare_output, scan_output
 from deluge_ray.errors import ConfigurationError
 
 
@@ -80,9 +75,10 @@ def test_resume_sees_written_ids_and_ignores_a_cut_off_line(tmp_path) -> None:
         writer.write({"id": "b", "completion": None, "error": "boom"})
     with open(out, "a") as fh:
         fh.write('{"id": "c", "compl')  # Ctrl-C in the middle of a line
-    assert completed_ids(out) == {"a", "b"}
-    with ResultWriter(out) as writer:  # the next run starts on a fresh line
+    assert scan_output(out).done == {"a", "b"}
+    assert prepare_output(out).rejected_lines == [3]  # moved aside, not merged or lost
+    with ResultWriter(out) as writer:
         writer.write({"id": "c", "completion": "y", "error": None})
-    assert completed_ids(out) == {"a", "b", "c"}
-    lines = out.read_text().splitlines()
-    assert json.loads(lines[-1])["id"] == "c"
+    assert scan_output(out).done == {"a", "b", "c"}
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b", "c"]
+    assert (tmp_path / "out.jsonl.rejected").read_text() == '{"id": "c", "compl\n'
