@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,14 @@ __all__ = [
     "repair_text",
     "surrogate_at",
 ]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# The characters a JSON text can start with. A line starting with anything else is
+# reported without calling the parser: a file of a million such lines (a CSV or a log
+# passed as JSONL) is read in seconds, not in a million exceptions.
+_JSON_START = frozenset('{["-0123456789tfn')
+_NOT_JSON = "invalid JSON: Expecting value at column {column}"
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,8 @@ def surrogate_at(text: str) -> int | None:
     Such a code point cannot be encoded as UTF-8, so no provider (and no output file)
     can take it.
     """
-    for index, char in enumerate(text):
-        if "\ud800" <= char <= "\udfff":
-            return index
-    return None
+    found = _SURROGATE.search(text)
+    return found.start() if found else None
 
 
 def repair_text(text: str) -> str:
@@ -175,16 +182,24 @@ def _read_jsonl(fh: Any) -> Iterator[JobRecord | InputProblem]:
         if bad_bytes:
             yield bad_bytes
             continue
+        start = raw.lstrip()
+        if start[0] not in _JSON_START:
+            yield InputProblem(line_no, _NOT_JSON.format(column=len(raw) - len(start) + 1))
+            continue
+        text = raw.rstrip("\r\n")
         try:
-            value = json.loads(raw)
+            value = json.loads(text)
         except json.JSONDecodeError as exc:
+            # The message names the column where parsing failed (for a line cut short, where
+            # its unterminated string or object starts), counted in characters from 1.
+            reason = exc.msg.removesuffix(" at")
             where = f"column {exc.colno}"
-            if exc.pos >= len(raw.rstrip("\r\n")):
-                where += ", the end of the line: is the line cut short?"
-            yield InputProblem(line_no, f"invalid JSON ({exc.msg} at {where})")
+            if exc.pos >= len(text):
+                where += " (the line ends there: is it cut short?)"
+            yield InputProblem(line_no, f"invalid JSON: {reason} at {where}")
             continue
         except RecursionError:
-            yield InputProblem(line_no, "invalid JSON (nested too deeply)")
+            yield InputProblem(line_no, "invalid JSON: nested too deeply")
             continue
         yield _record_from_json(value, line_no)
 

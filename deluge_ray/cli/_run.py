@@ -380,7 +380,10 @@ async def run_job(
     writer = ResultWriter(options.output)
     cache = _open_cache(options)
     client = _client_for(options, cache)
-    total = sum(1 for kind, _ in _input_items(options, state.done) if kind == "run")
+    # The total is only for the progress display: without one, the input is read once.
+    total = None
+    if options.show_progress:
+        total = sum(1 for kind, _ in _input_items(options, state.done) if kind == "run")
     started = clock()
     window = asyncio.Semaphore(options.effective_window())
     # Dollars: what earlier runs spent (from the output file), the actual cost of finished
