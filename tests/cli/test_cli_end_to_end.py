@@ -392,6 +392,7 @@ def test_429s_from_the_provider_are_retried_until_every_row_is_written(
     rows = read_rows(tmp_path / "out.jsonl")
     assert len(rows) == 12 and all(r["error"] is None for r in rows)  # retried to success
     assert mock.stats()["requests"] == 12 + refused
+    assert sum(r["attempts"] for r in rows) == 12 + refused  # each row counts its retries
     assert result.returncode == 0, result.stderr
     assert summary(result.stdout)["done"] == "12"
 
