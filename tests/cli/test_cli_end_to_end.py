@@ -317,6 +317,7 @@ def test_budget_stops_sending_before_the_estimate_passes_it(
         ("unknown model", ("Unknown model 'gpt-0-turbo'",)),
         ("output in a missing directory", ("output directory does not exist", "no-such-dir")),
         ("budget of zero", ("--budget-usd",)),
+        ("output is the input", ("is the input file", "Pass another output path")),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(
@@ -335,6 +336,7 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(
             "no-such-dir/o.jsonl",
         ],
         "budget of zero": ["run", "in.jsonl", "-m", MODEL, "-o", "out.jsonl", "--budget-usd", "0"],
+        "output is the input": ["run", "in.jsonl", "-m", MODEL, "-o", "in.jsonl"],
     }[case]
 
     result = cli(args, env, cwd=tmp_path)
@@ -350,24 +352,28 @@ def test_malformed_line_is_reported_by_number_and_the_rest_still_runs(
     tmp_path, env, mock, ray_address
 ) -> None:
     lines = [
-        json.dumps({"id": "a", "prompt": "first"}),
-        '{"id": "b", "prompt": "second"',  # cut short: invalid JSON
-        json.dumps({"id": "c", "prompt": "third"}),
-        json.dumps({"id": "d", "prompt": "fourth"}),
+        json.dumps({"id": "a", "prompt": "first"}).encode(),
+        b'{"id": "b", "prompt": "second"',  # cut short: invalid JSON
+        json.dumps({"id": "c", "prompt": "third"}).encode(),
+        b'{"id": "e", "prompt": "caf\xe9"}',  # Latin-1, not UTF-8
+        b'{"id": "f", "prompt": "\\ud800"}',  # a lone surrogate
+        json.dumps({"id": "d", "prompt": "fourth"}).encode(),
     ]
-    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
 
     result = cli([*RUN, "--address", ray_address], env, cwd=tmp_path)
 
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
     problems = deluge_stderr(result.stderr)
-    assert len(problems) == 1, result.stderr
-    assert problems[0].startswith("deluge-ray: ") and "line 2" in problems[0]
-    assert "invalid JSON" in problems[0]
+    assert len(problems) == 3, result.stderr
+    assert all(p.startswith("deluge-ray: skipping in.jsonl line ") for p in problems)
+    assert "line 2: invalid JSON" in problems[0] and "column 31" in problems[0]
+    assert "line 4: not valid UTF-8 (byte 0xe9 at column 27)" in problems[1]
+    assert "line 5: 'prompt' holds a lone surrogate" in problems[2]
     assert sorted(r["id"] for r in read_rows(tmp_path / "out.jsonl")) == ["a", "c", "d"]
     assert mock.stats()["requests"] == 3
-    assert summary(result.stdout)["bad input lines"] == "1"
+    assert summary(result.stdout)["bad input lines"] == "3"
 
 
 def test_429s_from_the_provider_are_retried_until_every_row_is_written(
