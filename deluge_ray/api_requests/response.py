@@ -124,6 +124,9 @@ class APIResponse:
     # stopped ("no_tool_calls", "max_rounds" or "error") and how many model calls it made.
     loop_stop_reason: str | None = None
     agent_rounds: int | None = None
+    # deluge_ray addition: HTTP requests sent for this prompt (retries and 429s included);
+    # ``None`` when no request was made by this client (a cache hit, a rebuilt response).
+    attempts: int | None = None
 
     @classmethod
     def from_parsed(
@@ -287,6 +290,7 @@ class APIResponse:
             "raw_response": self.raw_response,
             "loop_stop_reason": self.loop_stop_reason,
             "agent_rounds": self.agent_rounds,
+            "attempts": self.attempts,
         }
 
     @classmethod

@@ -38,8 +38,8 @@ def run_demo(
     from rich.console import Console
 
     from ..mock import Faults, Latency, Limits, MockConfig, MockProvider, use_mock
-    from ._main import _print_table
     from ._run import JobOptions, run_job
+    from ._tables import print_table
 
     console = Console()
     out = Path(output_dir)
@@ -72,9 +72,9 @@ def run_demo(
         )
         summary = asyncio.run(run_job(options))
         seen = mock.stats()
-    _print_table("deluge-ray demo: client", summary.rows())
+    print_table("deluge-ray demo: client", summary.rows())
     per_second = list(seen["per_second"].values())
-    _print_table(
+    print_table(
         "deluge-ray demo: what the mock provider saw",
         [
             ("requests received", f"{seen['requests']:,}"),

@@ -14,6 +14,8 @@ import warnings
 from collections.abc import Sequence
 
 from ..errors import DelugeError
+from ._run import MAX_PROBLEMS_SHOWN
+from ._tables import print_table
 
 __all__ = ["main"]
 
@@ -36,12 +38,48 @@ def _one_line_warnings() -> None:
     warnings.showwarning = show
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows every option's default and keeps the epilog's line breaks (row format, exit codes)."""
+
+
+_EXIT_CODES = f"""exit codes:
+  0    every prompt answered (or nothing to do)
+  {EXIT_FAILED}    finished, but some rows are errors, some input lines were bad, or the
+       budget stopped sending
+  {EXIT_USAGE}    nothing was run: a bad flag, a missing file, an unknown model
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); finished rows are saved, run again to resume"""
+
+_RUN_EPILOG = f"""output rows (one JSON object per line, written as results arrive):
+  {{"id", "completion", "model", "finish_reason",
+   "usage": {{"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"}},
+   "total_tokens", "cost" (USD), "cache_hit" (answered from --cache), "latency_s",
+   "attempts" (HTTP requests sent for this prompt), "error" (null on success)}}
+
+resuming: ids already in OUTPUT are skipped, so every id appears once. Rows that ended in
+an error are skipped too (the summary counts them); --retry-failed runs them again.
+Unusable lines of OUTPUT (cut short by a kill, not UTF-8) move to OUTPUT.rejected.
+
+bad input: a line that is not UTF-8, not JSON, of the wrong shape, holds a lone
+surrogate, or repeats an earlier id is reported with its line number and skipped; every
+other line still runs. The first {MAX_PROBLEMS_SHOWN} are printed, the rest counted.
+
+budget (--budget-usd X): each prompt, before it is sent, reserves its worst case (its
+input tokens at the input price plus --max-new-tokens at the output price). Sending stops
+at the first prompt whose reservation would take spend (rows already in OUTPUT, finished
+prompts at their real cost, in-flight prompts at their worst case) past X; prompts in
+flight then finish. The final spend never passes X.
+
+{_EXIT_CODES}"""
+
+
 def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
         help="run a JSONL/CSV file of prompts and write results as JSONL",
         description="Run every prompt of INPUT through MODEL and append results to OUTPUT. "
         "Re-running the same command resumes: ids already in OUTPUT are skipped.",
+        epilog=_RUN_EPILOG,
+        formatter_class=_HelpFormatter,
     )
     run.add_argument("input", help="JSONL (string / {id, prompt} / {id, messages}) or CSV file")
     run.add_argument("-m", "--model", required=True, help="model name, e.g. gpt-4.1-mini")
@@ -49,28 +87,52 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--rpm", type=int, default=1_000, help="requests per minute (shared)")
     run.add_argument("--tpm", type=int, default=100_000, help="tokens per minute (shared)")
     run.add_argument("--max-concurrent", type=int, default=225, help="requests in flight")
-    run.add_argument("--max-new-tokens", type=int, default=512)
-    run.add_argument("--temperature", type=float, default=1.0)
+    run.add_argument("--max-new-tokens", type=int, default=512, help="reply length cap")
+    run.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     run.add_argument("--json-mode", action="store_true", help="ask for a JSON object reply")
     run.add_argument("--system", help="system prompt for records that have none")
     run.add_argument("--prompt-column", default="prompt", help="CSV column holding the prompt")
-    run.add_argument("--cache", metavar="PATH", help="SQLite cache file shared across runs")
-    run.add_argument("--address", help="Ray cluster address (default: embedded local Ray)")
+    run.add_argument(
+        "--cache",
+        metavar="PATH",
+        help="SQLite cache file shared across runs, keyed on prompt, model and settings",
+    )
+    run.add_argument("--address", help="Ray cluster address (none: an embedded local Ray)")
     run.add_argument("--callers", type=int, help="number of ProviderCaller actors")
-    run.add_argument("--budget-usd", type=float, help="stop before estimated spend passes this")
+    run.add_argument(
+        "--budget-usd", type=float, help="stop sending before spend could pass this (see below)"
+    )
+    run.add_argument(
+        "--retry-failed", action="store_true", help="run again the ids whose row is an error"
+    )
     run.add_argument("--dry-run", action="store_true", help="count tokens and cost only")
-    run.add_argument("--progress", choices=["rich", "tqdm", "manual", "none"], default="rich")
+    run.add_argument(
+        "--progress",
+        choices=["rich", "tqdm", "manual", "none"],
+        default="rich",
+        help="progress display",
+    )
 
 
 def _add_demo_parser(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser(
         "demo",
         help="run a few thousand prompts against the bundled mock provider (no API key)",
+        description="Start the bundled mock provider, write a prompt file and run it through "
+        "the same path as `deluge-ray run`, then print what the client and the mock saw.",
+        epilog=f"output: OUTPUT_DIR/prompts.jsonl and OUTPUT_DIR/results.jsonl (rows as in "
+        f"`deluge-ray run --help`).\n\n{_EXIT_CODES}",
+        formatter_class=_HelpFormatter,
     )
-    demo.add_argument("--prompts", type=int, default=3_000)
+    demo.add_argument("--prompts", type=int, default=3_000, help="how many prompts")
     demo.add_argument("--rpm", type=int, default=9_000, help="the mock's (and client's) limit")
-    demo.add_argument("--output-dir", default="deluge-ray-demo")
-    demo.add_argument("--progress", choices=["rich", "tqdm", "manual", "none"], default="rich")
+    demo.add_argument("--output-dir", default="deluge-ray-demo", help="where files go")
+    demo.add_argument(
+        "--progress",
+        choices=["rich", "tqdm", "manual", "none"],
+        default="rich",
+        help="progress display",
+    )
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -81,23 +143,19 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(sub)
     _add_demo_parser(sub)
-    mock = sub.add_parser("mock-server", help="serve the mock provider on 127.0.0.1")
+    mock = sub.add_parser(
+        "mock-server",
+        help="serve the mock provider on 127.0.0.1",
+        description="Serve the mock provider (OpenAI, Anthropic and Gemini shaped APIs) on "
+        "127.0.0.1 until Ctrl-C, and print the environment variables that point clients at it.",
+        epilog="output: none (the server logs to stderr); no row format.\n\n"
+        "exit codes:\n  0    stopped with Ctrl-C\n  2    a bad flag or a port in use",
+        formatter_class=_HelpFormatter,
+    )
     from ..mock import cli as mock_cli
 
     mock_cli.add_arguments(mock)
     return parser
-
-
-def _print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    for key, value in rows:
-        table.add_row(key, value)
-    Console().print(table)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -119,13 +177,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         callers=args.callers,
         budget_usd=args.budget_usd,
         prompt_column=args.prompt_column,
+        retry_failed=args.retry_failed,
         progress="manual" if args.progress == "none" else args.progress,
         show_progress=args.progress != "none",
     )
     options.validate()
     if args.dry_run:
         for row in dry_run(options):
-            _print_table(
+            print_table(
                 f"dry run: {row['model']}",
                 [
                     ("prompts", f"{row['prompts']:,}"),
@@ -136,8 +195,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             )
         return 0
 
+    shown = 0
+
     def report_problem(problem) -> None:
-        print(f"deluge-ray: skipping {args.input} {problem}", file=sys.stderr)
+        # A million bad lines must not mean a million lines on stderr: the first few are
+        # printed, the summary counts the rest.
+        nonlocal shown
+        shown += 1
+        if shown <= MAX_PROBLEMS_SHOWN:
+            print(f"deluge-ray: skipping {args.input} {problem}", file=sys.stderr)
+
+    def report_warning(message: str) -> None:
+        print(f"deluge-ray: warning: {message}", file=sys.stderr)
 
     def report_interrupt(in_flight: int) -> None:
         print(
@@ -147,9 +216,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
 
     summary = asyncio.run(
-        run_job(options, on_problem=report_problem, on_interrupt=report_interrupt)
+        run_job(
+            options,
+            on_problem=report_problem,
+            on_interrupt=report_interrupt,
+            on_warning=report_warning,
+        )
     )
-    _print_table("deluge-ray run", summary.rows())
+    if summary.bad_input > MAX_PROBLEMS_SHOWN:
+        print(
+            f"deluge-ray: ... and {summary.bad_input - MAX_PROBLEMS_SHOWN:,} more bad lines "
+            f"in {args.input} ({summary.bad_input:,} in all, none of them sent)",
+            file=sys.stderr,
+        )
+    print_table("deluge-ray run", summary.rows())
     print(f"results: {os.path.abspath(summary.output)}")
     if summary.interrupted:
         print(
@@ -158,6 +238,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    if summary.skipped_failed:
+        print(
+            f"deluge-ray: {summary.skipped_failed} rows of {summary.output} are errors and "
+            "were skipped; --retry-failed runs them again",
+            file=sys.stderr,
+        )
     if summary.not_submitted_budget:
         print(
             f"deluge-ray: budget of ${args.budget_usd:g} reached; "

@@ -5,32 +5,31 @@ bounded window of prompts in flight, and appends each result to the output file 
 it arrives. Ids already in the output file are skipped, so an interrupted run resumes where
 it stopped and nothing is paid for twice.
 
+Every input line ends as a row of the output or a reported problem: a bad line, a prompt
+the client raised on, an id that had to be repaired are each reported and the job goes on.
+
 The budget guard (``budget_usd``) is conservative: before a prompt is submitted, its
 worst-case cost (input tokens at the input price plus ``max_new_tokens`` at the output
-price) is added to the committed spend, and submission stops before that would pass the
-budget. Completed prompts then replace their estimate by their actual cost.
+price) is added to the committed spend (rows an earlier run wrote, plus finished prompts at
+their actual cost, plus the worst case of those in flight), and submission stops at the
+first prompt that would take it past the budget; prompts in flight then finish. As no
+prompt can cost more than its worst case, the final spend never passes the budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._jobfile import (
-    InputProblem,
-    JobRecord,
-    ResultWriter,
-    check_input,
-    completed_ids,
-    read_records,
-    scan_output,
-)
+from ._jobfile import InputProblem, JobRecord, check_input, read_records
+from ._results import ResultWriter, prepare_output, scan_output
 
 __all__ = ["JobOptions", "JobSummary", "dry_run", "estimate_cost", "run_job"]
 
@@ -57,6 +56,7 @@ class JobOptions:
     progress: str = "rich"
     show_progress: bool = True
     window: int | None = None
+    retry_failed: bool = False
 
     def effective_window(self) -> int:
         """How many prompts may be handed to the client ahead of their results.
@@ -80,6 +80,20 @@ class JobOptions:
             raise ConfigurationError("window must be positive")
         if self.callers is not None and self.callers <= 0:
             raise ConfigurationError("--callers must be positive")
+        if self.output and os.path.abspath(self.output) == os.path.abspath(self.input):
+            raise ConfigurationError(
+                f"-o {self.output} is the input file; results would overwrite the prompts. "
+                "Pass another output path"
+            )
+        if self.output and os.path.exists(self.output) and os.path.exists(self.input):
+            if os.path.samefile(self.output, self.input):
+                raise ConfigurationError(
+                    f"-o {self.output} is the input file (a link to it); pass another output path"
+                )
+
+
+# How many problem lines a summary keeps (and the command prints); the rest are counted.
+MAX_PROBLEMS_SHOWN = 20
 
 
 @dataclass
@@ -89,23 +103,32 @@ class JobSummary:
     done: int = 0
     failed: int = 0
     skipped_existing: int = 0
+    skipped_failed: int = 0  # of skipped_existing, rows that ended in an error
+    retried_failed: int = 0  # error rows moved aside by --retry-failed, run again
     bad_input: int = 0
+    duplicates: int = 0  # of bad_input, lines repeating an earlier id
+    repaired_ids: int = 0
+    repaired_output_lines: int = 0  # unusable lines moved out of the output file
     not_submitted_budget: int = 0
     rate_limited: int = 0
+    cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cached_tokens: int = 0
     cost: float = 0.0
+    spent_before: float = 0.0  # dollars of the rows an earlier run wrote
     elapsed: float = 0.0
     output: str = ""
     interrupted: bool = False
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the first MAX_PROBLEMS_SHOWN
 
     @property
     def requests_per_second(self) -> float:
+        """Finished prompts per second of the run."""
         return (self.done + self.failed) / self.elapsed if self.elapsed > 0 else 0.0
 
     def rows(self) -> list[tuple[str, str]]:
+        """(label, value) pairs of the summary table."""
         rows = [
             ("done", f"{self.done:,}"),
             ("failed", f"{self.failed:,}"),
@@ -118,8 +141,20 @@ class JobSummary:
             ("requests/s", f"{self.requests_per_second:.1f}"),
             ("elapsed", f"{self.elapsed:.1f} s"),
         ]
-        if self.not_submitted_budget:
-            rows.insert(4, ("not sent (budget)", f"{self.not_submitted_budget:,}"))
+        extra = [
+            ("not sent (budget)", self.not_submitted_budget),
+            ("duplicate ids (not run)", self.duplicates),
+            ("failed rows skipped (--retry-failed reruns them)", self.skipped_failed),
+            ("failed rows retried", self.retried_failed),
+            ("ids repaired", self.repaired_ids),
+            ("output lines repaired", self.repaired_output_lines),
+            ("cache hits", self.cache_hits),
+        ]
+        at = 4
+        for label, value in extra:
+            if value:
+                rows.insert(at, (label, f"{value:,}"))
+                at += 1
         return rows
 
 
@@ -139,7 +174,7 @@ def estimate_cost(model: Any, input_tokens: int, max_new_tokens: int) -> float:
     return (input_tokens * model.input_cost + max_new_tokens * model.output_cost) / 1_000_000
 
 
-def _result_row(record: JobRecord, response: Any) -> dict[str, Any]:
+def _result_row(record: JobRecord, response: Any, latency: float) -> dict[str, Any]:
     usage = response.usage
     return {
         "id": record.id,
@@ -154,9 +189,56 @@ def _result_row(record: JobRecord, response: Any) -> dict[str, Any]:
             "cache_read_tokens": usage.cache_read_tokens,
             "cache_write_tokens": usage.cache_write_tokens,
         },
+        "total_tokens": None if usage is None else usage.total_tokens,
         "cost": response.cost,
+        "cache_hit": bool(response.local_cache_hit),
+        "latency_s": round(latency, 4),
+        "attempts": 0 if response.local_cache_hit else response.attempts,
         "error": response.error_message if response.is_error else None,
     }
+
+
+def _crash_row(record: JobRecord, model: str, exc: BaseException, latency: float) -> dict[str, Any]:
+    """The row of a prompt the client raised on: written, so no row is lost and resume skips it."""
+    return {
+        "id": record.id,
+        "completion": None,
+        "model": model,
+        "finish_reason": None,
+        "usage": None,
+        "total_tokens": None,
+        "cost": None,
+        "cache_hit": False,
+        "latency_s": round(latency, 4),
+        "attempts": None,
+        "error": f"{type(exc).__name__}: {exc}",
+    }
+
+
+def _input_items(
+    options: JobOptions, done: set[str]
+) -> Iterator[tuple[str, JobRecord | InputProblem]]:
+    """The input as ("problem" | "existing" | "run", item) pairs, in file order.
+
+    A repeated id is a problem of its later lines (the first one runs), so counting and
+    running agree on what is sent and nothing is dropped without a report.
+    """
+    first_line: dict[str, int] = {}
+    for item in read_records(options.input, prompt_column=options.prompt_column):
+        if isinstance(item, InputProblem):
+            yield "problem", item
+            continue
+        if item.id in first_line:
+            message = f"duplicate id {item.id!r} (first on line {first_line[item.id]}); not run"
+            yield "problem", InputProblem(item.line, message)
+            continue
+        first_line[item.id] = item.line
+        if item.id in done:
+            yield "existing", item
+            continue
+        if options.system and not item.system:
+            item = JobRecord(item.id, item.prompt, options.system, item.line, item.warning)
+        yield "run", item
 
 
 def dry_run(options: JobOptions) -> list[dict[str, Any]]:
@@ -164,15 +246,16 @@ def dry_run(options: JobOptions) -> list[dict[str, Any]]:
     from ..models import get_model
 
     model = get_model(options.model)
-    done = completed_ids(options.output) if options.output else set()
+    done = scan_output(options.output).done if options.output else set()
     prompts = input_tokens = 0
-    for item in read_records(options.input, prompt_column=options.prompt_column):
-        if isinstance(item, InputProblem) or item.id in done:
+    for kind, item in _input_items(options, done):
+        if kind != "run":
             continue
-        if options.system and not item.system:
-            item = JobRecord(item.id, item.prompt, options.system, item.line)
+        try:
+            input_tokens += _conversation_for(item).count_tokens()
+        except Exception:
+            continue
         prompts += 1
-        input_tokens += _conversation_for(item).count_tokens()
     max_output = prompts * options.max_new_tokens
     return [
         {
@@ -241,9 +324,20 @@ def _report_problem(
     summary: JobSummary, problem: InputProblem, on_problem: Callable[[InputProblem], None] | None
 ) -> None:
     summary.bad_input += 1
-    summary.problems.append(str(problem))
+    if len(summary.problems) < MAX_PROBLEMS_SHOWN:
+        summary.problems.append(str(problem))
     if on_problem:
         on_problem(problem)
+
+
+def _open_cache(options: JobOptions) -> Any:
+    if not options.cache:
+        return None
+    from ..cache import SqliteCache
+
+    # Keyed on the model and sampling parameters too: a user comparing two models with one
+    # cache file must get each model's answers (the library default keys on content only).
+    return SqliteCache(options.cache, include_request_params=True)
 
 
 async def run_job(
@@ -251,11 +345,16 @@ async def run_job(
     *,
     on_problem: Callable[[InputProblem], None] | None = None,
     on_interrupt: Callable[[int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> JobSummary:
     """Run the job described by ``options``; returns the summary (also after Ctrl-C).
 
-    ``on_interrupt(in_flight)`` is called on the first Ctrl-C, when submission stops and
-    the prompts already sent are being finished.
+    Every input line ends as a row in the output or a reported problem: ``on_problem``
+    gets each bad line, ``on_warning`` each repair (an id or output line that had to be
+    fixed to be written). ``on_interrupt(in_flight)`` is called on the first Ctrl-C,
+    when submission stops and the prompts already sent are being finished. ``clock``
+    times each row's ``latency_s`` and the run.
     """
     from ..models import get_model
 
@@ -263,42 +362,63 @@ async def run_job(
     model = get_model(options.model)
     check_input(options.input)  # before the output file is created or appended to
     summary = JobSummary(output=options.output)
-    done, spent_before = scan_output(options.output)
-    writer = ResultWriter(options.output)
-    cache = None
-    if options.cache:
-        from ..cache import SqliteCache
 
-        cache = SqliteCache(options.cache)
+    def warn(message: str) -> None:
+        if on_warning:
+            on_warning(message)
+
+    state = prepare_output(options.output, retry_failed=options.retry_failed)
+    summary.spent_before = state.spent
+    summary.retried_failed = state.retried
+    if state.rejected_lines:
+        summary.repaired_output_lines = len(state.rejected_lines)
+        shown = ", ".join(str(n) for n in state.rejected_lines[:MAX_PROBLEMS_SHOWN])
+        warn(
+            f"{options.output}: {len(state.rejected_lines)} unusable line(s) (line {shown}) "
+            f"moved to {options.output}.rejected; their prompts run again"
+        )
+    writer = ResultWriter(options.output)
+    cache = _open_cache(options)
     client = _client_for(options, cache)
-    total = sum(
-        1
-        for item in read_records(options.input, prompt_column=options.prompt_column)
-        if isinstance(item, JobRecord) and item.id not in done
-    )
-    started = time.monotonic()
+    # The total is only for the progress display: without one, the input is read once.
+    total = None
+    if options.show_progress:
+        total = sum(1 for kind, _ in _input_items(options, state.done) if kind == "run")
+    started = clock()
     window = asyncio.Semaphore(options.effective_window())
     # Dollars: what earlier runs spent (from the output file), the actual cost of finished
     # prompts, and the worst case of the ones in flight.
-    committed = spent_before
+    committed = state.spent
     pending: set[asyncio.Task[None]] = set()
     budget_reached = False
 
-    async def one(record: JobRecord, conversation: Any, estimate: float) -> None:
+    def record(row: dict[str, Any], record: JobRecord) -> None:
+        if not writer.write(row):
+            warn(f"line {record.line}: the reply to id {record.id!r} was repaired to be written")
+
+    async def one(item: JobRecord, conversation: Any, estimate: float) -> None:
         nonlocal committed
+        sent = clock()
         try:
-            response = await client.start(conversation)
-            writer.write(_result_row(record, response))
+            try:
+                response = await client.start(conversation)
+            except Exception as exc:
+                record(_crash_row(item, model.id, exc, clock() - sent), item)
+                summary.failed += 1
+                committed -= estimate  # nothing known to be billed
+                return
+            record(_result_row(item, response, clock() - sent), item)
             committed += (response.cost or 0.0) - estimate
             if response.is_error:
                 summary.failed += 1
-            else:
-                summary.done += 1
-                if response.usage is not None:
-                    summary.input_tokens += response.usage.input_tokens
-                    summary.output_tokens += response.usage.output_tokens
-                    summary.cached_tokens += response.usage.cache_read_tokens
-                summary.cost += response.cost or 0.0
+                return
+            summary.done += 1
+            summary.cache_hits += bool(response.local_cache_hit)
+            if response.usage is not None:
+                summary.input_tokens += response.usage.input_tokens
+                summary.output_tokens += response.usage.output_tokens
+                summary.cached_tokens += response.usage.cache_read_tokens
+            summary.cost += response.cost or 0.0
         finally:
             window.release()
 
@@ -306,27 +426,30 @@ async def run_job(
     client.open(total=total, show_progress=options.show_progress)
     try:
         with interrupt:
-            for item in read_records(options.input, prompt_column=options.prompt_column):
+            for kind, item in _input_items(options, state.done):
                 if interrupt.requested:
                     break
-                if isinstance(item, InputProblem):
+                if kind == "problem":
+                    summary.duplicates += item.message.startswith("duplicate id")
                     _report_problem(summary, item, on_problem)
                     continue
-                if item.id in done:
+                if kind == "existing":
                     summary.skipped_existing += 1
+                    summary.skipped_failed += item.id in state.failed
                     continue
                 if budget_reached:
                     summary.not_submitted_budget += 1
                     continue
-                done.add(item.id)  # a repeated id in the input runs once
-                if options.system and not item.system:
-                    item = JobRecord(item.id, item.prompt, options.system, item.line)
                 try:
                     conversation = _conversation_for(item)
-                except Exception as exc:  # a malformed messages list is this line's problem
+                    tokens = conversation.count_tokens()
+                except Exception as exc:
                     _report_problem(summary, InputProblem(item.line, str(exc)), on_problem)
                     continue
-                estimate = estimate_cost(model, conversation.count_tokens(), options.max_new_tokens)
+                if item.warning:
+                    summary.repaired_ids += 1
+                    warn(item.warning)
+                estimate = estimate_cost(model, tokens, options.max_new_tokens)
                 if options.budget_usd is not None and committed + estimate > options.budget_usd:
                     budget_reached = True  # stop here: later prompts are counted, never sent
                     summary.not_submitted_budget += 1
@@ -345,7 +468,7 @@ async def run_job(
         for task in pending:
             task.cancel()
         writer.close()
-        summary.elapsed = time.monotonic() - started
+        summary.elapsed = clock() - started
         summary.interrupted = interrupt.requested
         tracker = client.tracker
         if tracker is not None:

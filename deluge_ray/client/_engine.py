@@ -208,6 +208,7 @@ class Engine:
             if self._cache_io is not None and not response.is_error and response.completion:
                 # A private copy, taken before postprocess can edit the response in place.
                 to_cache.append((job.conversations[i], CacheIO.snapshot(response)))
+            response.attempts = result.requests_sent  # after the snapshot: a cache hit sent none
         if not to_cache:
             self._deliver(pairs)
             return

@@ -136,6 +136,19 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     return lines[0]
 
 
+def wait_until(condition, what: str, timeout: float = TIMEOUT) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds.
+
+    The bound only turns a hang into a clear failure: no assertion depends on how long
+    the wait took.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
 def line_count(path: Path) -> int:
     if not path.exists():
         return 0
@@ -166,9 +179,14 @@ def test_run_writes_one_complete_row_per_prompt(tmp_path, env, mock, ray_address
     assert {i: r["completion"] for i, r in by_id.items()} == expected_completion
     model = get_model(MODEL)
     for row in rows:
-        assert set(row) == {"id", "completion", "model", "finish_reason", "usage", "cost", "error"}
+        assert set(row) == {
+            "id", "completion", "model", "finish_reason", "usage", "total_tokens", "cost",
+            "cache_hit", "latency_s", "attempts", "error",
+        }  # fmt: skip
+        assert row["attempts"] == 1 and row["cache_hit"] is False and row["latency_s"] >= 0
         assert row["model"] == MODEL and row["finish_reason"] == "stop" and row["error"] is None
         usage = row["usage"]
+        assert row["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
         assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0
         assert usage["cache_read_tokens"] == usage["cache_write_tokens"] == 0
         expected_cost = (
@@ -207,8 +225,11 @@ def test_ctrl_c_then_rerun_completes_the_file_without_duplicates(
         start_new_session=True,
     )
     try:
-        while line_count(out) < 5 and first.poll() is None:
-            time.sleep(0.05)  # polling for progress, not timing anything
+        wait_until(
+            lambda: line_count(out) >= 5 or first.poll() is not None,
+            "five rows in the output before the interrupt",
+        )
+        assert first.poll() is None, "the run finished before it could be interrupted"
         os.killpg(first.pid, signal.SIGINT)
         _, stderr = first.communicate(timeout=TIMEOUT)
     finally:
@@ -296,6 +317,7 @@ def test_budget_stops_sending_before_the_estimate_passes_it(
         ("unknown model", ("Unknown model 'gpt-0-turbo'",)),
         ("output in a missing directory", ("output directory does not exist", "no-such-dir")),
         ("budget of zero", ("--budget-usd",)),
+        ("output is the input", ("is the input file", "Pass another output path")),
     ],
 )
 def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(
@@ -314,6 +336,7 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(
             "no-such-dir/o.jsonl",
         ],
         "budget of zero": ["run", "in.jsonl", "-m", MODEL, "-o", "out.jsonl", "--budget-usd", "0"],
+        "output is the input": ["run", "in.jsonl", "-m", MODEL, "-o", "in.jsonl"],
     }[case]
 
     result = cli(args, env, cwd=tmp_path)
@@ -329,24 +352,28 @@ def test_malformed_line_is_reported_by_number_and_the_rest_still_runs(
     tmp_path, env, mock, ray_address
 ) -> None:
     lines = [
-        json.dumps({"id": "a", "prompt": "first"}),
-        '{"id": "b", "prompt": "second"',  # cut short: invalid JSON
-        json.dumps({"id": "c", "prompt": "third"}),
-        json.dumps({"id": "d", "prompt": "fourth"}),
+        json.dumps({"id": "a", "prompt": "first"}).encode(),
+        b'{"id": "b", "prompt": "second"',  # cut short: invalid JSON
+        json.dumps({"id": "c", "prompt": "third"}).encode(),
+        b'{"id": "e", "prompt": "caf\xe9"}',  # Latin-1, not UTF-8
+        b'{"id": "f", "prompt": "\\ud800"}',  # a lone surrogate
+        json.dumps({"id": "d", "prompt": "fourth"}).encode(),
     ]
-    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
 
     result = cli([*RUN, "--address", ray_address], env, cwd=tmp_path)
 
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
     problems = deluge_stderr(result.stderr)
-    assert len(problems) == 1, result.stderr
-    assert problems[0].startswith("deluge-ray: ") and "line 2" in problems[0]
-    assert "invalid JSON" in problems[0]
+    assert len(problems) == 3, result.stderr
+    assert all(p.startswith("deluge-ray: skipping in.jsonl line ") for p in problems)
+    assert "line 2: invalid JSON" in problems[0] and "column 31" in problems[0]
+    assert "line 4: not valid UTF-8 (byte 0xe9 at column 27)" in problems[1]
+    assert "line 5: 'prompt' holds a lone surrogate" in problems[2]
     assert sorted(r["id"] for r in read_rows(tmp_path / "out.jsonl")) == ["a", "c", "d"]
     assert mock.stats()["requests"] == 3
-    assert summary(result.stdout)["bad input lines"] == "1"
+    assert summary(result.stdout)["bad input lines"] == "3"
 
 
 def test_429s_from_the_provider_are_retried_until_every_row_is_written(
@@ -371,6 +398,7 @@ def test_429s_from_the_provider_are_retried_until_every_row_is_written(
     rows = read_rows(tmp_path / "out.jsonl")
     assert len(rows) == 12 and all(r["error"] is None for r in rows)  # retried to success
     assert mock.stats()["requests"] == 12 + refused
+    assert sum(r["attempts"] for r in rows) == 12 + refused  # each row counts its retries
     assert result.returncode == 0, result.stderr
     assert summary(result.stdout)["done"] == "12"
 
@@ -406,17 +434,25 @@ def test_mock_server_help(tmp_path) -> None:
 def test_results_reach_the_output_file_as_they_arrive(tmp_path, env, mock, ray_address) -> None:
     write_prompts(tmp_path / "in.jsonl", 20)
     out = tmp_path / "out.jsonl"
-    mock.config.latency = Latency.fixed(20)
-    run = subprocess.Popen(
-        [CLI, *RUN, "--rpm", "300", "--address", ray_address], env=env, cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    # 20 prompts at 5/s: answers arrive over about 4 s. Wait for the first row on disk.
-    while line_count(out) == 0 and run.poll() is None:
-        time.sleep(0.02)
-    answered = mock.stats()["by_status"].get("200", 0)
-    run.wait(timeout=TIMEOUT)
-    assert answered < 20, "no row reached the output file until every prompt was answered"
+    rows_when_last_asked: list[int] = []
+
+    def answer(view):
+        # One request at a time (--max-concurrent 1), so when the last prompt reaches the
+        # mock the other 19 are answered: their rows must reach the file while this one
+        # is still unanswered. Blocking the mock here holds no other request.
+        if "question 019" in view.last_user_text:
+            deadline = time.monotonic() + 60
+            while line_count(out) < 19 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            rows_when_last_asked.append(line_count(out))
+        return f"Mock reply to: {view.last_user_text}"
+
+    mock.script("*", answer)
+    result = cli([*RUN, "--max-concurrent", "1", "--address", ray_address], env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert rows_when_last_asked == [19], "rows were held back until every prompt was answered"
+    assert len(read_rows(out)) == 20
 
 
 def test_run_summary_reports_the_429s_the_provider_sent(

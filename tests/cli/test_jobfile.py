@@ -6,13 +6,8 @@ import json
 
 import pytest
 
-from deluge_ray.cli._jobfile import (
-    InputProblem,
-    JobRecord,
-    ResultWriter,
-    completed_ids,
-    read_records,
-)
+from deluge_ray.cli._jobfile import InputProblem, JobRecord, read_records
+from deluge_ray.cli._results import ResultWriter, prepare_output, scan_output
 from deluge_ray.errors import ConfigurationError
 
 
@@ -80,9 +75,55 @@ def test_resume_sees_written_ids_and_ignores_a_cut_off_line(tmp_path) -> None:
         writer.write({"id": "b", "completion": None, "error": "boom"})
     with open(out, "a") as fh:
         fh.write('{"id": "c", "compl')  # Ctrl-C in the middle of a line
-    assert completed_ids(out) == {"a", "b"}
-    with ResultWriter(out) as writer:  # the next run starts on a fresh line
+    assert scan_output(out).done == {"a", "b"}
+    assert prepare_output(out).rejected_lines == [3]  # moved aside, not merged or lost
+    with ResultWriter(out) as writer:
         writer.write({"id": "c", "completion": "y", "error": None})
-    assert completed_ids(out) == {"a", "b", "c"}
-    lines = out.read_text().splitlines()
-    assert json.loads(lines[-1])["id"] == "c"
+    assert scan_output(out).done == {"a", "b", "c"}
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b", "c"]
+    assert (tmp_path / "out.jsonl.rejected").read_text() == '{"id": "c", "compl\n'
+
+
+def test_a_row_that_cannot_be_utf8_is_written_repaired_not_lost(tmp_path) -> None:
+    out = tmp_path / "out.jsonl"
+    with ResultWriter(out) as writer:
+        assert writer.write({"id": "a\ud800", "completion": "x\udfff", "error": None}) is False
+        assert writer.write({"id": "b", "completion": "fine", "error": None}) is True
+        assert writer.repaired == 1
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows[0] == {"id": "a\\ud800", "completion": "x\\udfff", "error": None}
+    assert rows[1]["id"] == "b"
+
+
+def test_repair_moves_bad_lines_aside_and_keeps_every_good_row(tmp_path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(
+        b'{"id": "a", "error": null, "cost": 0.5}\n'
+        b'{"id": "b", "completion": "\xff"}\n'  # not UTF-8
+        b"[1, 2]\n"  # JSON, but not a row
+        b'{"id": "c", "error": "HTTP 500", "cost": null}\n'
+        b'{"id": "d", "er'  # torn
+    )
+    state = prepare_output(out)
+    assert state.rejected_lines == [2, 3, 5]
+    assert state.done == {"a", "c"} and state.failed == {"c"} and state.spent == 0.5
+    assert [json.loads(line)["id"] for line in out.read_bytes().splitlines()] == ["a", "c"]
+    rejected = (tmp_path / "out.jsonl.rejected").read_bytes().splitlines()
+    assert rejected == [b'{"id": "b", "completion": "\xff"}', b"[1, 2]", b'{"id": "d", "er']
+
+    retried = prepare_output(out, retry_failed=True)
+    assert retried.retried == 1 and retried.done == {"a"} and retried.failed == set()
+    assert [json.loads(line)["id"] for line in out.read_bytes().splitlines()] == ["a"]
+
+
+def test_csv_with_a_byte_order_mark_and_a_bad_row_keeps_the_good_rows(tmp_path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"\xef\xbb\xbfid,prompt\nq1,hi\nq2,caf\xe9\nq3,there\n")
+    items = list(read_records(path))
+    assert [(i.id, i.prompt) for i in items if isinstance(i, JobRecord)] == [
+        ("q1", "hi"),
+        ("q3", "there"),
+    ]
+    assert [str(i) for i in items if isinstance(i, InputProblem)] == [
+        "line 3: not valid UTF-8; save the file as UTF-8"
+    ]
