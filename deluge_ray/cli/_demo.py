@@ -73,15 +73,18 @@ def run_demo(
         summary = asyncio.run(run_job(options))
         seen = mock.stats()
     print_table("deluge-ray demo: client", summary.rows())
-    per_second = list(seen["per_second"].values())
     print_table(
         "deluge-ray demo: what the mock provider saw",
         [
             ("requests received", f"{seen['requests']:,}"),
             ("429s sent", f"{seen['rate_limited']:,}"),
             ("injected server errors", f"{sum(seen['faults'].values()):,}"),
-            ("peak requests in one second", f"{max(per_second, default=0):,}"),
-            ("limit per second", f"{rpm / 60:,.0f}"),
+            ("peak admitted in one second", f"{seen['peak_admitted_in_one_second']:,}"),
+            (
+                "most the limit admits in one second",
+                f"{config.limits.max_admitted_in_one_second:,.0f}",
+            ),
+            ("limit per second (average)", f"{rpm / 60:,.0f}"),
         ],
     )
     console.print(f"results: [bold]{result_file.resolve()}[/]")
