@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
+from ._find import find_models
 from ._model import APIModel
 from ._registry import API_SPECS, get_model, register_model, registry
 
-__all__ = ["API_SPECS", "APIModel", "get_model", "register_model", "registry"]
+__all__ = ["API_SPECS", "APIModel", "find_models", "get_model", "register_model", "registry"]

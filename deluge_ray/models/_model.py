@@ -53,6 +53,17 @@ class APIModel:
     # off. Gemini 2.5 Pro and Gemini 3 Pro always think (at least 128 tokens).
     min_thinking_budget: int = 0
 
+    @classmethod
+    def from_registry(cls, name: str) -> APIModel:
+        """The registered model ``name`` (0.0.168's spelling of :func:`get_model`).
+
+        Raises :class:`~deluge_ray.errors.UnknownModelError`, a ``ValueError`` as in 0.0.168.
+        """
+        # The registry module builds APIModel rows, so it can only be imported lazily here.
+        from ._registry import get_model
+
+        return get_model(name)
+
     def resolved_base_url(self) -> str:
         """The base URL to call, read from the environment *now*.
 

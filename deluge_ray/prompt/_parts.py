@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 from ..errors import PromptError
 from ._file import File
 from ._image import Image
+from ._signatures import ThoughtSignature, normalize_signature
 
 __all__ = [
     "Part",
@@ -57,10 +58,23 @@ class Thinking:
     content: str
     signature: str | None = None
     raw: dict[str, Any] | None = None
+    # lm-deluge 0.0.168's names for the same replay data, accepted by keyword so its
+    # scripts run: ``raw_payload`` (an OpenAI reasoning item) and ``id`` are folded into
+    # ``raw``, which is what the serialisers read; ``summary`` and ``thought_signature``
+    # are kept as given.
+    raw_payload: dict[str, Any] | None = field(default=None, kw_only=True)
+    id: str | None = field(default=None, kw_only=True)
+    summary: str | None = field(default=None, kw_only=True)
+    thought_signature: ThoughtSignature | str | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.content, str):
             raise PromptError(f"Thinking content must be a str, got {type(self.content).__name__}.")
+        if self.raw_payload is not None and self.raw is None:
+            self.raw = dict(self.raw_payload)
+        if self.id is not None:
+            self.raw = {**(self.raw or {}), "id": self.id}
+        self.thought_signature = normalize_signature(self.thought_signature)
 
 
 @dataclass

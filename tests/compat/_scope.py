@@ -96,6 +96,10 @@ OUT_OF_SCOPE_NAMES: dict[tuple[str, str], str] = {
         "lm-deluge's per-request engine class; deluge_ray sends requests from Ray actors "
         "(RequestRunner), so there is no such class to subclass"
     ),
+    (".api_requests.base", "deduplicate_responses"): (
+        "takes lm-deluge's APIRequestBase objects, which deluge_ray does not have; its "
+        "dispatcher de-duplicates in-flight work itself"
+    ),
     (".cache", "encode_api_response"): "cache codec internals (deluge_ray uses msgpack)",
     (".cache", "decode_api_response"): "cache codec internals (deluge_ray uses msgpack)",
     (".rerank", "RerankingRequest"): "lm-deluge's per-request engine class for rerank",
