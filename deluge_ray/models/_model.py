@@ -52,6 +52,13 @@ class APIModel:
     # The smallest thinking budget the model accepts; 0 means thinking can be switched
     # off. Gemini 2.5 Pro and Gemini 3 Pro always think (at least 128 tokens).
     min_thinking_budget: int = 0
+    # Which reasoning efforts beyond low/medium/high the model accepts, and whether it
+    # takes OpenAI's ``verbosity`` (from lm-deluge 0.0.168's registry).
+    supports_minimal_reasoning: bool = False
+    supports_xhigh: bool = False
+    supports_max_reasoning: bool = False
+    supports_reasoning_none: bool = False
+    supports_verbosity: bool = False
 
     @classmethod
     def from_registry(cls, name: str) -> APIModel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import threading
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from ..errors import ConfigurationError, UnknownModelError
 from ._anthropic import ANTHROPIC_ALIASES, ANTHROPIC_MODELS
 from ._cohere import COHERE_RERANK_MODELS
 from ._gemini import GEMINI_MODELS
+from ._gen_index import GENERATED
 from ._model import APIModel
 from ._openai import OPENAI_EMBEDDING_MODELS, OPENAI_MODELS
 
@@ -75,6 +77,11 @@ def register_model(
     is_embedding: bool = False,
     is_rerank: bool = False,
     min_thinking_budget: int = 0,
+    supports_minimal_reasoning: bool = False,
+    supports_xhigh: bool = False,
+    supports_max_reasoning: bool = False,
+    supports_reasoning_none: bool = False,
+    supports_verbosity: bool = False,
 ) -> APIModel:
     """Add (or replace) a model, e.g. an OpenAI-compatible server, and return it.
 
@@ -134,6 +141,11 @@ def register_model(
         is_embedding=is_embedding,
         is_rerank=is_rerank,
         min_thinking_budget=min_thinking_budget,
+        supports_minimal_reasoning=supports_minimal_reasoning,
+        supports_xhigh=supports_xhigh,
+        supports_max_reasoning=supports_max_reasoning,
+        supports_reasoning_none=supports_reasoning_none,
+        supports_verbosity=supports_verbosity,
     )
     with _lock:
         _models[id] = model
@@ -153,7 +165,33 @@ def _builtin(
     )
 
 
+def _load_generated() -> None:
+    """lm-deluge 0.0.168's models (``_gen_*`` tables); an alias shares its model's row,
+    so ``get_model(alias).id`` is the model's id, as in 0.0.168."""
+    for provider, table in GENERATED:
+        for model_id, row in table.MODELS.items():
+            _models[model_id] = APIModel(id=model_id, provider=provider, **row)
+        for alias, model_id in table.ALIASES.items():
+            _models[alias] = _models[model_id]
+
+
+# Fields only deluge_ray's curated tables know (0.0.168 has no such facts); they are
+# carried over onto the generated row of the same id.
+_CURATED_ONLY = ("supports_tools", "supports_effort", "min_thinking_budget", "is_embedding")
+
+
+def _merge_curated(model_id: str, curated: APIModel) -> None:
+    generated = _models.get(model_id)
+    if generated is None:
+        _models[model_id] = curated
+        return
+    extras = {f: getattr(curated, f) for f in _CURATED_ONLY}
+    _models[model_id] = dataclasses.replace(generated, **extras)
+
+
 def _load_builtins() -> None:
+    _load_generated()
+    curated: list[tuple[str, APIModel]] = []
     for provider, table in (
         ("openai", OPENAI_MODELS),
         ("openai", OPENAI_EMBEDDING_MODELS),
@@ -161,12 +199,14 @@ def _load_builtins() -> None:
         ("gemini", GEMINI_MODELS),
     ):
         for model_id, row in table.items():
-            _models[model_id] = _builtin(provider, model_id, row)
+            curated.append((model_id, _builtin(provider, model_id, row)))
     for model_id, row in COHERE_RERANK_MODELS.items():
         # Cohere authenticates with a bearer token, like OpenAI (see models/_cohere.py).
-        _models[model_id] = _builtin("cohere", model_id, row, api_spec="openai")
+        curated.append((model_id, _builtin("cohere", model_id, row, api_spec="openai")))
+    for model_id, model in curated:
+        _merge_curated(model_id, model)
     for alias, target in ANTHROPIC_ALIASES.items():
-        _models.setdefault(alias, _builtin("anthropic", alias, ANTHROPIC_MODELS[target]))
+        _models.setdefault(alias, _models[target])
 
 
 _load_builtins()
