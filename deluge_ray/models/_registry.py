@@ -82,13 +82,17 @@ def register_model(
     supports_max_reasoning: bool = False,
     supports_reasoning_none: bool = False,
     supports_verbosity: bool = False,
+    aliases: list[str] | None = None,
+    api_base: str | None = None,
 ) -> APIModel:
     """Add (or replace) a model, e.g. an OpenAI-compatible server, and return it.
 
     ``name`` defaults to ``id``; ``api_spec`` defaults to the provider's own format (or
     ``"openai"`` for any other provider); ``base_url`` defaults to the provider's public
     URL; ``api_key_env_var`` defaults to the provider's variable and ``None`` means the
-    server needs no key; ``cached_input_cost`` defaults to ``input_cost``.
+    server needs no key; ``cached_input_cost`` defaults to ``input_cost``. As in
+    lm-deluge 0.0.168, ``api_base`` is another name for ``base_url`` and every name in
+    ``aliases`` also finds the model.
 
     >>> m = register_model("my-vllm", name="meta-llama/Llama-3.1-8B-Instruct",
     ...                    provider="vllm", base_url="http://localhost:8000/v1",
@@ -98,6 +102,12 @@ def register_model(
     """
     if not id or not isinstance(id, str):
         raise ConfigurationError(f"register_model needs a non-empty string id, got {id!r}.")
+    if api_base is not None and base_url is not None and api_base != base_url:
+        raise ConfigurationError(
+            f"register_model({id!r}): base_url={base_url!r} and api_base={api_base!r} "
+            "disagree; pass one of them (api_base is lm-deluge's name for base_url)."
+        )
+    base_url = base_url or api_base
     spec = api_spec or (provider if provider in API_SPECS else "openai")
     if spec not in API_SPECS:
         raise ConfigurationError(
@@ -149,6 +159,8 @@ def register_model(
     )
     with _lock:
         _models[id] = model
+        for alias in aliases or ():
+            _models[alias] = model
     return model
 
 
