@@ -223,3 +223,26 @@ def test_validate_output_failure_is_a_value_error_in_both():
     for lib in LIBS.values():
         with pytest.raises(ValueError):
             lib.Tool.from_function(bad).call(x=1, validate_output=True)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "input_file", "file_id": "file-1"},
+        {
+            "type": "input_file",
+            "filename": "a.pdf",
+            "file_data": "data:application/pdf;base64,JVBERi0xLjQ=",
+        },
+        {"type": "file", "file": {"file_id": "file-2"}},
+    ],
+    ids=["input_file-id", "input_file-data", "file-id"],
+)
+def test_from_openai_chat_accepts_input_file_parts(block):
+    def script(lib):
+        conv = lib.Conversation.from_openai_chat([{"role": "user", "content": [block]}])
+        [part] = conv.messages[0].parts
+        return type(part).__name__, part.file_id or None, part.filename
+
+    theirs, ours = _both(script)
+    assert ours[:2] == theirs[:2]
