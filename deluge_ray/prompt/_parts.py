@@ -22,6 +22,7 @@ __all__ = [
     "ToolCall",
     "ToolResult",
     "ToolResultValue",
+    "json_safe",
     "json_text",
 ]
 
@@ -29,9 +30,16 @@ __all__ = [
 def json_text(value: Any) -> str:
     """The JSON text we send for dict/list values (tool arguments and results).
 
-    One function for both the wire and the token count, so they always agree.
+    One function for both the wire and the token count, so they always agree. A value
+    JSON cannot hold (a date, a set, an object) is written as its ``repr``, which is what
+    lm-deluge 0.0.168 does too, rather than failing the whole request.
     """
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every leaf JSON cannot hold replaced by its ``repr`` (for logs)."""
+    return json.loads(json_text(value))
 
 
 @dataclass

@@ -7,6 +7,8 @@ Ray or a server: these are the prompt, message, file and tool behaviours of issu
 
 from __future__ import annotations
 
+import datetime
+import json
 import warnings
 from typing import Optional
 
@@ -246,3 +248,20 @@ def test_from_openai_chat_accepts_input_file_parts(block):
 
     theirs, ours = _both(script)
     assert ours[:2] == theirs[:2]
+
+
+def test_to_log_writes_values_json_cannot_hold_as_their_repr():
+    when = datetime.date(2020, 1, 1)
+
+    def script(lib):
+        conv = lib.Conversation().user("x")
+        conv.add(lib.Message.ai("").with_tool_call("c1", "f", {"when": when}))
+        conv.add(lib.Message("tool", []).with_tool_result("c1", {"when": when}))
+        log = conv.to_log()
+        json.dumps(log)  # the log must be JSON
+        return log["messages"][1]["content"][-1]["arguments"], log["messages"][2]["content"][-1][
+            "result"
+        ]
+
+    theirs, ours = _both(script)
+    assert ours == theirs == ({"when": repr(when)}, {"when": repr(when)})
