@@ -27,7 +27,7 @@ from .errors import (
 )
 from .models import APIModel, get_model, register_model
 from .prompt import Conversation, File, Image, Message, prompts_to_conversations
-from .tool import MCPServer, Tool
+from .tool import MCPServer, Tool, execute_tool_calls
 
 __version__ = "0.1.0"
 
@@ -54,6 +54,7 @@ __all__ = [
     "UnknownModelError",
     "Usage",
     "__version__",
+    "execute_tool_calls",
     "get_model",
     "prompts_to_conversations",
     "register_model",

@@ -33,7 +33,9 @@ async def main() -> int:
         if not real:
             mock = stack.enter_context(MockProvider())
             stack.enter_context(use_mock(mock))
-        vectors = stack_results(await embed_parallel_async([*DOCUMENTS, QUERY], batch_size=4))
+        vectors = np.asarray(
+            stack_results(await embed_parallel_async([*DOCUMENTS, QUERY], batch_size=4))
+        )
         docs, query = vectors[:-1], vectors[-1]
         similarity = docs @ query / (np.linalg.norm(docs, axis=1) * np.linalg.norm(query))
         candidates = [DOCUMENTS[i] for i in np.argsort(-similarity)[:4]]

@@ -29,6 +29,7 @@ EXPECTED = {
     "UnknownModelError",
     "Usage",
     "__version__",
+    "execute_tool_calls",
     "get_model",
     "prompts_to_conversations",
     "register_model",

@@ -200,7 +200,7 @@ def test_every_python_snippet_runs_in_order_against_the_mock(tmp_path, ray_clust
                 r"(.+) (no_tool_calls|max_rounds|error)",
                 r"(\d+) (.+)",
                 r"(\d+)",
-                r"\((\d+), (\d+)\)",
+                r"(\d+) (\d+)",
                 r"(\d+) requests, (\d+) 429s",
             ],
         )
@@ -214,7 +214,7 @@ def test_every_python_snippet_runs_in_order_against_the_mock(tmp_path, ray_clust
     assert weather[2] in {"no_tool_calls", "max_rounds"}
     assert swarm[1] == "20"  # one result per agent loop
     assert int(streamed[1]) > 0  # output tokens of the streamed reply
-    assert shape[1] == "2" and int(shape[2]) > 0  # two embedding vectors stacked
+    assert shape[1] == "2" and int(shape[2]) > 0  # two embedding vectors (a list, as in lm-deluge)
     # Every one of the 40 prompts answered; a 429 would be retried, so it adds a request.
     assert int(rehearsal[1]) - int(rehearsal[2]) == 40
 

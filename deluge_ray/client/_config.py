@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config import SamplingParams
 from ..errors import ConfigurationError
-from ..models import APIModel, get_model
+from ..models import APIModel, get_model, split_effort_suffixes
 
 __all__ = ["ModelConfig", "check_limits", "normalise_models"]
 
@@ -91,7 +91,9 @@ def normalise_models(
     ``defaults`` are the SamplingParams keyword arguments used when ``sampling_params``
     is empty (the client's ``temperature``, ``top_p``, ``max_new_tokens``, ...).
     """
-    names = [model_names] if isinstance(model_names, str) else list(model_names or [])
+    names, suffix_effort = split_effort_suffixes(model_names)  # "gpt-5-high" -> gpt-5, high
+    if suffix_effort and defaults.get("reasoning_effort") is None:
+        defaults = {**defaults, "reasoning_effort": suffix_effort}
     if not names:
         raise ConfigurationError("model_names is empty; name at least one model.")
     models = tuple(get_model(name) for name in names)  # UnknownModelError with suggestions

@@ -8,7 +8,19 @@
 
 from __future__ import annotations
 
+from ._effort import EFFORT_SUFFIXES, split_effort_suffix, split_effort_suffixes
+from ._find import find_models
 from ._model import APIModel
 from ._registry import API_SPECS, get_model, register_model, registry
 
-__all__ = ["API_SPECS", "APIModel", "get_model", "register_model", "registry"]
+__all__ = [
+    "API_SPECS",
+    "EFFORT_SUFFIXES",
+    "APIModel",
+    "find_models",
+    "get_model",
+    "register_model",
+    "registry",
+    "split_effort_suffix",
+    "split_effort_suffixes",
+]

@@ -57,6 +57,24 @@ class APIModel:
     # The smallest thinking budget the model accepts; 0 means thinking can be switched
     # off. Gemini 2.5 Pro and Gemini 3 Pro always think (at least 128 tokens).
     min_thinking_budget: int = 0
+    # Which reasoning efforts beyond low/medium/high the model accepts, and whether it
+    # takes OpenAI's ``verbosity`` (from lm-deluge 0.0.168's registry).
+    supports_minimal_reasoning: bool = False
+    supports_xhigh: bool = False
+    supports_max_reasoning: bool = False
+    supports_reasoning_none: bool = False
+    supports_verbosity: bool = False
+
+    @classmethod
+    def from_registry(cls, name: str) -> APIModel:
+        """The registered model ``name`` (0.0.168's spelling of :func:`get_model`).
+
+        Raises :class:`~deluge_ray.errors.UnknownModelError`, a ``ValueError`` as in 0.0.168.
+        """
+        # The registry module builds APIModel rows, so it can only be imported lazily here.
+        from ._registry import get_model
+
+        return get_model(name)
 
     def resolved_base_url(self) -> str:
         """The base URL to call, read from the environment *now*.

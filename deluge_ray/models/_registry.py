@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import threading
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from ..errors import ConfigurationError, UnknownModelError
 from ._anthropic import ANTHROPIC_ALIASES, ANTHROPIC_MODELS
 from ._cohere import COHERE_RERANK_MODELS
 from ._gemini import GEMINI_MODELS
+from ._gen_index import GENERATED
 from ._model import APIModel
 from ._openai import OPENAI_EMBEDDING_MODELS, OPENAI_MODELS
 
@@ -75,13 +77,22 @@ def register_model(
     is_embedding: bool = False,
     is_rerank: bool = False,
     min_thinking_budget: int = 0,
+    supports_minimal_reasoning: bool = False,
+    supports_xhigh: bool = False,
+    supports_max_reasoning: bool = False,
+    supports_reasoning_none: bool = False,
+    supports_verbosity: bool = False,
+    aliases: list[str] | None = None,
+    api_base: str | None = None,
 ) -> APIModel:
     """Add (or replace) a model, e.g. an OpenAI-compatible server, and return it.
 
     ``name`` defaults to ``id``; ``api_spec`` defaults to the provider's own format (or
     ``"openai"`` for any other provider); ``base_url`` defaults to the provider's public
     URL; ``api_key_env_var`` defaults to the provider's variable and ``None`` means the
-    server needs no key; ``cached_input_cost`` defaults to ``input_cost``.
+    server needs no key; ``cached_input_cost`` defaults to ``input_cost``. As in
+    lm-deluge 0.0.168, ``api_base`` is another name for ``base_url`` and every name in
+    ``aliases`` also finds the model.
 
     >>> m = register_model("my-vllm", name="meta-llama/Llama-3.1-8B-Instruct",
     ...                    provider="vllm", base_url="http://localhost:8000/v1",
@@ -91,6 +102,12 @@ def register_model(
     """
     if not id or not isinstance(id, str):
         raise ConfigurationError(f"register_model needs a non-empty string id, got {id!r}.")
+    if api_base is not None and base_url is not None and api_base != base_url:
+        raise ConfigurationError(
+            f"register_model({id!r}): base_url={base_url!r} and api_base={api_base!r} "
+            "disagree; pass one of them (api_base is lm-deluge's name for base_url)."
+        )
+    base_url = base_url or api_base
     spec = api_spec or (provider if provider in API_SPECS else "openai")
     if spec not in API_SPECS:
         raise ConfigurationError(
@@ -134,9 +151,16 @@ def register_model(
         is_embedding=is_embedding,
         is_rerank=is_rerank,
         min_thinking_budget=min_thinking_budget,
+        supports_minimal_reasoning=supports_minimal_reasoning,
+        supports_xhigh=supports_xhigh,
+        supports_max_reasoning=supports_max_reasoning,
+        supports_reasoning_none=supports_reasoning_none,
+        supports_verbosity=supports_verbosity,
     )
     with _lock:
         _models[id] = model
+        for alias in aliases or ():
+            _models[alias] = model
     return model
 
 
@@ -153,7 +177,33 @@ def _builtin(
     )
 
 
+def _load_generated() -> None:
+    """lm-deluge 0.0.168's models (``_gen_*`` tables); an alias shares its model's row,
+    so ``get_model(alias).id`` is the model's id, as in 0.0.168."""
+    for provider, table in GENERATED:
+        for model_id, row in table.MODELS.items():
+            _models[model_id] = APIModel(id=model_id, provider=provider, **row)
+        for alias, model_id in table.ALIASES.items():
+            _models[alias] = _models[model_id]
+
+
+# Fields only deluge_ray's curated tables know (0.0.168 has no such facts); they are
+# carried over onto the generated row of the same id.
+_CURATED_ONLY = ("supports_tools", "supports_effort", "min_thinking_budget", "is_embedding")
+
+
+def _merge_curated(model_id: str, curated: APIModel) -> None:
+    generated = _models.get(model_id)
+    if generated is None:
+        _models[model_id] = curated
+        return
+    extras = {f: getattr(curated, f) for f in _CURATED_ONLY}
+    _models[model_id] = dataclasses.replace(generated, **extras)
+
+
 def _load_builtins() -> None:
+    _load_generated()
+    curated: list[tuple[str, APIModel]] = []
     for provider, table in (
         ("openai", OPENAI_MODELS),
         ("openai", OPENAI_EMBEDDING_MODELS),
@@ -161,12 +211,14 @@ def _load_builtins() -> None:
         ("gemini", GEMINI_MODELS),
     ):
         for model_id, row in table.items():
-            _models[model_id] = _builtin(provider, model_id, row)
+            curated.append((model_id, _builtin(provider, model_id, row)))
     for model_id, row in COHERE_RERANK_MODELS.items():
         # Cohere authenticates with a bearer token, like OpenAI (see models/_cohere.py).
-        _models[model_id] = _builtin("cohere", model_id, row, api_spec="openai")
+        curated.append((model_id, _builtin("cohere", model_id, row, api_spec="openai")))
+    for model_id, model in curated:
+        _merge_curated(model_id, model)
     for alias, target in ANTHROPIC_ALIASES.items():
-        _models.setdefault(alias, _builtin("anthropic", alias, ANTHROPIC_MODELS[target]))
+        _models.setdefault(alias, _models[target])
 
 
 _load_builtins()

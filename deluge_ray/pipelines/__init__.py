@@ -11,10 +11,15 @@
     'de'
 """
 
-from ._extract import extract, extract_async, extraction_prompt, parse_extraction
+from ._extract import extraction_prompt, parse_extraction
 from ._language import detect_language, is_english
 from ._score import score_llm, score_llm_async, yes_probability
-from ._translate import translate, translate_async
+
+# Imported through the public submodules of the same names: importing a submodule binds
+# its name on the package, so ``extract`` / ``translate`` must be rebound to the functions
+# after the submodules load, or ``deluge_ray.pipelines.extract`` would be the module.
+from .extract import extract, extract_async
+from .translate import translate, translate_async
 
 __all__ = [
     "detect_language",

@@ -83,6 +83,10 @@ def detect_language(text: str) -> str | None:
     return best
 
 
-def is_english(text: str) -> bool:
-    """True when ``text`` looks English (or is too short to tell from English)."""
+def is_english(text: str, low_memory: bool = True) -> bool:
+    """True when ``text`` looks English (or is too short to tell from English).
+
+    ``low_memory`` is 0.0.168's switch between a small and a large fastText model; the
+    offline detector here is always small, so either value gives the same answer.
+    """
     return detect_language(text) in ("en", None)

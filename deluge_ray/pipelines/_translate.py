@@ -15,11 +15,14 @@ TRANSLATION_PROMPT = (
 )
 
 
-async def translate_async(texts: list[str], client: PromptClient) -> list[str]:
+async def translate_async(
+    texts: list[str], client: PromptClient, low_memory: bool = True
+) -> list[str]:
     """A new list: each non-English text replaced by its English translation.
 
     The caller's list is not changed. Language detection is offline (writing system and
-    stop words). A text whose translation failed is kept as it was.
+    stop words). A text whose translation failed is kept as it was. ``low_memory`` is
+    accepted for 0.0.168 scripts (see :func:`is_english`).
 
         >>> await translate_async(["hello", "hola, ¿cómo estás?"], client)  # doctest: +SKIP
         ['hello', 'hello, how are you?']
@@ -37,6 +40,6 @@ async def translate_async(texts: list[str], client: PromptClient) -> list[str]:
     return result
 
 
-def translate(texts: list[str], client: PromptClient) -> list[str]:
+def translate(texts: list[str], client: PromptClient, low_memory: bool = True) -> list[str]:
     """:func:`translate_async` for synchronous code."""
-    return asyncio.run(translate_async(texts, client))
+    return asyncio.run(translate_async(texts, client, low_memory))

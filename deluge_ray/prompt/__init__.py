@@ -16,6 +16,8 @@ from ._image import Image
 from ._message import Message
 from ._parts import Part, Text, Thinking, ToolCall, ToolResult
 from ._prompts import Prompt, prompts_to_conversations
+from ._signatures import ThoughtSignature
+from .tool_calls import ToolResultPart
 
 __all__ = [
     "CACHE_PATTERNS",
@@ -28,8 +30,10 @@ __all__ = [
     "Prompt",
     "Text",
     "Thinking",
+    "ThoughtSignature",
     "ToolCall",
     "ToolResult",
+    "ToolResultPart",
     "apply_tool_cache_control",
     "prompts_to_conversations",
 ]

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from .._tokens import count_text_tokens
 from ..errors import PromptError
 from ._anthropic import CachePattern, to_anthropic
+from ._conversation_compat import ConversationCompat
 from ._file import File
 from ._gemini import to_gemini
 from ._image import Image
@@ -41,7 +42,7 @@ class _builder(Generic[T]):
 
 
 @dataclass
-class Conversation:
+class Conversation(ConversationCompat):
     """A conversation; builders append and return it, so calls chain.
 
     >>> c = Conversation.system("Be terse.").user("Hi").ai("Hello.")
@@ -50,6 +51,9 @@ class Conversation:
     """
 
     messages: list[Message] = field(default_factory=list)
+    # The model that answered last (``with_response``, ``with_message(model_used=)``);
+    # bookkeeping only: it is not part of the content, so not of the fingerprint.
+    model_used: str | None = None
 
     # ── builders ──────────────────────────────────────────────────────────────
     @_builder
@@ -87,9 +91,12 @@ class Conversation:
         self.messages.append(message)
         return self
 
-    def with_message(self, message: Message) -> Conversation:
-        """Append ``message`` (alias of :meth:`add`)."""
-        return self.add(message)
+    def with_message(self, message: Message, *, model_used: str | None = None) -> Conversation:
+        """Append ``message`` (alias of :meth:`add`); ``model_used`` records who wrote it."""
+        self.add(message)
+        if model_used is not None:
+            self.model_used = model_used
+        return self
 
     def with_tool_result(self, tool_call_id: str, result: Any) -> Conversation:
         """Append a tool result; consecutive results share one tool message."""
@@ -134,14 +141,18 @@ class Conversation:
     # ── logs, identity, size ──────────────────────────────────────────────────
     def to_log(self) -> dict[str, Any]:
         """A JSON-safe dict holding every part (images and files as base64)."""
-        return {"messages": [m.to_log() for m in self.messages]}
+        log: dict[str, Any] = {"messages": [m.to_log() for m in self.messages]}
+        if self.model_used is not None:
+            log["model_used"] = self.model_used
+        return log
 
     @classmethod
     def from_log(cls, payload: dict[str, Any]) -> Conversation:
         """Inverse of :meth:`to_log`."""
         if not isinstance(payload, dict) or not isinstance(payload.get("messages"), list):
             raise PromptError("Conversation log must be a dict with a 'messages' list.")
-        return cls([Message.from_log(m) for m in payload["messages"]])
+        messages = [Message.from_log(m) for m in payload["messages"]]
+        return cls(messages, model_used=payload.get("model_used"))
 
     @property
     def fingerprint(self) -> str:

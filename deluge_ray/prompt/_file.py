@@ -54,6 +54,11 @@ class File:
             self.file_id = file_id or data.file_id
             self.provider = provider or data.provider
             return
+        if file_id is not None and isinstance(data, (str, Path)):
+            # A provider file id is the reference that is sent; the string beside it is a
+            # name, never read (0.0.168 does not read it either).
+            filename = filename or Path(str(data)).name or None
+            data = None
         if data is None:
             if file_id is None:
                 raise PromptError("File needs data (path, URL, bytes, base64) or a file_id.")
@@ -97,7 +102,7 @@ class File:
     @property
     def is_remote(self) -> bool:
         """True when the file is referenced by a provider file id."""
-        return self.data is None
+        return self.file_id is not None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, File):
@@ -152,8 +157,11 @@ class File:
         return data_url(self._bytes("data URL"), self.media_type)
 
     def _file_id_for(self, target: str) -> str | None:
-        """The file id if this file lives at ``target``; error if it lives elsewhere."""
-        if self.data is not None:
+        """The file id if this file lives at ``target``; error if it lives elsewhere.
+
+        A file id wins over bytes held beside it: the provider already has the file.
+        """
+        if self.file_id is None:
             return None
         if self.provider is not None and self.provider != target:
             raise PromptError(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from ..errors import PromptError
 from ._file import File
 from ._image import Detail, Image
+from ._message_compat import MessageCompat
 from ._parts import Part, Text, Thinking, ToolCall, ToolResult
 from ._serialize import canonical_part, part_from_log, part_to_log, sha256_json
 
@@ -20,7 +21,7 @@ _PART_TYPES = (Text, Image, File, ToolCall, ToolResult, Thinking)
 
 
 @dataclass
-class Message:
+class Message(MessageCompat):
     """A message: ``role`` is system, user, assistant or tool; ``parts`` its content.
 
     Builders mutate and return the message, so they chain:
@@ -74,12 +75,14 @@ class Message:
         data: bytes | str | Path | Image,
         detail: Detail = "auto",
         max_size: int | None = None,
+        *,
+        media_type: str | None = None,
     ) -> Message:
         """Append an image (path, URL, bytes, base64, data URL or ``Image``)."""
         if isinstance(data, Image) and detail == "auto" and max_size is None:
             self.parts.append(data)
         else:
-            self.parts.append(Image(data, detail=detail, max_size=max_size))
+            self.parts.append(Image(data, media_type=media_type, detail=detail, max_size=max_size))
         return self
 
     def with_file(
@@ -116,9 +119,16 @@ class Message:
         self.parts.append(ToolCall(id, name, arguments))
         return self
 
-    def with_tool_result(self, call_id: str, result: Any) -> Message:
-        """Append the result of tool call ``call_id``."""
-        self.parts.append(ToolResult(call_id, result))
+    def with_tool_result(
+        self, call_id: str | None = None, result: Any = None, *, tool_call_id: str | None = None
+    ) -> Message:
+        """Append the result of tool call ``call_id`` (0.0.168 names it ``tool_call_id``)."""
+        if (call_id is None) == (tool_call_id is None):
+            raise PromptError(
+                "with_tool_result needs the tool call's id once: as call_id (or the first "
+                "argument) or as tool_call_id."
+            )
+        self.parts.append(ToolResult(call_id if call_id is not None else tool_call_id, result))
         return self
 
     def with_thinking(self, content: str) -> Message:

@@ -44,6 +44,25 @@ def _expect_dict(item: Any, where: str) -> dict[str, Any]:
 # ── OpenAI chat completions ───────────────────────────────────────────────────
 
 
+def _oa_file(block: dict[str, Any], where: str) -> File:
+    """A chat ``file`` part (fields under ``"file"``) or a Responses-style ``input_file``
+    part (fields on the block itself, or under ``"input_file"``), as 0.0.168 accepts both."""
+    spec = block.get("file") or block.get("input_file") or {}
+    if not isinstance(spec, dict):
+        spec = {}
+
+    def field(name: str) -> Any:
+        return spec.get(name) or block.get(name)
+
+    filename = field("filename")
+    if field("file_id"):
+        return File(file_id=field("file_id"), filename=filename, provider="openai")
+    source = field("file_data") or field("file_url")
+    if not source:
+        raise PromptError(f"{where} is a file part without file_id, file_data or file_url.")
+    return File(source, filename=filename)
+
+
 def _oa_part(block: Any, where: str) -> Part:
     if isinstance(block, str):
         return Text(block)
@@ -56,11 +75,8 @@ def _oa_part(block: Any, where: str) -> Part:
         if isinstance(spec, str):
             return Image(spec)
         return Image(spec["url"], detail=spec.get("detail", "auto"))
-    if kind == "file":
-        spec = block["file"]
-        if spec.get("file_id"):
-            return File(file_id=spec["file_id"], filename=spec.get("filename"), provider="openai")
-        return File(spec["file_data"], filename=spec.get("filename"))
+    if kind in ("file", "input_file"):
+        return _oa_file(block, where)
     raise PromptError(f"{where} has unsupported content type {kind!r}.")
 
 

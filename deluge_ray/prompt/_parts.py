@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 from ..errors import PromptError
 from ._file import File
 from ._image import Image
+from ._signatures import ThoughtSignature, normalize_signature
 
 __all__ = [
     "Part",
@@ -21,6 +22,7 @@ __all__ = [
     "ToolCall",
     "ToolResult",
     "ToolResultValue",
+    "json_safe",
     "json_text",
 ]
 
@@ -28,9 +30,16 @@ __all__ = [
 def json_text(value: Any) -> str:
     """The JSON text we send for dict/list values (tool arguments and results).
 
-    One function for both the wire and the token count, so they always agree.
+    One function for both the wire and the token count, so they always agree. A value
+    JSON cannot hold (a date, a set, an object) is written as its ``repr``, which is what
+    lm-deluge 0.0.168 does too, rather than failing the whole request.
     """
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=repr)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every leaf JSON cannot hold replaced by its ``repr`` (for logs)."""
+    return json.loads(json_text(value))
 
 
 @dataclass
@@ -57,10 +66,23 @@ class Thinking:
     content: str
     signature: str | None = None
     raw: dict[str, Any] | None = None
+    # lm-deluge 0.0.168's names for the same replay data, accepted by keyword so its
+    # scripts run: ``raw_payload`` (an OpenAI reasoning item) and ``id`` are folded into
+    # ``raw``, which is what the serialisers read; ``summary`` and ``thought_signature``
+    # are kept as given.
+    raw_payload: dict[str, Any] | None = field(default=None, kw_only=True)
+    id: str | None = field(default=None, kw_only=True)
+    summary: str | None = field(default=None, kw_only=True)
+    thought_signature: ThoughtSignature | str | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.content, str):
             raise PromptError(f"Thinking content must be a str, got {type(self.content).__name__}.")
+        if self.raw_payload is not None and self.raw is None:
+            self.raw = dict(self.raw_payload)
+        if self.id is not None:
+            self.raw = {**(self.raw or {}), "id": self.id}
+        self.thought_signature = normalize_signature(self.thought_signature)
 
 
 @dataclass

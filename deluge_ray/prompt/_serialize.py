@@ -16,14 +16,16 @@ from typing import Any
 from ..errors import PromptError
 from ._file import File
 from ._image import Image
-from ._parts import Part, Text, Thinking, ToolCall, ToolResult
+from ._parts import Part, Text, Thinking, ToolCall, ToolResult, json_safe
 
 __all__ = ["canonical_part", "part_from_log", "part_to_log", "sha256_json"]
 
 
 def sha256_json(value: Any) -> str:
     """sha256 hex of ``value`` as canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -60,7 +62,12 @@ def part_to_log(part: Part) -> dict[str, Any]:
             out["data"] = _b64(part.data)
         return out
     if isinstance(part, ToolCall):
-        out = {"type": "tool_call", "id": part.id, "name": part.name, "arguments": part.arguments}
+        out = {
+            "type": "tool_call",
+            "id": part.id,
+            "name": part.name,
+            "arguments": json_safe(part.arguments),
+        }
         if part.raw is not None:
             out["raw"] = part.raw
         return out
@@ -69,7 +76,7 @@ def part_to_log(part: Part) -> dict[str, Any]:
         if part.is_parts:
             out["parts"] = [part_to_log(p) for p in part.result]  # type: ignore[union-attr]
         else:
-            out["result"] = part.result
+            out["result"] = json_safe(part.result)
         return out
     if isinstance(part, Thinking):
         return {

@@ -14,7 +14,15 @@ MCP servers: ``await Tool.from_mcp("name", command=..., args=[...])`` (stdio) or
 
 from __future__ import annotations
 
+from ._execute import OpenAIMCPSpec, execute_tool_calls
 from ._mcp import MCPServer
 from ._tool import TOOL_NAME_PATTERN, Tool, sanitize_tool_name
 
-__all__ = ["TOOL_NAME_PATTERN", "MCPServer", "Tool", "sanitize_tool_name"]
+__all__ = [
+    "TOOL_NAME_PATTERN",
+    "MCPServer",
+    "OpenAIMCPSpec",
+    "Tool",
+    "execute_tool_calls",
+    "sanitize_tool_name",
+]

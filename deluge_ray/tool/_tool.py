@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ToolError
 from ._calling import call_async, call_sync, check_arguments, validate_output
+from ._description import default_description, returns_section
 from ._introspect import describe_function
 from ._schema import normalize_parameters
 from ._strict import can_be_strict, object_schema, to_anthropic_strict, to_gemini, to_strict
@@ -115,14 +115,16 @@ class Tool(BaseModel):
 
         Parameter descriptions come from ``Annotated[T, "text"]``, ``Field(description=)``
         or the docstring (Google, NumPy or Sphinx style); defaults make a parameter
-        optional; the return annotation becomes ``output_schema`` (appended to the
-        description as JSON when ``include_output_schema_in_description`` is true).
+        optional; the return annotation becomes ``output_schema`` (and, when
+        ``include_output_schema_in_description`` is true, a ``Returns: <type>`` section of
+        the description). An undocumented function gets ``"Call the <name> function"``.
         """
         info = describe_function(func)
-        description = info.description or None
-        if include_output_schema_in_description and info.output_schema is not None:
-            rendered = json.dumps(info.output_schema, separators=(",", ":"))
-            description = f"{description or ''}\n\nReturns (JSON Schema): {rendered}".strip()
+        description = info.description or default_description(info.name)
+        if include_output_schema_in_description:
+            returns = returns_section(func, info.output_schema)
+            if returns:
+                description = f"{description}\n\n{returns}"
         return cls(
             name=name or info.name,
             description=description,

@@ -17,7 +17,7 @@ async def test_embeddings_are_batched_and_returned_in_input_order(mock):
     responses = await embed_parallel_async(TEXTS, batch_size=3)
     assert [len(r.texts) for r in responses] == [3, 3, 3, 1]
     assert mock.stats()["by_endpoint"]["embeddings"] == 4
-    matrix = stack_results(responses)
+    matrix = np.asarray(stack_results(responses), dtype=np.float32)
     assert matrix.shape == (10, 256)
     # Row i is the vector of text i (the mock's vectors are a pure function of the text).
     expected = np.asarray([embed_text(t, 256) for t in TEXTS], dtype=np.float32)
@@ -30,7 +30,7 @@ async def test_rate_limited_requests_are_retried_until_they_succeed(mock):
     responses = await embed_parallel_async(TEXTS, batch_size=1, max_requests_per_minute=1_000_000)
     assert not any(r.is_error for r in responses)
     assert mock.stats()["rate_limited"] > 0, "the test should have provoked 429s"
-    assert stack_results(responses).shape == (10, 256)
+    assert np.asarray(stack_results(responses)).shape == (10, 256)
 
 
 async def test_a_request_that_keeps_failing_is_an_error_entry(mock):
@@ -47,7 +47,7 @@ async def test_a_request_that_keeps_failing_is_an_error_entry(mock):
 @pytest.mark.parametrize(
     ("texts", "kwargs", "match"),
     [
-        ([], {}, "empty list"),
+        ([], {"batch_size": 97}, "batch_size"),
         (["ok", ""], {}, r"indexes \[1\]"),
         (["ok"], {"batch_size": 0}, "batch_size"),
         (["ok"], {"model": "gpt-4.1-mini"}, "not an embedding model"),

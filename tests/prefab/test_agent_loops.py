@@ -338,7 +338,7 @@ async def test_tool_search_then_call_through_the_helper(mock, client):
         staged(
             Reply.tool_call("tool_search_tool_search", {"pattern": "weather|forecast"}),
             call_found,
-            final=lambda v: json.loads(seen(v))["result"]["result"],
+            final=lambda v: json.loads(seen(v))["result"],
         ),
     )
     conv, resp = await run(client, "What's the weather in Oslo?", finder.get_tools())
@@ -351,7 +351,7 @@ async def test_tool_search_then_call_through_the_helper(mock, client):
     searched, called = (json.loads(r.result) for r in tool_results(conv))
     assert [m["id"] for m in searched] == ["forecast"]
     assert searched[0]["required"] == ["city"]
-    assert called == {"ok": True, "result": {"tool_id": "forecast", "result": "sunny in Oslo"}}
+    assert called == {"tool": "forecast", "tool_id": "forecast", "result": "sunny in Oslo"}
 
 
 async def test_tool_search_offers_only_the_helpers_to_the_model(mock, client):

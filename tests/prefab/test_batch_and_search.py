@@ -64,16 +64,16 @@ async def test_tool_search_finds_by_regex_and_calls_by_id() -> None:
     [adder] = json.loads(search.call(pattern="^add$"))
     assert adder["parameters"]["a"]["type"] == "integer" and adder["required"] == ["a", "b"]
     done = json.loads(await call.acall(tool_id="add", arguments={"a": 4, "b": 5}))
-    assert done == {"ok": True, "result": {"tool_id": "add", "result": 9}}
+    assert done == {"tool": "add", "tool_id": "add", "result": 9}  # 0.0.168's envelope
     alias = json.loads(await call.acall(tool_id="add", args={"a": 1, "b": 1}))
-    assert alias["result"]["result"] == 2
+    assert alias["result"] == 2
 
 
 async def test_tool_search_bad_input_is_a_message() -> None:
     search, call = ToolSearchTool([Tool.from_function(add)]).get_tools()
     bad = json.loads(search.call(pattern="add("))
-    assert bad["ok"] is False and "Invalid regular expression" in bad["message"]
+    assert "Invalid regular expression" in bad["error"]  # 0.0.168's {"error": ...}
     unknown = json.loads(await call.acall(tool_id="missing"))
-    assert unknown["ok"] is False and "Unknown tool id 'missing'" in unknown["message"]
+    assert unknown == {"error": "Unknown tool id 'missing'"}
     wrong_args = json.loads(await call.acall(tool_id="add", arguments={"a": 1}))
-    assert wrong_args["ok"] is False and "'b'" in wrong_args["message"]
+    assert wrong_args["tool_id"] == "add" and "'b'" in wrong_args["error"]

@@ -62,7 +62,8 @@ def test_wire_names_prices_and_flags_of_known_models() -> None:
     assert (sonnet.cached_input_cost, sonnet.cache_write_cost) == (0.3, 3.75)
     assert sonnet.reasoning_model and not sonnet.supports_effort
     assert get_model("claude-4.5-opus").supports_effort
-    assert get_model("o3").reasoning_model and not get_model("o3").supports_logprobs
+    # o3's flags are lm-deluge 0.0.168's (it lists logprobs support for it).
+    assert get_model("o3").reasoning_model and get_model("o3").supports_logprobs
     assert get_model("gemini-2.5-flash").name == "gemini-2.5-flash"
     assert get_model("text-embedding-3-small").is_embedding
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ._batch import BatchTool
 from ._composer import ToolComposer
 from ._filesystem import FilesystemManager
+from ._filesystem_params import FilesystemParams
 from ._memory import MemoryItem, MemoryManager
 from ._patch import PatchError
 from ._sandbox_lib import SandboxError, SnippetError
@@ -22,12 +23,15 @@ from ._subagents import SubAgentManager
 from ._todo import TodoItem, TodoManager, TodoPriority, TodoStatus
 from ._tool_search import ToolSearchTool
 from ._workspace import DirectoryWorkspace, InMemoryWorkspace, WorkspaceBackend, WorkspacePathError
+from .filesystem import InMemoryWorkspaceBackend
 
 __all__ = [
     "BatchTool",
     "DirectoryWorkspace",
     "FilesystemManager",
+    "FilesystemParams",
     "InMemoryWorkspace",
+    "InMemoryWorkspaceBackend",
     "MemoryItem",
     "MemoryManager",
     "PatchError",

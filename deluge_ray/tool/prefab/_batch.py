@@ -112,21 +112,65 @@ class BatchTool:
         if self.include_tools_in_prompt and self.tools:
             lines = "\n".join(f"- {signature(t)}: {t.description or ''}" for t in self.tools)
             description += f"\n\nAvailable tools:\n{lines}"
+        definitions = self._definitions()
+        if definitions:
+            items: dict[str, Any] = {
+                "anyOf": [{"$ref": f"#/$defs/{t.name}_call"} for t in self._sorted_tools()]
+            }
+        else:
+            items = {
+                "type": "object",
+                "properties": {"tool": {"type": "string"}, "arguments": {"type": "object"}},
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
         parameters = {
             "calls": {
                 "type": "array",
-                "description": "The tool calls to run.",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "tool": {"type": "string", "enum": sorted(self._index)},
-                        "arguments": {"type": "object"},
-                    },
-                    "required": ["tool", "arguments"],
-                },
+                "description": "The tool calls to run, in order; each names a tool and gives "
+                "its arguments.",
+                "items": items,
+                "minItems": 1,
             }
         }
-        return make_tool(self.batch_tool_name, description, parameters, ["calls"], self._run_tool)
+        return make_tool(
+            self.batch_tool_name,
+            description,
+            parameters,
+            ["calls"],
+            self._run_tool,
+            definitions=definitions or None,
+        )
+
+    def _sorted_tools(self) -> list[Any]:
+        return [self._index[name] for name in sorted(self._index)]
+
+    def _definitions(self) -> dict[str, Any]:
+        """One ``<tool>_call`` schema per wrapped tool (0.0.168's layout, which lets a
+        model see each tool's own argument schema), plus the tools' own ``$defs``."""
+        definitions: dict[str, Any] = {}
+        for tool in self._sorted_tools():
+            arguments: dict[str, Any] = {
+                "type": "object",
+                "properties": tool.parameters or {},
+                "required": list(tool.required or []),
+            }
+            extra = getattr(tool, "additionalProperties", None)
+            if extra is not None:
+                arguments["additionalProperties"] = extra
+            definitions[f"{tool.name}_call"] = {
+                "type": "object",
+                "description": tool.description or "",
+                "properties": {
+                    "tool": {"type": "string", "enum": [tool.name]},
+                    "arguments": arguments,
+                },
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
+            for name, schema in (getattr(tool, "definitions", None) or {}).items():
+                definitions.setdefault(name, schema)
+        return definitions
 
     def get_tools(self) -> list:
         """``[get_tool()]``, like the other managers."""

@@ -50,10 +50,16 @@ def make_tool(
     parameters: dict[str, Any],
     required: list[str],
     run: Callable[..., Any],
+    definitions: dict[str, Any] | None = None,
 ) -> Tool:
     """Build a :class:`deluge_ray.tool.Tool`; imported late to avoid an import cycle."""
     from .. import Tool
 
     return Tool(
-        name=name, description=description, parameters=parameters, required=required, run=run
+        name=name,
+        description=description,
+        parameters=parameters,
+        required=required,
+        run=run,
+        definitions=definitions,
     )

@@ -4,6 +4,12 @@ Two tools: ``<base>_search`` (``pattern``, ``max_results``) returns the matching
 ids, descriptions and parameter schemas; ``<base>_call`` (``tool_id``, ``arguments``) runs
 one. Only these two schemas go to the model, however many tools sit behind them.
 
+The JSON the model reads is lm-deluge 0.0.168's (prompts are tuned to it): a search gives a
+list of matches whose ``signature`` ends in ``[id]``, or ``{"error": ...}``; a call gives
+``{"tool", "tool_id", "result"}``, or ``{"tool", "tool_id", "error"}`` when the tool
+raised, or ``{"error": ...}`` for an unknown id. A repeated tool name gets the id
+``name_1``, ``name_2``, ... in order.
+
 Example:
     >>> from deluge_ray.tool import Tool
     >>> def weather(city: str) -> str:
@@ -22,8 +28,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import ToolError
-from ._batch import signature, tool_index
-from ._common import fail, make_tool, ok
+from ._batch import signature
+from ._common import make_tool
 
 __all__ = ["ToolSearchTool"]
 
@@ -44,7 +50,12 @@ class ToolSearchTool:
         self.search_tool_name = search_tool_name or f"{base_name}_search"
         self.call_tool_name = call_tool_name or f"{base_name}_call"
         self.max_results_default = max_results_default
-        self._index = tool_index(self.tools)
+        self._index: dict[str, Any] = {}
+        seen: dict[str, int] = {}
+        for tool in self.tools:
+            repeat = seen.get(tool.name, 0)
+            seen[tool.name] = repeat + 1
+            self._index[tool.name if repeat == 0 else f"{tool.name}_{repeat}"] = tool
 
     def search(self, pattern: str, max_results: int | None = None) -> list[dict[str, Any]]:
         """Tools whose name or description matches ``pattern`` (case-insensitive regex)."""
@@ -62,16 +73,16 @@ class ToolSearchTool:
             else self.max_results_default
         )
         found = []
-        for tool in self.tools:
+        for tool_id, tool in self._index.items():
             if regex.search(tool.name) or regex.search(tool.description or ""):
                 found.append(
                     {
-                        "id": tool.name,
+                        "id": tool_id,
                         "name": tool.name,
                         "description": tool.description or "",
                         "parameters": tool.parameters or {},
                         "required": list(tool.required or []),
-                        "signature": signature(tool),
+                        "signature": f"{signature(tool)} [{tool_id}]",
                     }
                 )
                 if len(found) >= limit:
@@ -82,9 +93,7 @@ class ToolSearchTool:
         """Run the tool ``tool_id`` with ``arguments``; unknown ids raise :class:`ToolError`."""
         tool = self._index.get(tool_id) if isinstance(tool_id, str) else None
         if tool is None:
-            raise ToolError(
-                f"Unknown tool id {tool_id!r}; search with {self.search_tool_name} first."
-            )
+            raise ToolError(f"Unknown tool id '{tool_id}'")
         if arguments is not None and not isinstance(arguments, dict):
             raise ToolError("arguments must be an object of the tool's parameters.")
         return await tool.acall(**(arguments or {}))
@@ -93,7 +102,7 @@ class ToolSearchTool:
         try:
             return json.dumps(self.search(pattern, max_results), default=str)
         except ToolError as exc:
-            return fail(exc)
+            return json.dumps({"error": str(exc)})
 
     async def _call_tool(
         self,
@@ -101,17 +110,17 @@ class ToolSearchTool:
         arguments: dict[str, Any] | None = None,
         args: dict[str, Any] | None = None,
     ) -> str:
+        tool = self._index.get(tool_id) if isinstance(tool_id, str) else None
+        if tool is None:
+            return json.dumps({"error": f"Unknown tool id '{tool_id}'"})
+        envelope: dict[str, Any] = {"tool": tool.name, "tool_id": tool_id}
         try:
-            return ok(
-                {
-                    "tool_id": tool_id,
-                    "result": await self.call(
-                        tool_id, arguments if arguments is not None else args
-                    ),
-                }
+            envelope["result"] = await self.call(
+                tool_id, arguments if arguments is not None else args
             )
         except Exception as exc:  # the model sees the failure and can retry with other args
-            return fail(exc)
+            envelope["error"] = f"{type(exc).__name__}: {exc}"
+        return json.dumps(envelope, default=str)
 
     def get_tools(self) -> list:
         """The search and call tools."""

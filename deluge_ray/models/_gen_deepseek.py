@@ -1,0 +1,122 @@
+"""deepseek: models of lm-deluge 0.0.168's registry (generated; do not edit).
+
+Written by tests/compat/generate_registry.py from the 0.0.168 wheel. Prices are USD
+per million tokens. ``ALIASES`` maps another name to its model id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MODELS: dict[str, dict[str, Any]] = {
+    "deepseek-chat": {
+        "name": "deepseek-chat",
+        "api_spec": "openai",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/v1",
+        "input_cost": 0.28,
+        "cached_input_cost": 0.028,
+        "cache_write_cost": 0.0,
+        "output_cost": 0.42,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-v4-pro": {
+        "name": "deepseek-v4-pro",
+        "api_spec": "openai",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/v1",
+        "input_cost": 1.74,
+        "cached_input_cost": 0.174,
+        "cache_write_cost": 0.0,
+        "output_cost": 3.48,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-v4-pro-anthropic-compat": {
+        "name": "deepseek-v4-pro",
+        "api_spec": "anthropic",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/anthropic",
+        "input_cost": 1.74,
+        "cached_input_cost": 0.174,
+        "cache_write_cost": 0.0,
+        "output_cost": 3.48,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-v4-flash": {
+        "name": "deepseek-v4-flash",
+        "api_spec": "openai",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/v1",
+        "input_cost": 0.14,
+        "cached_input_cost": 0.014,
+        "cache_write_cost": 0.0,
+        "output_cost": 0.28,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-v4-flash-anthropic-compat": {
+        "name": "deepseek-v4-flash",
+        "api_spec": "anthropic",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/anthropic",
+        "input_cost": 0.14,
+        "cached_input_cost": 0.014,
+        "cache_write_cost": 0.0,
+        "output_cost": 0.28,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-r1": {
+        "name": "deepseek-reasoner",
+        "api_spec": "openai",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/v1",
+        "input_cost": 0.28,
+        "cached_input_cost": 0.028,
+        "cache_write_cost": 0.0,
+        "output_cost": 0.42,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-reasoner": {
+        "name": "deepseek-reasoner",
+        "api_spec": "openai",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/v1",
+        "input_cost": 0.28,
+        "cached_input_cost": 0.028,
+        "cache_write_cost": 0.0,
+        "output_cost": 0.42,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-reasoner-anthropic-compat": {
+        "name": "deepseek-reasoner",
+        "api_spec": "anthropic",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/anthropic",
+        "input_cost": 0.28,
+        "cached_input_cost": 0.028,
+        "cache_write_cost": 0.0,
+        "output_cost": 0.42,
+        "supports_json": False,
+        "supports_images": False,
+    },
+    "deepseek-speciale": {
+        "name": "deepseek-reasoner",
+        "api_spec": "openai",
+        "api_key_env_var": "DEEPSEEK_API_KEY",
+        "base_url": "https://api.deepseek.com/v3.2_speciale_expires_on_20251215/v1",
+        "input_cost": 0.28,
+        "cached_input_cost": 0.028,
+        "cache_write_cost": 0.0,
+        "output_cost": 0.42,
+        "supports_json": False,
+        "supports_images": False,
+    },
+}
+
+ALIASES: dict[str, str] = {}
