@@ -42,7 +42,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..client._engine import apply_postprocess
-from ..prompt import Conversation, prompts_to_conversations
+from ..client._options import to_conversations
+from ..prompt import Conversation
 from ._context import AgentContext, as_agent_context
 from ._loop import check_max_rounds
 from ._pool import CheckpointInfo, SubAgentPool
@@ -73,16 +74,6 @@ def _default_actors(n_loops: int, max_concurrent_agents: int) -> int:
     return max(1, min(_MAX_DEFAULT_ACTORS, math.ceil(busy / _LOOPS_PER_ACTOR)))
 
 
-def _conversations(prompts: Any) -> list[Conversation]:
-    from ..errors import ConfigurationError
-
-    if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
-        prompts = [prompts]
-    if len(prompts) == 0:
-        raise ConfigurationError("prompts is empty; pass at least one prompt.")
-    return prompts_to_conversations(list(prompts))
-
-
 async def process_agent_loops_async(
     client: LLMClient | AgentContext,
     prompts: Any,
@@ -106,7 +97,7 @@ async def process_agent_loops_async(
     call they made.
     """
     check_max_rounds(max_rounds)
-    conversations = _conversations(prompts)
+    conversations = to_conversations(prompts)
     context = as_agent_context(client)
 
     def loop_ended(response: APIResponse, loop: _Loop) -> APIResponse:

@@ -16,50 +16,41 @@ embedded Ray) and ``num_callers=`` (how many ProviderCaller actors this client s
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
-
-import yaml
 
 from ..agents import _loop as agent_loops
 from ..agents import _swarm as swarms
 from ..agents._context import AgentContext
 from ..api_requests import APIResponse
-from ..cache import make_request_key
 from ..config import SamplingParams
 from ..errors import ConfigurationError
-from ..prompt import Conversation, prompts_to_conversations
+from ..prompt import Conversation
 from ..transport import _batch_jobs as batch_jobs
 from ..transport._work import CallSpec, ModelRoute
 from ._agent_context import build_agent_context
-from ._cache_io import CacheIO
 from ._config import ModelConfig, check_limits, normalise_models
 from ._engine import Engine, Job
-from ._options import check_client_options, check_service_tier, client_kwargs
+from ._engine_factory import new_engine
+from ._options import (
+    check_client_options,
+    check_service_tier,
+    client_kwargs,
+    default_num_callers,
+    read_config_file,
+    to_conversations,
+)
 from ._progress import ProgressDisplay, make_display
 from ._routes import build_routes, default_limiter_factory, read_keys
 from ._runtime import ensure_ray
 from ._specs import CallSettings, SpecBook
 from ._streaming import stream_to_stdout
-from ._sync import run_sync
+from ._sync import loop_running_in_this_thread, run_sync
 from ._tasks import TaskRegistry
 from ._tracker import StatusTracker
 
 __all__ = ["LLMClient"]
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-_CALLERS_PER_CONCURRENT = 128
-_MAX_DEFAULT_CALLERS = 4
 
 
 class LLMClient:
@@ -160,10 +151,7 @@ class LLMClient:
         self.postprocess = postprocess
         self.address = address
         self._num_callers_chosen = num_callers is not None
-        self.num_callers = num_callers or max(
-            1,
-            min(_MAX_DEFAULT_CALLERS, math.ceil(max_concurrent_requests / _CALLERS_PER_CONCURRENT)),
-        )
+        self.num_callers = num_callers or default_num_callers(max_concurrent_requests)
 
         self._tasks = TaskRegistry()
         self._tracker: StatusTracker | None = None
@@ -194,11 +182,7 @@ class LLMClient:
     @classmethod
     def from_yaml(cls, file_path: str) -> LLMClient:
         """A client from a YAML file holding the same mapping as :meth:`from_dict`."""
-        with open(file_path, encoding="utf-8") as fh:
-            config = yaml.safe_load(fh)
-        if not isinstance(config, dict):
-            raise ConfigurationError(f"{file_path} must hold a mapping of LLMClient arguments.")
-        return cls.from_dict(config)
+        return cls.from_dict(read_config_file(file_path))
 
     def __repr__(self) -> str:
         return (
@@ -233,7 +217,7 @@ class LLMClient:
         applied = [
             h.set_limits.remote(rpm=rpm, tpm=tpm, max_concurrent=conc) for h in limiters.values()
         ]
-        if applied and not _loop_running():
+        if applied and not loop_running_in_this_thread():
             # Wait, so the next request is paced by the new limits; inside a running loop
             # (a notebook) the update lands in the background instead of blocking it.
             import ray
@@ -311,26 +295,7 @@ class LLMClient:
     def _make_engine(self) -> Engine:
         # Called with self._state_lock held.
         if self._engine is None:
-            from ._caller_pool import RayCallerPool
-
-            request_key = make_request_key(self.model_names, self.sampling_params)
-            self._engine = Engine(
-                pool_factory=lambda specs: RayCallerPool(
-                    size=self.num_callers,
-                    specs=specs,
-                    name=self.name,
-                    # A chosen pool size starts whole; the default one starts one caller
-                    # and grows at the first answer (see _caller_pool).
-                    initial=None if self._num_callers_chosen else 1,
-                ),
-                # `is not None`, never truthiness: an empty cache with __len__ is falsy.
-                cache_io=(
-                    CacheIO(self.cache, request_key=request_key) if self.cache is not None else None
-                ),
-                postprocess=self.postprocess,
-                token_budget=lambda: self.max_tokens_per_minute,
-                max_outstanding=max(64, min(4 * self.max_concurrent_requests, 8192)),
-            )
+            self._engine = new_engine(self)
         return self._engine
 
     def _spec_for(
@@ -350,22 +315,10 @@ class LLMClient:
 
     def _call_settings(self) -> CallSettings:
         assert self._routes is not None, "call _ensure_engine first"
-        return CallSettings(
-            routes=self._routes,
-            max_attempts=self.max_attempts,
-            request_timeout=float(self.request_timeout),
-            extra_headers=self.extra_headers,
-            extra_body=self.extra_body,
-            use_responses_api=self.use_responses_api,
-            background=self.background,
-        )
+        return CallSettings.of(self, self._routes)
 
     def _to_conversations(self, prompts: Any) -> list[Conversation]:
-        if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
-            prompts = [prompts]
-        if len(prompts) == 0:
-            raise ConfigurationError("prompts is empty; pass at least one prompt.")
-        return prompts_to_conversations(list(prompts))
+        return to_conversations(prompts)
 
     def _submit(
         self,
@@ -511,17 +464,7 @@ class LLMClient:
             >>> final = await client.stream("Count to five")  # doctest: +SKIP
         """
         self._ensure_engine()
-        assert self._routes is not None
-        return await stream_to_stdout(
-            self._routes[0],
-            self.model_names[0],
-            prompt,
-            tools=tools,
-            sampling_params=self.sampling_params[0],
-            extra_headers=self.extra_headers,
-            extra_body=self.extra_body,
-            request_timeout=float(self.request_timeout),
-        )
+        return await stream_to_stdout(self._call_settings(), prompt, tools=tools)
 
     async def submit_batch_job(
         self,

@@ -13,10 +13,15 @@ and what it must be, before the client does anything.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
+
+import yaml
 
 from ..config import SamplingParams
 from ..errors import ConfigurationError
+from ..prompt import Conversation, prompts_to_conversations
 
 __all__ = [
     "PROGRESS_STYLES",
@@ -24,10 +29,15 @@ __all__ = [
     "check_client_options",
     "check_service_tier",
     "client_kwargs",
+    "default_num_callers",
+    "read_config_file",
+    "to_conversations",
 ]
 
 SERVICE_TIERS = ("auto", "default", "flex", "priority")
 PROGRESS_STYLES = ("rich", "tqdm", "manual")
+_CALLERS_PER_CONCURRENT = 128
+_MAX_DEFAULT_CALLERS = 4
 
 
 def check_client_options(
@@ -83,3 +93,29 @@ def client_kwargs(config_dict: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     elif isinstance(sp, list):
         config["sampling_params"] = [SamplingParams(**p) if isinstance(p, dict) else p for p in sp]
     return model_names, config
+
+
+def read_config_file(file_path: str) -> dict[str, Any]:
+    """The mapping of constructor arguments in the YAML file ``file_path``."""
+    with open(file_path, encoding="utf-8") as fh:
+        config = yaml.safe_load(fh)
+    if not isinstance(config, dict):
+        raise ConfigurationError(f"{file_path} must hold a mapping of LLMClient arguments.")
+    return config
+
+
+def to_conversations(prompts: Any) -> list[Conversation]:
+    """``prompts`` (one prompt or a non-empty sequence of them) as conversations."""
+    if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
+        prompts = [prompts]
+    if len(prompts) == 0:
+        raise ConfigurationError("prompts is empty; pass at least one prompt.")
+    return prompts_to_conversations(list(prompts))
+
+
+def default_num_callers(max_concurrent_requests: int) -> int:
+    """ProviderCaller actors for a client that did not choose: one per 128 concurrent
+    requests, at most 4."""
+    return max(
+        1, min(_MAX_DEFAULT_CALLERS, math.ceil(max_concurrent_requests / _CALLERS_PER_CONCURRENT))
+    )

@@ -10,10 +10,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..transport._work import CallSpec, ModelRoute
 from ._tools import count_tool_tokens, wire_tools
+
+if TYPE_CHECKING:
+    from ..config import SamplingParams
+    from ._client import LLMClient
 
 __all__ = ["CallSettings", "SpecBook"]
 
@@ -29,6 +33,24 @@ class CallSettings:
     extra_body: dict[str, Any] | None
     use_responses_api: bool
     background: bool
+    #: The first model's name and sampling params (what ``stream`` uses).
+    first_model: str
+    first_sampling_params: SamplingParams
+
+    @classmethod
+    def of(cls, client: LLMClient, routes: tuple[ModelRoute, ...]) -> CallSettings:
+        """The settings of ``client``, whose engine resolved ``routes``."""
+        return cls(
+            routes=routes,
+            max_attempts=client.max_attempts,
+            request_timeout=float(client.request_timeout),
+            extra_headers=client.extra_headers,
+            extra_body=client.extra_body,
+            use_responses_api=client.use_responses_api,
+            background=client.background,
+            first_model=client.model_names[0],
+            first_sampling_params=client.sampling_params[0],
+        )
 
     def spec(self, spec_id: int, tools: tuple[Any, ...] | None = None, **options: Any) -> CallSpec:
         """A :class:`CallSpec` with these settings, ``tools`` and the per-call ``options``."""

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..api_requests.response import APIResponse
-    from ..config import SamplingParams
-    from ..transport._work import ModelRoute
+    from ._specs import CallSettings
 
 __all__ = ["LimiterGate", "stream_to_stdout"]
 
@@ -54,35 +53,29 @@ class LimiterGate:
 
 
 async def stream_to_stdout(
-    route: ModelRoute,
-    model_name: str,
-    prompt: Any,
-    *,
-    tools: Sequence[Any] | None,
-    sampling_params: SamplingParams,
-    extra_headers: dict[str, str] | None,
-    extra_body: dict[str, Any] | None,
-    request_timeout: float,
+    settings: CallSettings, prompt: Any, *, tools: Sequence[Any] | None
 ) -> APIResponse:
-    """Stream ``prompt`` to ``model_name``, printing text as it arrives; the final response."""
+    """Stream ``prompt`` to the client's first model, printing text as it arrives, with
+    capacity from the first route's limiter; the final response."""
     from ..api_requests.streaming import stream_chat
     from ..ratelimit._lease_client import LeaseClient
 
     gate = None
     lease_client = None
+    route = settings.routes[0]
     if route.limiter is not None:
         lease_client = LeaseClient.for_actor(route.limiter, f"stream-{next(_stream_ids)}")
         gate = LimiterGate(lease_client)
     final: APIResponse | None = None
     try:
         async for item in stream_chat(
-            model_name,
+            settings.first_model,
             prompt,
             tools=list(tools) if tools else None,
-            sampling_params=sampling_params,
-            extra_headers=extra_headers,
-            extra_body=extra_body,
-            request_timeout=request_timeout,
+            sampling_params=settings.first_sampling_params,
+            extra_headers=settings.extra_headers,
+            extra_body=settings.extra_body,
+            request_timeout=settings.request_timeout,
             gate=gate,
         ):
             if isinstance(item, str):

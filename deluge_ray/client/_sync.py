@@ -24,12 +24,13 @@ from typing import Any, TypeVar
 
 from ._loop_thread import LoopThread
 
-__all__ = ["run_sync"]
+__all__ = ["loop_running_in_this_thread", "run_sync"]
 
 T = TypeVar("T")
 
 
-def _loop_running_in_this_thread() -> bool:
+def loop_running_in_this_thread() -> bool:
+    """Whether the calling thread is running an event loop right now."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -39,7 +40,7 @@ def _loop_running_in_this_thread() -> bool:
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` and return its result, blocking the calling thread."""
-    if not _loop_running_in_this_thread():
+    if not loop_running_in_this_thread():
         return asyncio.run(coro)
 
     # A separate thread, because the caller's loop is blocked by this very call and could
