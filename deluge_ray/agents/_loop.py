@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic_core
 
 from ..errors import ConfigurationError
+from ..models import get_model
 from ..prompt import Conversation, Image, Message, Text, ToolCall, prompts_to_conversations
 from ..tool import MCPServer, Tool
 from ._context import AgentContext, as_agent_context
@@ -96,10 +97,11 @@ class AgentTools:
 def supports_native_mcp(client: LLMClient) -> bool:
     """Whether every model of ``client`` lets the provider call MCP servers itself
     (Anthropic messages, OpenAI responses)."""
-    for model in client._models.models:
-        if model.api_spec == "anthropic":
+    for name in client.model_names:
+        api_spec = get_model(name).api_spec
+        if api_spec == "anthropic":
             continue
-        if model.api_spec == "openai" and client.use_responses_api:
+        if api_spec == "openai" and client.use_responses_api:
             continue
         return False
     return True
