@@ -1,1 +1,9 @@
-"""Ray actor classes of deluge_ray, installed as ``deluge_ray.actors``."""
+"""Ray actor shells of deluge_ray, installed as ``deluge_ray.actors``.
+
+Each module holds only a ``@ray.remote`` class (and its ``get_*`` helper) wrapped around a
+plain class that does the work and is tested without Ray:
+
+- ``provider_caller.ProviderCaller`` around ``deluge_ray.transport._caller.BatchCaller``;
+- ``sub_agent.SubAgent`` around ``deluge_ray.agents._host.LoopHost``;
+- ``rate_limiter`` and ``cache_actor``: the shared limiter and cache actors.
+"""

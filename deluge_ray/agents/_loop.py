@@ -42,7 +42,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -50,8 +49,10 @@ from typing import TYPE_CHECKING, Any
 import pydantic_core
 
 from ..errors import ConfigurationError
+from ..models import get_model
 from ..prompt import Conversation, Image, Message, Text, ToolCall, prompts_to_conversations
 from ..tool import MCPServer, Tool
+from ._context import AgentContext, as_agent_context
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
@@ -96,10 +97,11 @@ class AgentTools:
 def supports_native_mcp(client: LLMClient) -> bool:
     """Whether every model of ``client`` lets the provider call MCP servers itself
     (Anthropic messages, OpenAI responses)."""
-    for model in client._models.models:
-        if model.api_spec == "anthropic":
+    for name in client.model_names:
+        api_spec = get_model(name).api_spec
+        if api_spec == "anthropic":
             continue
-        if model.api_spec == "openai" and client.use_responses_api:
+        if api_spec == "openai" and client.use_responses_api:
             continue
         return False
     return True
@@ -284,14 +286,7 @@ async def agent_loop(
     return working, mark_stop(response, reason, round_no)
 
 
-# ---- LLMClient methods (the lead binds these onto LLMClient) -------------------------------
-def _driver_model_call(client: LLMClient) -> ModelCall:
-    async def call(conversation: Conversation, tools: Sequence[Any] | None) -> APIResponse:
-        return await client._run_conversation(conversation, tools=tools)
-
-    return call
-
-
+# ---- on the driver: the client's agent-loop methods delegate here ----------------------------
 def _one_conversation(conversation: Any) -> Conversation:
     if isinstance(conversation, Conversation):
         return conversation
@@ -299,7 +294,7 @@ def _one_conversation(conversation: Any) -> Conversation:
 
 
 async def run_agent_loop(
-    client: LLMClient,
+    client: LLMClient | AgentContext,
     conversation: Any,
     *,
     tools: Sequence[Any] | None = None,
@@ -313,15 +308,16 @@ async def run_agent_loop(
         conv, resp = await client.run_agent_loop(Conversation().user("2+2?"), tools=[add])
     """
     check_max_rounds(max_rounds)
+    context = as_agent_context(client)
     conv = _one_conversation(conversation)
     prepared = await prepare_tools(
-        tools, force_local_mcp=client.force_local_mcp, native_mcp=supports_native_mcp(client)
+        tools, force_local_mcp=context.force_local_mcp, native_mcp=context.native_mcp
     )
-    return await agent_loop(conv, _driver_model_call(client), tools=prepared, max_rounds=max_rounds)
+    return await agent_loop(conv, context.call_model, tools=prepared, max_rounds=max_rounds)
 
 
 def run_agent_loop_sync(
-    client: LLMClient,
+    client: LLMClient | AgentContext,
     conversation: Any,
     *,
     tools: Sequence[Any] | None = None,
@@ -333,31 +329,8 @@ def run_agent_loop_sync(
     return run_sync(run_agent_loop(client, conversation, tools=tools, max_rounds=max_rounds))
 
 
-class _LoopThread:
-    """A daemon thread running an event loop, for loops started from code without one."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self.loop.run_forever, name="deluge-ray-agent-loops", daemon=True
-        )
-        self._thread.start()
-
-
-_THREAD_LOCK = threading.Lock()
-
-
-def _loop_thread(client: LLMClient) -> _LoopThread:
-    with _THREAD_LOCK:
-        runner = client.__dict__.get("_agent_loop_thread")
-        if runner is None:
-            runner = _LoopThread()
-            client.__dict__["_agent_loop_thread"] = runner
-        return runner
-
-
 def start_agent_loop_nowait(
-    client: LLMClient,
+    client: LLMClient | AgentContext,
     conversation: Any,
     *,
     tools: Sequence[Any] | None = None,
@@ -366,23 +339,24 @@ def start_agent_loop_nowait(
     """Start a loop and return its task id at once; see :func:`wait_for_agent_loop`.
 
     Inside a running event loop the agent loop is a task of *that* loop (so its tools may
-    use that loop's objects); from plain sync code it runs on a helper loop thread.
+    use that loop's objects); from plain sync code it runs on the client's loop thread.
     """
     check_max_rounds(max_rounds)
-    coro = run_agent_loop(client, conversation, tools=tools, max_rounds=max_rounds)
+    context = as_agent_context(client)
+    coro = run_agent_loop(context, conversation, tools=tools, max_rounds=max_rounds)
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
     if running is None:
-        future = asyncio.run_coroutine_threadsafe(coro, _loop_thread(client).loop)
+        future = context.background().submit(coro)
     else:
         future = concurrent.futures.Future()
         task = running.create_task(coro)
         task.add_done_callback(lambda t: _copy_outcome(t, future))
         # The registry only holds the thread future: keep the task alive with it.
         future._deluge_task = task  # type: ignore[attr-defined]
-    return client._tasks.add(future)
+    return context.tasks.add(future)
 
 
 def _copy_outcome(task: asyncio.Task, future: concurrent.futures.Future) -> None:
@@ -394,6 +368,8 @@ def _copy_outcome(task: asyncio.Task, future: concurrent.futures.Future) -> None
         future.set_result(task.result())
 
 
-async def wait_for_agent_loop(client: LLMClient, task_id: int) -> tuple[Conversation, APIResponse]:
+async def wait_for_agent_loop(
+    client: LLMClient | AgentContext, task_id: int
+) -> tuple[Conversation, APIResponse]:
     """``(conversation, response)`` of a loop started with :func:`start_agent_loop_nowait`."""
-    return await client._tasks.wait_for(task_id)
+    return await as_agent_context(client).tasks.wait_for(task_id)

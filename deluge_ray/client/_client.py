@@ -16,50 +16,45 @@ embedded Ray) and ``num_callers=`` (how many ProviderCaller actors this client s
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-import yaml
-
+from ..agents import _loop as agent_loops
+from ..agents import _swarm as swarms
+from ..agents._context import AgentContext
 from ..api_requests import APIResponse
-from ..cache import make_request_key
 from ..config import SamplingParams
 from ..errors import ConfigurationError
-from ..prompt import Conversation, prompts_to_conversations
+from ..prompt import Conversation
+from ..transport import _batch_jobs as batch_jobs
 from ..transport._work import CallSpec, ModelRoute
-from ._cache_io import CacheIO
+from ._agent_context import build_agent_context
 from ._config import ModelConfig, check_limits, normalise_models
 from ._engine import Engine, Job
+from ._engine_factory import new_engine
+from ._options import (
+    check_client_options,
+    check_service_tier,
+    client_kwargs,
+    default_num_callers,
+    read_config_file,
+    to_conversations,
+)
 from ._pacing import warn_if_rate_unreachable
 from ._progress import ProgressDisplay, make_display
 from ._routes import build_routes, default_limiter_factory, read_keys
 from ._runtime import ensure_ray
-from ._sync import run_sync
+from ._specs import CallSettings, SpecBook
+from ._streaming import stream_to_stdout
+from ._sync import loop_running_in_this_thread, run_sync
 from ._tasks import TaskRegistry
-from ._tools import count_tool_tokens, wire_tools
 from ._tracker import StatusTracker
-from ._workflows import WorkflowMethods
 
 __all__ = ["LLMClient"]
 
 
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-_SERVICE_TIERS = ("auto", "default", "flex", "priority")
-_PROGRESS_STYLES = ("rich", "tqdm", "manual")
-_CALLERS_PER_CONCURRENT = 128
-_MAX_DEFAULT_CALLERS = 4
-
-
-class LLMClient(WorkflowMethods):
+class LLMClient:
     """Send prompts to LLM providers at their rate limit, through Ray actors.
 
     Every constructor argument of lm-deluge's client is accepted with the same default.
@@ -102,29 +97,15 @@ class LLMClient(WorkflowMethods):
         num_callers: int | None = None,
     ) -> None:
         check_limits(max_requests_per_minute, max_tokens_per_minute, max_concurrent_requests)
-        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
-            raise ConfigurationError(f"max_attempts must be an integer >= 1, got {max_attempts!r}.")
-        if not isinstance(request_timeout, (int, float)) or request_timeout <= 0:
-            raise ConfigurationError(
-                f"request_timeout must be a positive number of seconds, got {request_timeout!r}."
-            )
-        if background and not use_responses_api:
-            raise ConfigurationError(
-                "background=True needs use_responses_api=True (background jobs exist only in "
-                "OpenAI's Responses API)."
-            )
-        if progress not in _PROGRESS_STYLES:
-            raise ConfigurationError(
-                f"progress must be one of {list(_PROGRESS_STYLES)}, got {progress!r}."
-            )
-        if num_callers is not None and (
-            not isinstance(num_callers, int) or isinstance(num_callers, bool) or num_callers < 1
-        ):
-            raise ConfigurationError(
-                f"num_callers must be a positive integer, got {num_callers!r}."
-            )
-        if postprocess is not None and not callable(postprocess):
-            raise ConfigurationError("postprocess must be a callable taking an APIResponse.")
+        check_client_options(
+            max_attempts=max_attempts,
+            request_timeout=request_timeout,
+            background=background,
+            use_responses_api=use_responses_api,
+            progress=progress,
+            num_callers=num_callers,
+            postprocess=postprocess,
+        )
 
         self._models: ModelConfig = normalise_models(
             model_names,
@@ -176,10 +157,7 @@ class LLMClient(WorkflowMethods):
         self.postprocess = postprocess
         self.address = address
         self._num_callers_chosen = num_callers is not None
-        self.num_callers = num_callers or max(
-            1,
-            min(_MAX_DEFAULT_CALLERS, math.ceil(max_concurrent_requests / _CALLERS_PER_CONCURRENT)),
-        )
+        self.num_callers = num_callers or default_num_callers(max_concurrent_requests)
 
         self._tasks = TaskRegistry()
         self._tracker: StatusTracker | None = None
@@ -187,9 +165,9 @@ class LLMClient(WorkflowMethods):
         self._total_announced = False
         self._state_lock = threading.Lock()
         self._routes: tuple[ModelRoute, ...] | None = None
-        self._specs_by_options: dict[tuple, CallSpec] = {}
-        self._tool_tokens: dict[int, int] = {}
+        self._specs = SpecBook()  # the CallSpecs of the current engine
         self._engine: Engine | None = None
+        self._agent_thread: Any = None  # a LoopThread for agent loops started from sync code
         # Tests and tools may swap this for a factory that returns None (no limiter).
         self._limiter_factory = default_limiter_factory
 
@@ -201,15 +179,7 @@ class LLMClient(WorkflowMethods):
         >>> LLMClient.from_dict({"model_names": "gpt-4.1-mini", "max_new_tokens": 32}).max_new_tokens
         32
         """
-        config = dict(config_dict)
-        model_names = config.pop("model_names", "gpt-4.1-mini")
-        sp = config.get("sampling_params")
-        if isinstance(sp, dict):
-            config["sampling_params"] = [SamplingParams(**sp)]
-        elif isinstance(sp, list):
-            config["sampling_params"] = [
-                SamplingParams(**p) if isinstance(p, dict) else p for p in sp
-            ]
+        model_names, config = client_kwargs(config_dict)
         try:
             return cls(model_names, **config)
         except TypeError as exc:
@@ -218,11 +188,7 @@ class LLMClient(WorkflowMethods):
     @classmethod
     def from_yaml(cls, file_path: str) -> LLMClient:
         """A client from a YAML file holding the same mapping as :meth:`from_dict`."""
-        with open(file_path, encoding="utf-8") as fh:
-            config = yaml.safe_load(fh)
-        if not isinstance(config, dict):
-            raise ConfigurationError(f"{file_path} must hold a mapping of LLMClient arguments.")
-        return cls.from_dict(config)
+        return cls.from_dict(read_config_file(file_path))
 
     def __repr__(self) -> str:
         return (
@@ -257,7 +223,7 @@ class LLMClient(WorkflowMethods):
         applied = [
             h.set_limits.remote(rpm=rpm, tpm=tpm, max_concurrent=conc) for h in limiters.values()
         ]
-        if applied and not _loop_running():
+        if applied and not loop_running_in_this_thread():
             # Wait, so the next request is paced by the new limits; inside a running loop
             # (a notebook) the update lands in the background instead of blocking it.
             import ray
@@ -335,76 +301,30 @@ class LLMClient(WorkflowMethods):
     def _make_engine(self) -> Engine:
         # Called with self._state_lock held.
         if self._engine is None:
-            from ._caller_pool import RayCallerPool
-
-            request_key = make_request_key(self.model_names, self.sampling_params)
-            self._engine = Engine(
-                pool_factory=lambda specs: RayCallerPool(
-                    size=self.num_callers,
-                    specs=specs,
-                    name=self.name,
-                    # A chosen pool size starts whole; the default one starts one caller
-                    # and grows at the first answer (see _caller_pool).
-                    initial=None if self._num_callers_chosen else 1,
-                ),
-                # `is not None`, never truthiness: an empty cache with __len__ is falsy.
-                cache_io=(
-                    CacheIO(self.cache, request_key=request_key) if self.cache is not None else None
-                ),
-                postprocess=self.postprocess,
-                token_budget=lambda: self.max_tokens_per_minute,
-                max_outstanding=max(64, min(4 * self.max_concurrent_requests, 8192)),
-            )
+            self._engine = new_engine(self)
         return self._engine
 
     def _spec_for(
         self, engine: Engine, tools: Any, output_schema: Any, cache: Any, service_tier: Any
     ) -> CallSpec:
-        if service_tier is not None and service_tier not in _SERVICE_TIERS:
-            raise ConfigurationError(
-                f"service_tier must be one of {list(_SERVICE_TIERS)} or None, got {service_tier!r}."
-            )
-        user_tools = tuple(tools) if tools else ()
-        # Identity, not equality: tools and schemas may be unhashable; the spec keeps them
-        # alive, so an id cannot be reused while its entry exists.
-        options = (tuple(id(t) for t in user_tools), id(output_schema), cache, service_tier)
-        with self._state_lock:
-            spec = self._specs_by_options.get(options)
-        if spec is None:
-            from ..agents._loop import supports_native_mcp
+        check_service_tier(service_tier)
+        assert self._routes is not None
+        return self._specs.spec_for(
+            engine,
+            self._call_settings(),
+            tools=tools,
+            output_schema=output_schema,
+            cache=cache,
+            service_tier=service_tier,
+            expand_mcp=self.force_local_mcp or not agent_loops.supports_native_mcp(self),
+        )
 
-            expand_mcp = self.force_local_mcp or not supports_native_mcp(self)
-            tools_tuple = wire_tools(user_tools, expand_mcp=expand_mcp)
-            with self._state_lock:
-                assert self._routes is not None
-                raced = self._specs_by_options.get(options)
-                if raced is not None:  # another thread built the same spec meanwhile
-                    return raced
-                spec = CallSpec(
-                    spec_id=len(self._specs_by_options),
-                    routes=self._routes,
-                    max_attempts=self.max_attempts,
-                    request_timeout=float(self.request_timeout),
-                    tools=tools_tuple,
-                    output_schema=output_schema,
-                    cache_pattern=cache,
-                    service_tier=service_tier,
-                    extra_headers=self.extra_headers,
-                    extra_body=self.extra_body,
-                    use_responses_api=self.use_responses_api,
-                    background=self.background,
-                )
-                self._specs_by_options[options] = spec
-                self._tool_tokens[spec.spec_id] = count_tool_tokens(tools_tuple)
-                engine.specs[spec.spec_id] = spec
-        return spec
+    def _call_settings(self) -> CallSettings:
+        assert self._routes is not None, "call _ensure_engine first"
+        return CallSettings.of(self, self._routes)
 
     def _to_conversations(self, prompts: Any) -> list[Conversation]:
-        if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
-            prompts = [prompts]
-        if len(prompts) == 0:
-            raise ConfigurationError("prompts is empty; pass at least one prompt.")
-        return prompts_to_conversations(list(prompts))
+        return to_conversations(prompts)
 
     def _submit(
         self,
@@ -422,7 +342,7 @@ class LLMClient(WorkflowMethods):
         spec = self._spec_for(engine, tools, output_schema, cache, service_tier)
         max_new = max(sp.max_new_tokens for sp in self.sampling_params)
         # Tool definitions are billed as input on every request, so they count too.
-        tool_tokens = self._tool_tokens.get(spec.spec_id, 0)
+        tool_tokens = self._specs.tool_tokens(spec.spec_id)
         estimates = [c.count_tokens(max_new) + tool_tokens for c in conversations]
         tracker, display = self._get_tracker(show_progress)
         tracker.record_estimates(estimates)
@@ -540,23 +460,128 @@ class LLMClient(WorkflowMethods):
         async for pair in self._tasks.as_completed(task_ids):
             yield pair
 
-    async def _run_conversation(
+    # ---- streaming and provider batch jobs ----------------------------------------------
+    async def stream(self, prompt: Any, *, tools: Sequence[Any] | None = None) -> APIResponse:
+        """Print the reply to stdout as it streams; return the final ``APIResponse``.
+
+        Uses the client's first model and sampling params, and takes its capacity from the
+        shared rate limiter. For each chunk as a value, iterate
+        :func:`deluge_ray.api_requests.openai.stream_chat` instead.
+
+            >>> final = await client.stream("Count to five")  # doctest: +SKIP
+        """
+        self._ensure_engine()
+        return await stream_to_stdout(self._call_settings(), prompt, tools=tools)
+
+    async def submit_batch_job(
         self,
-        conversation: Conversation,
+        prompts: Sequence[Any],
         *,
         tools: Sequence[Any] | None = None,
-        output_schema: Any = None,
         cache: str | None = None,
-        service_tier: str | None = None,
-    ) -> APIResponse:
-        """Internal seam for agent loops: one conversation, one model turn, one response."""
-        return await self.start(
-            conversation,
-            tools=tools,
-            output_schema=output_schema,
+        batch_size: int = 50_000,
+    ) -> list[str]:
+        """Submit ``prompts`` through the provider's batch API; return the batch ids.
+
+        The provider follows from the client's model (OpenAI or Anthropic); a client with
+        several models is refused, since one batch goes to one model.
+        """
+        return await batch_jobs.submit_batch_job(
+            self.model_names,
+            prompts,
+            sampling_params=self.sampling_params[0],
+            tools=list(tools) if tools else None,
             cache=cache,
-            service_tier=service_tier,
+            batch_size=batch_size,
+            extra_headers=self.extra_headers,
+            extra_body=self.extra_body,
         )
+
+    async def wait_for_batch_job(
+        self, batch_ids: Sequence[str] | str, provider: str
+    ) -> list[APIResponse]:
+        """Poll batch jobs (with a progress display) until done; responses in prompt order."""
+        return await batch_jobs.wait_for_batch_job(batch_ids, provider)
+
+    # ---- agent loops (implemented in deluge_ray.agents) ---------------------------------
+    async def run_agent_loop(
+        self, conversation: Any, *, tools: Sequence[Any] | None = None, max_rounds: int = 5
+    ) -> tuple[Conversation, APIResponse]:
+        """Run tool calls until the model stops asking (or ``max_rounds``), on the driver."""
+        return await agent_loops.run_agent_loop(
+            self._agent_context(), conversation, tools=tools, max_rounds=max_rounds
+        )
+
+    def start_agent_loop_nowait(
+        self, conversation: Any, *, tools: Sequence[Any] | None = None, max_rounds: int = 5
+    ) -> int:
+        """Start an agent loop; return a task id for :meth:`wait_for_agent_loop`."""
+        return agent_loops.start_agent_loop_nowait(
+            self._agent_context(), conversation, tools=tools, max_rounds=max_rounds
+        )
+
+    async def wait_for_agent_loop(self, task_id: int) -> tuple[Conversation, APIResponse]:
+        """The ``(Conversation, APIResponse)`` of a loop started with ``start_agent_loop_nowait``."""
+        return await agent_loops.wait_for_agent_loop(self._agent_context(), task_id)
+
+    def run_agent_loop_sync(
+        self, conversation: Any, *, tools: Sequence[Any] | None = None, max_rounds: int = 5
+    ) -> tuple[Conversation, APIResponse]:
+        """:meth:`run_agent_loop` from sync code (also inside a running event loop)."""
+        return run_sync(self.run_agent_loop(conversation, tools=tools, max_rounds=max_rounds))
+
+    async def process_agent_loops_async(
+        self,
+        prompts: Sequence[Any],
+        *,
+        tools: Sequence[Any] | None = None,
+        max_rounds: int = 5,
+        max_concurrent_agents: int = 10,
+        show_progress: bool = True,
+        num_actors: int | None = None,
+    ) -> list[tuple[Conversation, APIResponse]]:
+        """Run many independent agent loops on SubAgent actors; results in input order.
+
+        Tools execute inside the actors (each actor gets a pickled copy of every tool), so
+        a tool's state lives there; see :mod:`deluge_ray.agents._swarm` for how to keep
+        state on the driver instead. A SubAgent actor that dies has its loops restarted
+        from their last completed round on another actor.
+        """
+        return await swarms.process_agent_loops_async(
+            self._agent_context(),
+            prompts,
+            tools=tools,
+            max_rounds=max_rounds,
+            max_concurrent_agents=max_concurrent_agents,
+            show_progress=show_progress,
+            num_actors=num_actors,
+        )
+
+    def process_agent_loops_sync(
+        self,
+        prompts: Sequence[Any],
+        *,
+        tools: Sequence[Any] | None = None,
+        max_rounds: int = 5,
+        max_concurrent_agents: int = 10,
+        show_progress: bool = True,
+        num_actors: int | None = None,
+    ) -> list[tuple[Conversation, APIResponse]]:
+        """:meth:`process_agent_loops_async` from sync code."""
+        return run_sync(
+            self.process_agent_loops_async(
+                prompts,
+                tools=tools,
+                max_rounds=max_rounds,
+                max_concurrent_agents=max_concurrent_agents,
+                show_progress=show_progress,
+                num_actors=num_actors,
+            )
+        )
+
+    def _agent_context(self) -> AgentContext:
+        """What agent loops may use of this client (see :mod:`deluge_ray.agents._context`)."""
+        return build_agent_context(self)
 
     # ---- lifecycle ------------------------------------------------------------------------
     def shutdown(self) -> None:
@@ -569,7 +594,9 @@ class LLMClient(WorkflowMethods):
             display.close()  # stop a periodic display quietly; close() is what prints totals
         with self._state_lock:
             engine, self._engine = self._engine, None
-            self._specs_by_options.clear()  # spec ids are per engine
-            self._tool_tokens.clear()
+            self._specs.clear()  # spec ids are per engine
         if engine is not None:
             engine.shutdown()
+        agent_thread, self._agent_thread = self._agent_thread, None
+        if agent_thread is not None:
+            agent_thread.close()

@@ -33,6 +33,7 @@ from ..api_requests import APIResponse
 from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
 from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
+from ._loop_thread import LoopThread
 from ._progress import ProgressDisplay
 from ._tracker import StatusTracker
 
@@ -83,11 +84,8 @@ class Engine:
         self._intake: list[Job] = []
         self._intake_lock = threading.Lock()
         self._intake_scheduled = False
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="deluge-ray-engine", daemon=True
-        )
-        self._thread.start()
+        self._loop_thread = LoopThread("deluge-ray-engine")
+        self._loop = self._loop_thread.loop
         self._closed = False
 
     # ---- user-thread API -----------------------------------------------------------------
@@ -139,8 +137,7 @@ class Engine:
                 fut.result(timeout=10)
             except Exception:
                 pass
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+        self._loop_thread.close()
         if self._pool is not None and hasattr(self._pool, "shutdown"):
             self._pool.shutdown()
 

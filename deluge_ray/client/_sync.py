@@ -2,8 +2,8 @@
 
 ``asyncio.run`` refuses to start when the calling thread already runs a loop, which is
 always the case in a Jupyter notebook. :func:`run_sync` then runs the coroutine on a
-short-lived helper thread with its own loop and blocks the caller until it finishes;
-exceptions propagate unchanged.
+short-lived :class:`~deluge_ray.client._loop_thread.LoopThread` and blocks the caller
+until it finishes; exceptions propagate unchanged.
 
     >>> import asyncio
     >>> async def double(x):
@@ -19,16 +19,18 @@ exceptions propagate unchanged.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["run_sync"]
+from ._loop_thread import LoopThread
+
+__all__ = ["loop_running_in_this_thread", "run_sync"]
 
 T = TypeVar("T")
 
 
-def _loop_running_in_this_thread() -> bool:
+def loop_running_in_this_thread() -> bool:
+    """Whether the calling thread is running an event loop right now."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -38,22 +40,13 @@ def _loop_running_in_this_thread() -> bool:
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` and return its result, blocking the calling thread."""
-    if not _loop_running_in_this_thread():
+    if not loop_running_in_this_thread():
         return asyncio.run(coro)
-
-    outcome: dict[str, Any] = {}
-
-    def _runner() -> None:
-        try:
-            outcome["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
 
     # A separate thread, because the caller's loop is blocked by this very call and could
     # never drive the coroutine itself.
-    helper = threading.Thread(target=_runner, name="deluge-ray-run-sync", daemon=True)
-    helper.start()
-    helper.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    helper = LoopThread("deluge-ray-run-sync")
+    try:
+        return helper.submit(coro).result()
+    finally:
+        helper.close()

@@ -9,7 +9,8 @@ import threading
 import pytest
 import ray
 
-from deluge_ray.agents._swarm import CheckpointInfo, process_agent_loops_async
+from deluge_ray.agents._pool import CheckpointInfo
+from deluge_ray.agents._swarm import process_agent_loops_async
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.mock import Reply, RequestView
 from deluge_ray.tool import Tool
@@ -63,14 +64,14 @@ async def test_swarm_of_200_loops_of_3_rounds_in_order(mock, make_client):
 
 
 async def test_killed_subagent_actor_loses_no_loop(mock, make_client, monkeypatch):
-    from deluge_ray.agents import _swarm
+    from deluge_ray.agents import _pool, _swarm
 
     mock.script("*", three_round_script)
     client = make_client()
-    pools: list[_swarm.SubAgentPool] = []
+    pools: list[_pool.SubAgentPool] = []
     killed: list[int] = []
 
-    class RecordingPool(_swarm.SubAgentPool):
+    class RecordingPool(_pool.SubAgentPool):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             pools.append(self)

@@ -2,7 +2,7 @@
 
 The manager offers three tools – ``start_subagent(task)``, ``check_subagent(agent_id)`` and
 ``wait_for_subagent(agent_id)`` – and runs each sub-task as an agent loop of ``client``
-(typically a cheaper model) on SubAgent actors (see :mod:`deluge_ray.agents._swarm`).
+(typically a cheaper model) on SubAgent actors (see :mod:`deluge_ray.agents._pool`).
 Sub-loops therefore run in parallel, off the driver, with the sub-tools executing in the
 actors; the manager's own tools run wherever the main loop runs (use it with
 ``run_agent_loop`` on the driver: the manager holds live actors and is not picklable).
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ._common import make_tool
 
 if TYPE_CHECKING:
-    from ...agents._swarm import SubAgentPool
+    from ...agents._pool import SubAgentPool
     from ...api_requests import APIResponse
     from ...client import LLMClient
     from ...prompt import Conversation
@@ -72,7 +72,7 @@ class SubAgentManager:
 
     # ---- tool implementations -------------------------------------------------------------
     def _get_pool(self) -> SubAgentPool:
-        from ...agents._swarm import SubAgentPool
+        from ...agents._pool import SubAgentPool
 
         with self._lock:
             if self._pool is None:

@@ -1,0 +1,124 @@
+"""What a SubAgent actor does, as a plain class: run many agent loops in one event loop.
+
+Each loop is :func:`deluge_ray.agents._loop.agent_loop` (the same loop as on the driver).
+Its model calls are made *in this process* with
+:class:`~deluge_ray.transport._runner.RequestRunner` (lease from the shared RateLimiter,
+build, send, retry, classify) over one aiohttp session, so a swarm obeys the same provider
+limits as every other client of the same key. Its **tools run here**: a swarm's tools
+arrive once (:meth:`LoopHost.configure`) and every loop of that swarm on this host shares
+that one copy (and its state).
+
+What comes back is batched: :meth:`LoopHost.run_loops` yields *lists* of
+:class:`LoopEvent` (a checkpoint after each completed round, see
+:mod:`deluge_ray.agents._checkpoint`, and a final event per loop), cut by the one flush
+rule of :mod:`deluge_ray.transport._result_stream`.
+
+The Ray actor (``deluge_ray.actors.sub_agent.SubAgent``) is a thin shell around this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from ..transport._result_stream import stream_in_batches
+from ..transport._session import ProviderTransport
+from ..transport._work import CallSpec, WorkItem, WorkResult
+from ._checkpoint import LoopReporter
+from ._loop import agent_loop
+from ._records import LoopEvent, LoopJob, SwarmSetup
+
+__all__ = ["LoopHost"]
+
+
+class _InProcessModel:
+    """The model call of loops in this process: one RequestRunner, one HTTP session."""
+
+    def __init__(self, caller_id: str) -> None:
+        self._transport = ProviderTransport(caller_id)
+        self._keys = itertools.count()
+        self.runner = self._transport.runner()
+
+    async def call(self, spec: CallSpec, conversation: Any, max_new_tokens: int) -> WorkResult:
+        item = WorkItem(
+            key=next(self._keys),
+            conversation=conversation,
+            estimated_tokens=conversation.count_tokens(max_new_tokens),
+            spec_id=spec.spec_id,
+        )
+        result = await self.runner.run(item, spec)
+        result.response.prompt = conversation
+        return result  # the WorkResult: its response and how many requests it took
+
+    async def close(self) -> None:
+        await self._transport.close()
+
+
+class _Swarm:
+    """One configured swarm on this host: its setup, model call and concurrency limit."""
+
+    def __init__(self, setup: SwarmSetup, model: _InProcessModel) -> None:
+        self.setup = setup
+        self.model = model
+        self.semaphore = asyncio.Semaphore(setup.max_concurrent)
+
+
+async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None]) -> None:
+    # A module function, not a method: Ray wraps every async method of an actor class in
+    # a tracing shim, which would cost a frame on every step of every loop.
+    setup, reporter = swarm.setup, LoopReporter(job)
+
+    async def call_model(conversation: Any, _tools: Any) -> Any:
+        # The request tools are already in the spec; ``_tools`` is the same list.
+        result = await swarm.model.call(setup.spec, conversation, setup.max_new_tokens)
+        reporter.count(result)
+        return result.response
+
+    async with swarm.semaphore:
+        try:
+            conversation, response = await agent_loop(
+                job.conversation,
+                call_model,
+                tools=setup.tools,
+                max_rounds=setup.max_rounds,
+                rounds_done=job.rounds_done,
+                on_round=lambda rounds, conv: emit(reporter.checkpoint(rounds, conv)),
+            )
+        except Exception as exc:  # a bug, not a tool failure: report it for this loop
+            emit(reporter.failed(exc))
+            return
+    emit(reporter.finished(conversation, response))
+
+
+class LoopHost:
+    """Hosts agent loops; see the module docstring. ``host_id`` names it to the limiters."""
+
+    def __init__(self, host_id: str) -> None:
+        self.host_id = host_id
+        self._model = _InProcessModel(host_id)
+        self._swarms: dict[str, _Swarm] = {}
+
+    def configure(self, setup: SwarmSetup) -> None:
+        """Keep ``setup`` (spec, tools, limits) for the loops of ``setup.swarm_id``."""
+        self._swarms[setup.swarm_id] = _Swarm(setup, self._model)
+
+    def run_loops(self, swarm_id: str, jobs: list[LoopJob]) -> AsyncIterator[list[LoopEvent]]:
+        """Run ``jobs``; yield lists of :class:`LoopEvent` until every loop has finished."""
+        swarm = self._swarms.get(swarm_id)
+        if swarm is None:
+            raise RuntimeError(f"SubAgent {self.host_id}: swarm {swarm_id!r} not configured")
+        return stream_in_batches(
+            lambda emit: [_run_one(swarm, job, emit) for job in jobs],
+            len(jobs),
+            is_final=lambda event: event.final,
+        )
+
+    def forget(self, swarm_id: str) -> None:
+        """Drop a swarm's setup (and its tool copies)."""
+        self._swarms.pop(swarm_id, None)
+
+    async def close(self) -> None:
+        """Close the HTTP session and give unused lease capacity back."""
+        await self._model.close()

@@ -1,0 +1,340 @@
+"""The driver side of a swarm: SubAgent actors running loops, and what happens when one dies.
+
+:class:`SubAgentPool` spreads loops over SubAgent actors (least loaded first), keeps each
+loop's conversation up to its last checkpoint (:class:`~deluge_ray.agents._checkpoint.LoopProgress`)
+and, when an actor dies, restarts its unfinished loops on the surviving actors (a new
+actor if none survive) from their last completed round (:meth:`SubAgentPool._actor_lost`).
+A loop that loses its actor more than ``MAX_RESTARTS_PER_LOOP`` times is answered with an
+error response. The pool runs on its own loop thread, so any thread or loop may use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import math
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..client._loop_thread import LoopThread
+from ..errors import ConfigurationError
+from ..prompt import Conversation
+from ._checkpoint import LoopProgress
+from ._context import AgentContext, as_agent_context
+from ._loop import check_max_rounds, copy_conversation, mark_stop, prepare_tools
+from ._records import LoopEvent, SwarmSetup
+
+if TYPE_CHECKING:
+    from ..api_requests import APIResponse
+    from ..client._client import LLMClient
+
+__all__ = ["MAX_RESTARTS_PER_LOOP", "CheckpointInfo", "LoopEndCallback", "SubAgentPool"]
+
+# A loop whose actor dies more often than this is answered with an error response.
+MAX_RESTARTS_PER_LOOP = 3
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """Passed to ``on_checkpoint``: loop ``index`` completed ``rounds_done`` rounds on the
+    pool's actor number ``actor_index`` (whose handle is ``actor``)."""
+
+    index: int
+    rounds_done: int
+    actor_index: int
+    actor: Any = None
+
+
+# ---- driver-side bookkeeping ----------------------------------------------------------------
+@dataclass
+class _Loop(LoopProgress):
+    """A loop's progress plus what the pool needs: its future, restarts and actor."""
+
+    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+    restarts: int = 0
+    actor_index: int = -1
+
+
+# Called once per loop on the pool's thread with its final response (success or error) and
+# its totals; returns the response the loop's future gets (e.g. after postprocess).
+LoopEndCallback = Callable[["APIResponse", "_Loop"], "APIResponse"]
+
+
+@dataclass
+class _Slot:
+    index: int
+    handle: Any
+    alive: bool = True
+    load: int = 0
+
+
+class SubAgentPool:
+    """SubAgent actors running loops for one client, tool set and ``max_rounds``.
+
+    Runs on a private event-loop thread, so it can be used from any thread or loop:
+    :meth:`start_loops` returns thread-safe futures of ``(Conversation, APIResponse)``.
+    Call :meth:`close` when done (it kills the actors).
+
+        pool = SubAgentPool(client, tools=[add], max_rounds=3, num_actors=2)  # or a context
+        futures = pool.start_loops([Conversation().user("2+2?")])
+        conv, resp = futures[0].result()
+        pool.close()
+    """
+
+    def __init__(
+        self,
+        client: LLMClient | AgentContext,
+        *,
+        tools: Sequence[Any] | None = None,
+        max_rounds: int = 5,
+        num_actors: int = 1,
+        max_concurrent_agents: int = 10,
+        on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
+        on_loop_end: LoopEndCallback | None = None,
+    ) -> None:
+        check_max_rounds(max_rounds)
+        for name, value in (
+            ("num_actors", num_actors),
+            ("max_concurrent_agents", max_concurrent_agents),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigurationError(f"{name} must be a positive integer, got {value!r}.")
+        # Keys, base URLs, limiters and Ray itself, resolved now in the caller's thread:
+        # a missing key fails here, and ray.init wants the main thread.
+        self._context = as_agent_context(client)
+        self._context.ensure_ready()
+        self._tools = tools
+        self._max_rounds = max_rounds
+        self._num_actors = num_actors
+        self._max_concurrent = max_concurrent_agents
+        self._on_checkpoint = on_checkpoint
+        self._on_loop_end = on_loop_end
+        self._swarm_id = f"swarm-{uuid.uuid4().hex[:12]}"
+        self._loops: dict[int, _Loop] = {}
+        self._slots: list[_Slot] = []
+        self._next_index = itertools.count()
+        self._lock = threading.Lock()
+        self._setup: SwarmSetup | None = None
+        self._started: asyncio.Future | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._closed = False
+        self.restarted_loops = 0
+        self._thread = LoopThread("deluge-ray-swarm")
+        self._loop = self._thread.loop
+
+    # ---- any thread --------------------------------------------------------------------
+    @property
+    def actors(self) -> list[Any]:
+        """Handles of the SubAgent actors started so far (dead ones included)."""
+        return [slot.handle for slot in self._slots]
+
+    def start(self) -> None:
+        """Start and configure the actors now (otherwise done by the first loops)."""
+        asyncio.run_coroutine_threadsafe(self._ensure_started(), self._loop).result()
+
+    def start_loops(self, conversations: Sequence[Conversation]) -> list[concurrent.futures.Future]:
+        """Start one loop per conversation; futures of ``(Conversation, APIResponse)``."""
+        if self._closed:
+            raise ConfigurationError("this SubAgentPool is closed; create a new one")
+        loops = []
+        with self._lock:
+            for conversation in conversations:
+                index = next(self._next_index)
+                loop = _Loop(index, copy_conversation(conversation))
+                self._loops[index] = loop
+                loops.append(loop)
+        asyncio.run_coroutine_threadsafe(self._dispatch(loops), self._loop)
+        return [loop.future for loop in loops]
+
+    def rounds_done(self, index: int) -> int:
+        """Rounds loop ``index`` has completed, as far as the driver knows."""
+        return self._loops[index].rounds_done
+
+    def close(self) -> None:
+        """Cancel what still runs, kill the actors and stop the pool's thread."""
+        if self._closed:
+            return
+        self._closed = True
+        import ray
+
+        fut = asyncio.run_coroutine_threadsafe(self._cancel_all(), self._loop)
+        try:
+            fut.result(timeout=10)
+        except Exception:
+            pass
+        self._thread.close()
+        for slot in self._slots:
+            try:
+                ray.kill(slot.handle, no_restart=True)
+            except Exception:
+                pass
+
+    # ---- pool thread -------------------------------------------------------------------
+    async def _ensure_started(self) -> None:
+        if self._started is None:
+            self._started = self._loop.create_future()
+            try:
+                await self._start_actors()
+                self._started.set_result(None)
+            except BaseException as exc:
+                self._started.set_exception(exc)
+        await asyncio.shield(self._started)
+
+    async def _start_actors(self) -> None:
+        context = self._context
+        prepared = await prepare_tools(
+            self._tools, force_local_mcp=context.force_local_mcp, native_mcp=context.native_mcp
+        )
+        self._setup = SwarmSetup(
+            swarm_id=self._swarm_id,
+            spec=context.swarm_spec(tuple(prepared.request) or None),
+            tools=prepared,
+            max_rounds=self._max_rounds,
+            max_concurrent=math.ceil(self._max_concurrent / self._num_actors),
+            max_new_tokens=context.max_new_tokens,
+        )
+        await asyncio.gather(*(self._new_slot() for _ in range(self._num_actors)))
+
+    async def _new_slot(self) -> _Slot:
+        from ..actors.sub_agent import SubAgent
+
+        index = len(self._slots)
+        handle = SubAgent.options(scheduling_strategy="SPREAD").remote(f"{self._swarm_id}-{index}")
+        slot = _Slot(index, handle)
+        self._slots.append(slot)
+        try:
+            await handle.configure.remote(self._setup)
+        except TypeError as exc:  # Ray cannot serialise the setup: almost always a tool
+            raise ConfigurationError(
+                "the tools must pickle to run on SubAgent actors (each actor gets a copy): "
+                f"{exc}. Use run_agent_loop to run such tools on the driver."
+            ) from exc
+        return slot
+
+    async def _dispatch(self, loops: list[_Loop]) -> None:
+        try:
+            await self._ensure_started()
+        except BaseException as exc:
+            for loop in loops:
+                if not loop.future.done():
+                    loop.future.set_exception(exc)
+            return
+        await self._send(loops)
+
+    async def _send(self, loops: list[_Loop]) -> None:
+        alive = [slot for slot in self._slots if slot.alive]
+        if not alive:
+            alive = [await self._new_slot()]
+        shares: dict[int, list[_Loop]] = {}
+        for loop in loops:
+            slot = min(alive, key=lambda s: s.load)  # least loaded: even spread
+            slot.load += 1
+            loop.actor_index = slot.index
+            shares.setdefault(slot.index, []).append(loop)
+        for slot_index, share in shares.items():
+            task = self._loop.create_task(self._consume(self._slots[slot_index], share))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _consume(self, slot: _Slot, loops: list[_Loop]) -> None:
+        jobs = [lp.job() for lp in loops]
+        failure: BaseException | None = None
+        try:
+            gen = slot.handle.run_loops.options(num_returns="streaming").remote(
+                self._swarm_id, jobs
+            )
+            async for ref in gen:
+                for event in await ref:
+                    self._apply(event, slot)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # actor died (or its call failed): restart what is left
+            failure = exc
+        slot.load -= sum(1 for lp in loops if lp.future.done())
+        unfinished = [lp for lp in loops if not lp.future.done()]
+        if unfinished:
+            await self._actor_lost(slot, unfinished, failure)
+
+    # ---- actor death: every decision about a lost actor and its loops is made here -----
+    async def _actor_lost(
+        self, slot: _Slot, unfinished: list[_Loop], failure: BaseException | None
+    ) -> None:
+        """``slot``'s stream ended with ``unfinished`` loops (``failure`` says why, or the
+        actor stopped early): mark the actor dead if it is, restart the loops elsewhere."""
+        if failure is not None:
+            slot.alive = await self._is_alive(slot)
+        slot.load -= len(unfinished)
+        await self._restart(unfinished, failure)
+
+    async def _is_alive(self, slot: _Slot) -> bool:
+        try:
+            await asyncio.wait_for(slot.handle.ping.remote(), timeout=30)
+            return True
+        except Exception:
+            return False
+
+    async def _restart(self, loops: list[_Loop], failure: BaseException | None) -> None:
+        why = f"{type(failure).__name__}: {failure}" if failure else "its actor stopped early"
+        retry = []
+        for loop in loops:
+            loop.restarts += 1
+            if loop.restarts > MAX_RESTARTS_PER_LOOP:
+                self._fail(
+                    loop, f"agent loop lost its SubAgent actor {loop.restarts} times ({why})"
+                )
+            else:
+                retry.append(loop)
+        self.restarted_loops += len(retry)
+        if retry:
+            await self._send(retry)
+
+    def _apply(self, event: LoopEvent, slot: _Slot) -> None:
+        loop = self._loops[event.index]
+        if loop.future.done():
+            return
+        loop.apply(event)
+        if event.error is not None:
+            self._fail(loop, f"agent loop failed in SubAgent actor: {event.error}")
+        elif event.response is not None:
+            event.response.id = loop.index
+            self._end(loop, event.response)
+        elif self._on_checkpoint is not None:
+            self._on_checkpoint(
+                CheckpointInfo(loop.index, loop.rounds_done, slot.index, slot.handle)
+            )
+
+    def _fail(self, loop: _Loop, message: str) -> None:
+        from ..api_requests import APIResponse
+
+        assert self._setup is not None  # loops end only after the actors started
+        route = self._setup.spec.routes[0]
+        response = APIResponse(
+            id=loop.index,
+            model_internal=route.model.id,
+            prompt=Conversation(list(loop.conversation.messages)),
+            sampling_params=route.sampling_params,
+            status_code=None,
+            is_error=True,
+            error_message=message,
+        )
+        self._end(loop, mark_stop(response, "error", loop.rounds_done))
+
+    def _end(self, loop: _Loop, response: APIResponse) -> None:
+        if self._on_loop_end is not None:
+            try:
+                response = self._on_loop_end(response, loop)
+            except Exception as exc:  # never leave the loop's caller waiting
+                loop.future.set_exception(exc)
+                return
+        loop.future.set_result((loop.conversation, response))
+
+    async def _cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for loop in self._loops.values():
+            if not loop.future.done():
+                loop.future.cancel()

@@ -1,0 +1,94 @@
+"""The records a swarm sends to and receives from SubAgent actors.
+
+- :class:`SwarmSetup`: what every SubAgent of one swarm holds (spec, tools, limits);
+- :class:`LoopJob`: one loop to run, from its start or from a checkpoint;
+- :class:`LoopEvent`: a loop's checkpoint or its end, with only the messages the driver
+  does not have yet;
+- :class:`Spent`: what some model calls used (requests, 429s, retries, tokens, cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..api_requests.response import Usage
+from ..prompt import Conversation, Message
+from ..transport._work import CallSpec, WorkResult
+from ._loop import AgentTools
+
+if TYPE_CHECKING:
+    from ..api_requests import APIResponse
+
+__all__ = ["LoopEvent", "LoopJob", "Spent", "SwarmSetup"]
+
+
+@dataclass
+class SwarmSetup:
+    """What every SubAgent of one swarm holds: the request spec, the tools, the limits."""
+
+    swarm_id: str
+    spec: CallSpec
+    tools: AgentTools
+    max_rounds: int
+    max_concurrent: int
+    max_new_tokens: int
+
+
+@dataclass
+class LoopJob:
+    """One loop to run: its index in the swarm and where it starts (a checkpoint or not)."""
+
+    index: int
+    conversation: Conversation
+    rounds_done: int = 0
+
+
+@dataclass
+class Spent:
+    """What some model calls used: HTTP requests, 429s, retries, tokens and cost."""
+
+    requests_sent: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost: float = 0.0
+
+    def add_result(self, result: WorkResult) -> None:
+        """Count one model call's :class:`WorkResult`."""
+        self.add(
+            Spent(
+                result.requests_sent,
+                result.rate_limited,
+                result.retries,
+                result.response.usage or Usage(),
+                result.response.cost or 0.0,
+            )
+        )
+
+    def add(self, other: Spent) -> None:
+        """Add ``other`` to these totals."""
+        self.requests_sent += other.requests_sent
+        self.rate_limited += other.rate_limited
+        self.retries += other.retries
+        self.usage = self.usage + other.usage
+        self.cost += other.cost
+
+
+@dataclass
+class LoopEvent:
+    """A checkpoint (``response is None``) or a loop's end: the messages added since the
+    loop's previous event, the rounds done, the final response or an error, and what the
+    model calls since the previous event used."""
+
+    index: int
+    rounds_done: int
+    new_messages: list[Message] = field(default_factory=list)
+    response: APIResponse | None = None
+    error: str | None = None
+    spent: Spent = field(default_factory=Spent)  # by its model calls since then
+
+    @property
+    def final(self) -> bool:
+        """Whether this event ends its loop (a response or an error)."""
+        return self.response is not None or self.error is not None

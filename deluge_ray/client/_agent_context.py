@@ -1,0 +1,69 @@
+"""Build the :class:`~deluge_ray.agents._context.AgentContext` of an LLMClient.
+
+The one place that turns a client's internals (its engine, specs, tracker, tasks) into
+the narrow object agent loops work against.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..agents._context import AgentContext
+from ..agents._loop import supports_native_mcp
+from ._loop_thread import LoopThread
+
+if TYPE_CHECKING:
+    from ..api_requests import APIResponse
+    from ..prompt import Conversation
+    from ..transport._work import CallSpec
+    from ._client import LLMClient
+    from ._progress import ProgressDisplay
+    from ._tracker import StatusTracker
+
+__all__ = ["build_agent_context"]
+
+
+def build_agent_context(client: LLMClient) -> AgentContext:
+    """The context of ``client``'s agent loops (model call through its engine, etc.)."""
+
+    async def call_model(conversation: Conversation, tools: Any) -> APIResponse:
+        return await client.start(conversation, tools=tools)
+
+    def swarm_spec(request_tools: Sequence[Any] | None) -> CallSpec:
+        return client._call_settings().spec(0, tuple(request_tools) if request_tools else None)
+
+    @contextlib.contextmanager
+    def progress(
+        show_progress: bool, total: int
+    ) -> Iterator[tuple[StatusTracker, ProgressDisplay]]:
+        # The open tracker if any (its owner closes it), else one for this call only.
+        opened_here = client._tracker is None
+        tracker, display = client._get_tracker(show_progress)
+        if not client._total_announced:
+            tracker.add_to_total(total)
+        try:
+            yield tracker, display
+        finally:
+            if opened_here:
+                client.close()
+
+    def background() -> LoopThread:
+        with client._state_lock:
+            if client._agent_thread is None or client._agent_thread.closed:
+                client._agent_thread = LoopThread("deluge-ray-agent-loops")
+            return client._agent_thread
+
+    return AgentContext(
+        call_model=call_model,
+        ensure_ready=client._ensure_engine,
+        swarm_spec=swarm_spec,
+        max_new_tokens=max(sp.max_new_tokens for sp in client.sampling_params),
+        force_local_mcp=client.force_local_mcp,
+        native_mcp=supports_native_mcp(client),
+        postprocess=client.postprocess,
+        progress=progress,
+        tasks=client._tasks,
+        background=background,
+    )

@@ -1,0 +1,121 @@
+"""Check an LLMClient's non-model constructor arguments, and read a config mapping.
+
+Each bad value raises :class:`~deluge_ray.errors.ConfigurationError` naming the argument
+and what it must be, before the client does anything.
+
+    >>> check_client_options(max_attempts=0, request_timeout=30, background=False,
+    ...                      use_responses_api=False, progress="rich", num_callers=None,
+    ...                      postprocess=None)
+    Traceback (most recent call last):
+    ...
+    deluge_ray.errors.ConfigurationError: max_attempts must be an integer >= 1, got 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from ..config import SamplingParams
+from ..errors import ConfigurationError
+from ..prompt import Conversation, prompts_to_conversations
+
+__all__ = [
+    "PROGRESS_STYLES",
+    "SERVICE_TIERS",
+    "check_client_options",
+    "check_service_tier",
+    "client_kwargs",
+    "default_num_callers",
+    "read_config_file",
+    "to_conversations",
+]
+
+SERVICE_TIERS = ("auto", "default", "flex", "priority")
+PROGRESS_STYLES = ("rich", "tqdm", "manual")
+_CALLERS_PER_CONCURRENT = 128
+_MAX_DEFAULT_CALLERS = 4
+
+
+def check_client_options(
+    *,
+    max_attempts: Any,
+    request_timeout: Any,
+    background: bool,
+    use_responses_api: bool,
+    progress: Any,
+    num_callers: Any,
+    postprocess: Any,
+) -> None:
+    """Refuse a bad constructor argument with a message naming it (see the module doc)."""
+    if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
+        raise ConfigurationError(f"max_attempts must be an integer >= 1, got {max_attempts!r}.")
+    if not isinstance(request_timeout, (int, float)) or request_timeout <= 0:
+        raise ConfigurationError(
+            f"request_timeout must be a positive number of seconds, got {request_timeout!r}."
+        )
+    if background and not use_responses_api:
+        raise ConfigurationError(
+            "background=True needs use_responses_api=True (background jobs exist only in "
+            "OpenAI's Responses API)."
+        )
+    if progress not in PROGRESS_STYLES:
+        raise ConfigurationError(
+            f"progress must be one of {list(PROGRESS_STYLES)}, got {progress!r}."
+        )
+    if num_callers is not None and (
+        not isinstance(num_callers, int) or isinstance(num_callers, bool) or num_callers < 1
+    ):
+        raise ConfigurationError(f"num_callers must be a positive integer, got {num_callers!r}.")
+    if postprocess is not None and not callable(postprocess):
+        raise ConfigurationError("postprocess must be a callable taking an APIResponse.")
+
+
+def check_service_tier(service_tier: Any) -> None:
+    """Refuse a ``service_tier`` that is not one of :data:`SERVICE_TIERS` or ``None``."""
+    if service_tier is not None and service_tier not in SERVICE_TIERS:
+        raise ConfigurationError(
+            f"service_tier must be one of {list(SERVICE_TIERS)} or None, got {service_tier!r}."
+        )
+
+
+def client_kwargs(config_dict: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """``(model_names, other arguments)`` from a config mapping; ``sampling_params`` may be
+    dicts (one or a list), as in a YAML file."""
+    config = dict(config_dict)
+    model_names = config.pop("model_names", "gpt-4.1-mini")
+    sp = config.get("sampling_params")
+    if isinstance(sp, dict):
+        config["sampling_params"] = [SamplingParams(**sp)]
+    elif isinstance(sp, list):
+        config["sampling_params"] = [SamplingParams(**p) if isinstance(p, dict) else p for p in sp]
+    return model_names, config
+
+
+def read_config_file(file_path: str) -> dict[str, Any]:
+    """The mapping of constructor arguments in the YAML file ``file_path``."""
+    with open(file_path, encoding="utf-8") as fh:
+        config = yaml.safe_load(fh)
+    if not isinstance(config, dict):
+        raise ConfigurationError(f"{file_path} must hold a mapping of LLMClient arguments.")
+    return config
+
+
+def to_conversations(prompts: Any) -> list[Conversation]:
+    """``prompts`` (one prompt or a non-empty sequence of them) as conversations."""
+    if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
+        prompts = [prompts]
+    if len(prompts) == 0:
+        raise ConfigurationError("prompts is empty; pass at least one prompt.")
+    return prompts_to_conversations(list(prompts))
+
+
+def default_num_callers(max_concurrent_requests: int) -> int:
+    """ProviderCaller actors for a client that did not choose: one per 128 concurrent
+    requests, at most 4."""
+    return max(
+        1, min(_MAX_DEFAULT_CALLERS, math.ceil(max_concurrent_requests / _CALLERS_PER_CONCURRENT))
+    )
