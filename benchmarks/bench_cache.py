@@ -127,6 +127,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import ray
+
     from deluge_ray.actors.cache_actor import get_cache_actor
 
     items = make_items(args.entries)

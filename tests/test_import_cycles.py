@@ -26,13 +26,7 @@ SOURCES = {PACKAGE: ROOT / "deluge_ray", f"{PACKAGE}.actors": ROOT / "actors"}
 # (importer, imported) -> why this edge may close a cycle. Each must still exist. The edges
 # the reference's API shape forces (``Tool.from_mcp`` reaching the MCP client, ``LLMClient``
 # methods reaching the agent code) are imports inside the functions that need them today.
-ALLOWED_EDGES: dict[tuple[str, str], str] = {
-    ("deluge_ray.agents._swarm", "deluge_ray.client"): (
-        "temporary, not forced by the reference: agents/_swarm.py imports "
-        "client._engine.apply_postprocess, which runs client/__init__ -> _client -> "
-        "_workflows -> agents._swarm; goes when agents stop importing the client (issue 13)"
-    ),
-}
+ALLOWED_EDGES: dict[tuple[str, str], str] = {}
 
 
 def module_files() -> dict[str, Path]:

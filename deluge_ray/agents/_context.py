@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._loop_thread import LoopThread
     from ..api_requests import APIResponse
-    from ..client._loop_thread import LoopThread
     from ..client._progress import ProgressDisplay
     from ..client._tasks import TaskRegistry
     from ..client._tracker import StatusTracker

@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..client._loop_thread import LoopThread
+from .._loop_thread import LoopThread
 from ..errors import ConfigurationError
 from ..prompt import Conversation
+from ..ratelimit._release import release_dead_caller
 from ._checkpoint import LoopProgress
 from ._context import AgentContext, as_agent_context
 from ._loop import check_max_rounds, copy_conversation, mark_stop, prepare_tools
@@ -68,6 +69,7 @@ LoopEndCallback = Callable[["APIResponse", "_Loop"], "APIResponse"]
 class _Slot:
     index: int
     handle: Any
+    caller_id: str  # the name this actor leases under, for telling limiters it died
     alive: bool = True
     load: int = 0
 
@@ -203,8 +205,9 @@ class SubAgentPool:
         from ..actors.sub_agent import SubAgent
 
         index = len(self._slots)
-        handle = SubAgent.options(scheduling_strategy="SPREAD").remote(f"{self._swarm_id}-{index}")
-        slot = _Slot(index, handle)
+        caller_id = f"{self._swarm_id}-{index}"
+        handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
+        slot = _Slot(index, handle, caller_id)
         self._slots.append(slot)
         try:
             await handle.configure.remote(self._setup)
@@ -267,6 +270,10 @@ class SubAgentPool:
         actor stopped early): mark the actor dead if it is, restart the loops elsewhere."""
         if failure is not None:
             slot.alive = await self._is_alive(slot)
+            if not slot.alive and self._setup is not None:
+                # Its concurrency slots come back at once, not after the limiter's timeout.
+                limiters = [route.limiter for route in self._setup.spec.routes]
+                await release_dead_caller(slot.caller_id, limiters)
         slot.load -= len(unfinished)
         await self._restart(unfinished, failure)
 
@@ -312,14 +319,12 @@ class SubAgentPool:
 
         assert self._setup is not None  # loops end only after the actors started
         route = self._setup.spec.routes[0]
-        response = APIResponse(
+        response = APIResponse.error(
             id=loop.index,
-            model_internal=route.model.id,
+            model=route.model,
             prompt=Conversation(list(loop.conversation.messages)),
             sampling_params=route.sampling_params,
-            status_code=None,
-            is_error=True,
-            error_message=message,
+            message=message,
         )
         self._end(loop, mark_stop(response, "error", loop.rounds_done))
 

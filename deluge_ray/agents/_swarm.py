@@ -41,9 +41,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..client._engine import apply_postprocess
-from ..client._options import to_conversations
+from ..api_requests.response import apply_postprocess
 from ..prompt import Conversation
+from ..prompt._prompts import to_conversations
 from ._context import AgentContext, as_agent_context
 from ._loop import check_max_rounds
 from ._pool import CheckpointInfo, SubAgentPool

@@ -6,8 +6,10 @@ JSON-safe (for logs and caches) and ``APIResponse.from_dict`` rebuilds an equal 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # the prompt package imports nothing from here; keep it that 
     from ..prompt import Conversation, Message
     from ._types import ParsedResponse
 
-__all__ = ["APIResponse", "Usage"]
+__all__ = ["APIResponse", "Usage", "apply_postprocess"]
 
 # What an image becomes in ``to_dict`` output unless images are kept.
 IMAGE_PLACEHOLDER = "[image omitted]"
@@ -383,3 +385,21 @@ def _strip_images(value: Any) -> Any:
     if isinstance(value, list):
         return [_strip_images(v) for v in value]
     return value
+
+
+def apply_postprocess(
+    postprocess: Callable[[APIResponse], APIResponse] | None, response: APIResponse
+) -> APIResponse:
+    """``postprocess(response)``; if it raises, an error copy of the response saying so."""
+    if postprocess is None:
+        return response
+    try:
+        return postprocess(response)
+    except Exception as exc:
+        failed = copy.copy(response)
+        failed.is_error = True
+        failed.error_message = (
+            f"postprocess raised {type(exc).__name__}: {exc} "
+            f"(original status {response.status_code})"
+        )
+        return failed

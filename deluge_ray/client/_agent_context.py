@@ -10,9 +10,9 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._loop_thread import LoopThread
 from ..agents._context import AgentContext
 from ..agents._loop import supports_native_mcp
-from ._loop_thread import LoopThread
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse

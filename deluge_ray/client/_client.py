@@ -27,6 +27,7 @@ from ..api_requests import APIResponse
 from ..config import SamplingParams
 from ..errors import ConfigurationError
 from ..prompt import Conversation
+from ..prompt._prompts import to_conversations
 from ..transport import _batch_jobs as batch_jobs
 from ..transport._work import CallSpec, ModelRoute
 from ._agent_context import build_agent_context
@@ -39,7 +40,6 @@ from ._options import (
     client_kwargs,
     default_num_callers,
     read_config_file,
-    to_conversations,
 )
 from ._pacing import warn_if_rate_unreachable
 from ._progress import ProgressDisplay, make_display
@@ -127,16 +127,13 @@ class LLMClient:
         self.sampling_params: list[SamplingParams] = list(self._models.sampling_params)
         self.model_weights: list[float] = list(self._models.weights)
         weighted = [m for m, w in zip(self.model_names, self.model_weights, strict=True) if w > 0]
-        self.name = (
-            name if name is not None else (weighted[0] if len(weighted) == 1 else "LLMClient")
-        )
+        only_model = weighted[0] if len(weighted) == 1 else "LLMClient"
+        self.name = name if name is not None else only_model
         self.max_requests_per_minute = max_requests_per_minute
         self.max_tokens_per_minute = max_tokens_per_minute
         self.max_concurrent_requests = max_concurrent_requests
         warn_if_rate_unreachable(
-            max_requests_per_minute,
-            max_tokens_per_minute,
-            max(sp.max_new_tokens for sp in self.sampling_params),
+            max_requests_per_minute, max_tokens_per_minute, self._models.max_new_tokens
         )
         self.max_attempts = max_attempts
         self.request_timeout = request_timeout

@@ -36,6 +36,11 @@ class ModelConfig:
         """The registry ids, in the user's order."""
         return tuple(m.id for m in self.models)
 
+    @property
+    def max_new_tokens(self) -> int:
+        """The largest ``max_new_tokens`` of any model: what one request may reserve."""
+        return max(sp.max_new_tokens for sp in self.sampling_params)
+
 
 def _positive_int(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:

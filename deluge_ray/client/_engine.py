@@ -29,15 +29,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._loop_thread import LoopThread
 from ..api_requests import APIResponse
+from ..api_requests.response import apply_postprocess
 from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
 from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
-from ._loop_thread import LoopThread
 from ._progress import ProgressDisplay
 from ._tracker import StatusTracker
 
-__all__ = ["Engine", "Job", "apply_postprocess"]
+__all__ = ["Engine", "Job"]
 
 
 @dataclass
@@ -271,24 +272,6 @@ class Engine:
 
     def _error_result(self, item: WorkItem, message: str) -> WorkResult:
         return error_result(item.key, self.specs[item.spec_id].routes[0], message)
-
-
-def apply_postprocess(
-    postprocess: Callable[[APIResponse], APIResponse] | None, response: APIResponse
-) -> APIResponse:
-    """``postprocess(response)``; if it raises, an error copy of the response saying so."""
-    if postprocess is None:
-        return response
-    try:
-        return postprocess(response)
-    except Exception as exc:
-        failed = copy.copy(response)
-        failed.is_error = True
-        failed.error_message = (
-            f"postprocess raised {type(exc).__name__}: {exc} "
-            f"(original status {response.status_code})"
-        )
-        return failed
 
 
 def _raise_in_loop(task: asyncio.Task) -> None:

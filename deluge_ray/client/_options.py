@@ -14,14 +14,12 @@ and what it must be, before the client does anything.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
 from ..config import SamplingParams
 from ..errors import ConfigurationError
-from ..prompt import Conversation, prompts_to_conversations
 
 __all__ = [
     "PROGRESS_STYLES",
@@ -31,7 +29,6 @@ __all__ = [
     "client_kwargs",
     "default_num_callers",
     "read_config_file",
-    "to_conversations",
 ]
 
 SERVICE_TIERS = ("auto", "default", "flex", "priority")
@@ -102,15 +99,6 @@ def read_config_file(file_path: str) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigurationError(f"{file_path} must hold a mapping of LLMClient arguments.")
     return config
-
-
-def to_conversations(prompts: Any) -> list[Conversation]:
-    """``prompts`` (one prompt or a non-empty sequence of them) as conversations."""
-    if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
-        prompts = [prompts]
-    if len(prompts) == 0:
-        raise ConfigurationError("prompts is empty; pass at least one prompt.")
-    return prompts_to_conversations(list(prompts))
 
 
 def default_num_callers(max_concurrent_requests: int) -> int:

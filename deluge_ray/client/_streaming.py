@@ -42,7 +42,7 @@ class LimiterGate:
 
         if self._permit is None:
             return
-        observation = read_rate_limit_headers({k.lower(): v for k, v in headers.items()})
+        observation = read_rate_limit_headers(headers)  # it lower-cases them itself
         self._lease.complete(
             self._permit,
             actual_tokens=used,

@@ -22,7 +22,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from ._loop_thread import LoopThread
+from .._loop_thread import LoopThread
 
 __all__ = ["loop_running_in_this_thread", "run_sync"]
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from ..errors import PromptError
+from ..errors import ConfigurationError, PromptError
 from ._conversation import Conversation
 from ._message import Message
 
-__all__ = ["Prompt", "prompts_to_conversations"]
+__all__ = ["Prompt", "prompts_to_conversations", "to_conversations"]
 
 Prompt = str | Message | Conversation | list[dict[str, Any]]
 
@@ -68,3 +69,12 @@ def prompts_to_conversations(prompts: Any) -> list[Conversation]:
     if not isinstance(prompts, (list, tuple)):
         raise PromptError(f"prompts must be a list of prompts, got {type(prompts).__name__}.")
     return [_one(p, i) for i, p in enumerate(prompts)]
+
+
+def to_conversations(prompts: Any) -> list[Conversation]:
+    """``prompts`` (one prompt or a non-empty sequence of them) as conversations."""
+    if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
+        prompts = [prompts]
+    if len(prompts) == 0:
+        raise ConfigurationError("prompts is empty; pass at least one prompt.")
+    return prompts_to_conversations(list(prompts))

@@ -4,6 +4,10 @@
   ``retry-after`` parser, header lower-casing).
 - ``_runner``: :class:`RequestRunner`, Ray-free: lease capacity, build the request, send it,
   parse the answer, retry, fall back to another model, blocklist a model.
+- ``_caller``: :class:`BatchCaller`, what a ``ProviderCaller`` actor does (the actor is its
+  Ray shell): serve a batch's items concurrently and stream their results back.
+- ``_result_stream``: the one result-batching loop (collect for 30 ms, a lone item at once)
+  used by ``ProviderCaller`` and ``SubAgent``.
 - ``_session``: one aiohttp session and the lease holders of an actor (used by
   ``ProviderCaller`` and ``SubAgent``).
 - ``_work``: the records that travel between the driver and the callers (``ModelRoute``,

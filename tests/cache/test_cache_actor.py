@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from deluge_ray.actors.cache_actor import CacheActor, cache_file_path, get_cache_actor
 
+from deluge_ray.actors.cache_actor import CacheActor, cache_file_path, get_cache_actor
 from deluge_ray.cache import DistributedDictCache
 from deluge_ray.cache._sqlite_kv import SqliteKV
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from deluge_ray.client._loop_thread import LoopThread
+from deluge_ray._loop_thread import LoopThread
 from deluge_ray.client._sync import run_sync
 
 

@@ -8,9 +8,9 @@ import asyncio
 import uuid
 
 import aiohttp
-from deluge_ray.actors.rate_limiter import aget_rate_limiter
 
 from deluge_ray._secrets import key_fingerprint
+from deluge_ray.actors.rate_limiter import aget_rate_limiter
 from deluge_ray.mock import Limits, MockConfig, MockProvider
 from deluge_ray.ratelimit._lease_client import LeaseClient
 

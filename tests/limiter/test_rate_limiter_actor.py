@@ -6,10 +6,10 @@ import asyncio
 import uuid
 
 import pytest
-from deluge_ray.actors.rate_limiter import aget_rate_limiter, get_rate_limiter, limiter_name
 
 from deluge_ray._constants import RAY_NAMESPACE
 from deluge_ray._secrets import key_fingerprint
+from deluge_ray.actors.rate_limiter import aget_rate_limiter, get_rate_limiter, limiter_name
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.ratelimit._lease_client import LeaseClient
 
