@@ -6,6 +6,11 @@ else one ``get``/``put`` per prompt. ``request_key=`` is passed only to caches b
 raises is treated as a miss (reads) or skipped (writes) with one warning, so a broken
 cache never costs a batch its results.
 
+As in lm-deluge, a cache key is the conversation alone: a cache shared by clients of two
+models answers one model's prompt with the other's response. That is allowed (it is the
+reference's contract) but rarely meant, so the first such hit warns once, naming both
+models and the option that keys on the model too (``include_request_params=True``).
+
     >>> import asyncio
     >>> class DictCache:
     ...     def __init__(self): self.d = {}
@@ -29,12 +34,29 @@ __all__ = ["CacheIO"]
 class CacheIO:
     """Batched reads and writes of one cache object; see the module docstring."""
 
-    def __init__(self, cache: Any, *, request_key: str) -> None:
+    def __init__(self, cache: Any, *, request_key: str, model_names: Sequence[str] = ()) -> None:
         self._cache = cache
-        self._kwargs = (
-            {"request_key": request_key} if getattr(cache, "include_request_params", False) else {}
-        )
+        keyed_on_request = getattr(cache, "include_request_params", False)
+        self._kwargs = {"request_key": request_key} if keyed_on_request else {}
         self._warned = False
+        # Only a content-keyed cache can hand one model's answer to another.
+        self._models = set(model_names) if not keyed_on_request else set()
+        self._warned_models = False
+
+    def _check_models(self, found: Sequence[Any]) -> None:
+        for response in found:
+            cached_for = getattr(response, "model_internal", None)
+            if cached_for is not None and cached_for not in self._models:
+                self._warned_models = True
+                warnings.warn(
+                    f"cache {type(self._cache).__name__} answered a prompt for "
+                    f"{sorted(self._models)} with a response cached for {cached_for!r}: its key "
+                    "is the conversation alone (as in lm-deluge). Build the cache with "
+                    "include_request_params=True to key on the model and sampling settings too.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                return
 
     def _warn(self, action: str, exc: BaseException) -> None:
         if not self._warned:
@@ -61,7 +83,10 @@ class CacheIO:
         except Exception as exc:
             self._warn("read", exc)
             return [None] * len(prompts)
-        return list(found)
+        found = list(found)
+        if self._models and not self._warned_models:
+            self._check_models(found)
+        return found
 
     async def store(self, pairs: Sequence[tuple[Any, Any]]) -> None:
         """Write successful ``(prompt, response)`` pairs."""

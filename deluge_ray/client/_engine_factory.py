@@ -30,7 +30,9 @@ def new_engine(client: LLMClient) -> Engine:
         ),
         # `is not None`, never truthiness: an empty cache with __len__ is falsy.
         cache_io=(
-            CacheIO(client.cache, request_key=request_key) if client.cache is not None else None
+            CacheIO(client.cache, request_key=request_key, model_names=client.model_names)
+            if client.cache is not None
+            else None
         ),
         postprocess=client.postprocess,
         # Read at each use: with_limits may change it after the engine exists.
