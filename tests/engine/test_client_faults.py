@@ -14,21 +14,9 @@ import ray
 
 from deluge_ray.mock import Latency, MockConfig, MockProvider, use_mock
 from deluge_ray.mock._validate import MockHTTPError  # scripted HTTP errors (see report)
+from tests.support.mock_rules import fail_first
 
 from .conftest import MINI, MINI_WIRE, NANO, NANO_WIRE
-
-
-def fail_first(times: int, error: MockHTTPError):
-    """A script rule: raise ``error`` for the first ``times`` requests, then answer."""
-    state = {"left": times}
-
-    def rule(view):
-        if state["left"] > 0:
-            state["left"] -= 1
-            raise error
-        return f"ok after errors: {view.last_user_text}"
-
-    return rule
 
 
 async def test_smoke_a_retried_server_error_is_counted_by_the_client(mock, make_client):

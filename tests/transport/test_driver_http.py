@@ -11,22 +11,11 @@ from deluge_ray.errors import ConfigurationError
 from deluge_ray.mock._validate import MockHTTPError
 from deluge_ray.transport._http import send_with_retries
 from deluge_ray.transport._retry import backoff
+from tests.support.mock_rules import fail_first
 
 WIRE = "gpt-4.1-mini-2025-04-14"
 BODY = {"model": WIRE, "messages": [{"role": "user", "content": "hi"}]}
 SEED = 3
-
-
-def fail_first(times: int, error: MockHTTPError):
-    state = {"left": times}
-
-    def rule(view):
-        if state["left"] > 0:
-            state["left"] -= 1
-            raise error
-        return "fine"
-
-    return rule
 
 
 async def post(mock, *, max_attempts: int = 5):

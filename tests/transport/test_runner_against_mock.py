@@ -19,22 +19,10 @@ from deluge_ray.transport._retry import backoff
 from deluge_ray.transport._runner import RequestRunner
 from deluge_ray.transport._session import ProviderTransport
 from deluge_ray.transport._work import CallSpec, ModelRoute, WorkItem, WorkResult
+from tests.support.mock_rules import fail_first
 
 MODEL = get_model("gpt-4.1-mini")
 SEED = 5
-
-
-def fail_first(times: int, error: MockHTTPError):
-    """A script rule: raise ``error`` for the first ``times`` requests, then answer."""
-    state = {"left": times}
-
-    def rule(view):
-        if state["left"] > 0:
-            state["left"] -= 1
-            raise error
-        return f"ok after errors: {view.last_user_text}"
-
-    return rule
 
 
 async def serve(
