@@ -52,6 +52,7 @@ from ..errors import ConfigurationError
 from ..models import get_model
 from ..prompt import Conversation, Image, Message, Text, ToolCall, prompts_to_conversations
 from ..tool import MCPServer, Tool
+from ..tool._calling import malformed_arguments
 from ._context import AgentContext, as_agent_context
 
 if TYPE_CHECKING:
@@ -199,6 +200,9 @@ async def _run_one(call: ToolCall, executable: dict[str, Tool]) -> str | dict | 
             f"Error: there is no tool named {call.name!r}. Available tools: {available}. "
             "Call one of those, or answer without tools."
         )
+    malformed = malformed_arguments(call.name, call.raw)
+    if malformed is not None:  # broken JSON: say so, not "missing required argument"
+        return malformed
     try:
         return normalize_tool_result(await tool.acall(**call.arguments))
     except Exception as exc:  # the model reads the error and can try again

@@ -10,14 +10,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .._secrets import Secret
 from ..transport._retry import BLOCKLIST_STATUSES, lower_headers, retry_after
 from ._types import ErrorInfo, ErrorKind
 
-__all__ = ["classify_error", "provider_message", "with_called_url"]
+__all__ = [
+    "REDACTED",
+    "classify_error",
+    "credentials_in",
+    "provider_message",
+    "redact_error",
+    "redact_secrets",
+    "with_called_url",
+]
+
+#: What stands in for an API key a provider echoed back in an error body.
+REDACTED = "[redacted API key]"
+# Shorter "keys" are placeholders (a keyless local server, a mock); replacing every
+# occurrence of a two-letter string would garble the message and hide nothing secret.
+_MIN_SECRET_LEN = 8
+_AUTH_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key")
 
 # Transient server trouble: 408 timeout, 5xx, and Anthropic's 529 "overloaded".
 _RETRY_STATUSES = frozenset({408, 500, 502, 503, 504, 529})
@@ -115,3 +131,36 @@ def with_called_url(error: ErrorInfo, url: str) -> ErrorInfo:
     host = parts.netloc.rsplit("@", 1)[-1]
     shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
     return dataclasses.replace(error, message=f"{error.message} [called {shown}]")
+
+
+def redact_secrets(message: str, secrets: Iterable[Secret | str | None]) -> str:
+    """``message`` with every API key in ``secrets`` replaced by :data:`REDACTED`.
+
+    Some providers (and proxies in front of them) quote the key they were sent in an error
+    body ("Incorrect API key provided: sk-..."). Provider messages go into
+    ``error_message``, and from there into reprs, ``to_dict()``, logs and output files, so
+    the key is taken out once, where an error becomes a message.
+
+    >>> redact_secrets("bad key sk-live-12345678 sent", [Secret("sk-live-12345678")])
+    'bad key [redacted API key] sent'
+    """
+    for secret in secrets:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if value and len(value) >= _MIN_SECRET_LEN and value in message:
+            message = message.replace(value, REDACTED)
+    return message
+
+
+def redact_error(error: ErrorInfo, secrets: Iterable[Secret | str | None]) -> ErrorInfo:
+    """``error`` with :func:`redact_secrets` applied to its message."""
+    message = redact_secrets(error.message, secrets)
+    return error if message == error.message else dataclasses.replace(error, message=message)
+
+
+def credentials_in(headers: Mapping[str, str]) -> list[str]:
+    """The API keys carried by request ``headers`` (``Bearer`` prefix removed)."""
+    found = []
+    for name, value in headers.items():
+        if name.lower() in _AUTH_HEADERS and isinstance(value, str):
+            found.append(value[7:].strip() if value.lower().startswith("bearer ") else value)
+    return found

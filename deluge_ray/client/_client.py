@@ -49,6 +49,7 @@ from ._specs import CallSettings, SpecBook
 from ._streaming import stream_to_stdout
 from ._sync import loop_running_in_this_thread, run_sync
 from ._tasks import TaskRegistry
+from ._tools import check_call_options
 from ._tracker import StatusTracker
 
 __all__ = ["LLMClient"]
@@ -321,7 +322,7 @@ class LLMClient:
         return CallSettings.of(self, self._routes)
 
     def _to_conversations(self, prompts: Any) -> list[Conversation]:
-        return to_conversations(prompts)
+        return to_conversations(prompts, keep_unreadable=True)  # each fails alone
 
     def _submit(
         self,
@@ -335,6 +336,7 @@ class LLMClient:
         task_ids: list[int],
         single: bool = False,
     ) -> Any:
+        check_call_options(tools, output_schema)  # before Ray starts or anything is sent
         engine = self._ensure_engine()
         spec = self._spec_for(engine, tools, output_schema, cache, service_tier)
         max_new = max(sp.max_new_tokens for sp in self.sampling_params)

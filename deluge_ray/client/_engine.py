@@ -6,7 +6,10 @@ from plain scripts, from ``asyncio.run`` and from notebooks alike: the user's th
 hands jobs over and waits on thread-safe futures, whichever loop (if any) it runs.
 
 A :class:`Job` is a list of conversations with one :class:`CallSpec`; its future resolves
-to the list of responses in input order. On the engine loop a job goes through:
+to the list of responses in input order. Each prompt is checked when the job is made, on
+the caller's thread (:func:`~deluge_ray.prompt._checks.prompt_problem`): one that cannot be
+sent becomes an error response naming its position, and its neighbours go on. On the engine
+loop a job goes through:
 
 1. **cache** – one batched lookup for every prompt that arrived in this loop tick; a hit
    is answered at once (``local_cache_hit=True``), costing no quota and no slot;
@@ -32,6 +35,7 @@ from typing import Any
 from .._loop_thread import LoopThread
 from ..api_requests import APIResponse
 from ..api_requests.response import apply_postprocess
+from ..prompt._checks import prompt_problem
 from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
 from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
@@ -56,10 +60,29 @@ class Job:
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     results: list[APIResponse | None] = field(default_factory=list)
     remaining: int = 0
+    #: Per prompt: why it cannot be sent (it is answered with an error), or ``None``.
+    problems: list[str | None] = field(default_factory=list)
+    #: Content fingerprints of the prompts taken in (the in-flight de-duplication key).
+    fingerprints: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.conversations)
         self.remaining = len(self.conversations)
+        # Checked here, on the submitting thread, so decoding images never stalls the loop.
+        targets = [(r.model.id, r.model.api_spec) for r in _sendable_routes(self.spec)]
+        self.problems = [prompt_problem(c, targets) for c in self.conversations]
+
+    def label(self, index: int) -> str:
+        """How an error names prompt ``index``: its place in the call, or its task id."""
+        if self.single:
+            return f"the prompt of task {self.response_ids[index]}"
+        return f"prompts[{index}]"
+
+
+def _sendable_routes(spec: CallSpec) -> tuple[Any, ...]:
+    # The routes a prompt may be sent to first; zero-weight models are only a fallback.
+    weighted = tuple(r for r in spec.routes if r.weight > 0)
+    return weighted or spec.routes
 
 
 class Engine:
@@ -170,7 +193,11 @@ class Engine:
 
     async def _take_in(self, jobs: list[Job]) -> None:
         dispatcher = self._ensure_dispatcher()
-        slots = [(job, i) for job in jobs for i in range(len(job.conversations))]
+        slots = []
+        for job in jobs:
+            for i in range(len(job.conversations)):
+                if self._sendable(job, i):
+                    slots.append((job, i))
         if self._cache_io is not None:
             hits = await self._cache_io.lookup([job.conversations[i] for job, i in slots])
         else:
@@ -190,12 +217,24 @@ class Engine:
                     estimated_tokens=job.estimates[i],
                     spec_id=job.spec.spec_id,
                 )
-                dedup_key = (job.conversations[i].fingerprint, job.spec.spec_id)
+                dedup_key = (job.fingerprints[i], job.spec.spec_id)
                 entries.append((item, dedup_key, (job, i)))
         dispatcher.submit(entries)
         for job in jobs:
             job.tracker.set_in_flight(dispatcher.in_flight)
             job.display.refresh()
+
+    def _sendable(self, job: Job, index: int) -> bool:
+        """Whether prompt ``index`` of ``job`` goes on; if not, it is answered with an error."""
+        problem = job.problems[index]
+        if problem is None:
+            try:
+                job.fingerprints[index] = job.conversations[index].fingerprint
+                return True
+            except Exception as exc:  # whatever slipped past the checks fails this prompt only
+                problem = f"it cannot be prepared for sending: {type(exc).__name__}: {exc}"
+        self._finish(job, index, self._rejected(job, index, problem), counts_usage=False)
+        return False
 
     def _on_results(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         to_cache: list[tuple[Any, APIResponse]] = []
@@ -268,6 +307,16 @@ class Engine:
                 "be sent; raise max_tokens_per_minute or shorten the prompt / lower "
                 "max_new_tokens"
             ),
+        )
+
+    def _rejected(self, job: Job, index: int, problem: str) -> APIResponse:
+        route = _sendable_routes(job.spec)[0]
+        return APIResponse.error(
+            id=job.response_ids[index],
+            model=route.model,
+            prompt=job.conversations[index],
+            sampling_params=route.sampling_params,
+            message=f"{job.label(index)} was not sent: {problem}",
         )
 
     def _error_result(self, item: WorkItem, message: str) -> WorkResult:

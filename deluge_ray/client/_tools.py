@@ -1,4 +1,4 @@
-"""Tools as the engine ships them: declarations only, with their token cost known.
+"""Tools as the engine ships them: checked, declarations only, with their token cost known.
 
 ProviderCallers only *declare* tools to the provider; they never run them (agent loops run
 tools on the driver or in SubAgent actors). So the engine sends copies without the Python
@@ -13,10 +13,46 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._tokens import count_text_tokens
+from ..errors import ConfigurationError
 from ..tool import MCPServer, Tool
 from ._sync import run_sync
 
-__all__ = ["count_tool_tokens", "wire_tools"]
+__all__ = ["check_call_options", "count_tool_tokens", "wire_tools"]
+
+
+def check_call_options(tools: Any, output_schema: Any) -> None:
+    """Raise :class:`ConfigurationError` at the call for ``tools`` / ``output_schema`` no
+    request could be built from, instead of failing every prompt at its provider.
+
+    >>> check_call_options(None, {"type": "object"})
+    >>> check_call_options([42], None)
+    Traceback (most recent call last):
+    ...
+    deluge_ray.errors.ConfigurationError: tools[0] is an int; pass a deluge_ray Tool (e.g. Tool.from_function(func)), an MCPServer or a provider-native tool dict.
+    """
+    if tools is not None:
+        if isinstance(tools, (Tool, MCPServer, dict, str)) or not isinstance(tools, Sequence):
+            raise ConfigurationError(
+                f"tools must be a list of tools, got {_a(tools)}; wrap a single "
+                "tool in a list: tools=[tool]."
+            )
+        for index, tool in enumerate(tools):
+            if not isinstance(tool, (Tool, MCPServer, dict)):
+                raise ConfigurationError(
+                    f"tools[{index}] is {_a(tool)}; pass a deluge_ray Tool (e.g. "
+                    "Tool.from_function(func)), an MCPServer or a provider-native tool dict."
+                )
+    if output_schema is not None and not isinstance(output_schema, dict):
+        if not callable(getattr(output_schema, "model_json_schema", None)):
+            raise ConfigurationError(
+                f"output_schema must be a pydantic BaseModel class or a JSON-schema dict, "
+                f"got {_a(output_schema)} ({output_schema!r:.60})."
+            )
+
+
+def _a(value: Any) -> str:
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
 
 
 def wire_tools(tools: Sequence[Any], *, expand_mcp: bool) -> tuple[Any, ...] | None:

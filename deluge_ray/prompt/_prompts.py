@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigurationError, PromptError
 from ._conversation import Conversation
 from ._message import Message
 
-__all__ = ["Prompt", "prompts_to_conversations", "to_conversations"]
+__all__ = ["Prompt", "UnreadablePrompt", "prompts_to_conversations", "to_conversations"]
 
 Prompt = str | Message | Conversation | list[dict[str, Any]]
 
 _ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", "document"}
 _OPENAI_BLOCKS = {"image_url", "file", "input_audio", "refusal"}
+
+
+@dataclass
+class UnreadablePrompt(Conversation):
+    """Stands in for a message list that could not be read; ``problem`` says why.
+
+    The client's engine answers it with an error response naming its index instead of
+    failing the whole call, so one bad row of a batch costs only itself.
+    """
+
+    problem: str = ""
 
 
 def _looks_anthropic(messages: list[dict[str, Any]]) -> bool:
@@ -36,7 +48,7 @@ def _looks_anthropic(messages: list[dict[str, Any]]) -> bool:
     return False
 
 
-def _one(prompt: Any, index: int) -> Conversation:
+def _one(prompt: Any, index: int, keep_unreadable: bool = False) -> Conversation:
     if isinstance(prompt, Conversation):
         return prompt
     if isinstance(prompt, str):
@@ -48,7 +60,9 @@ def _one(prompt: Any, index: int) -> Conversation:
             if _looks_anthropic(prompt):
                 return Conversation.from_anthropic(prompt)
             return Conversation.from_openai_chat(prompt)
-        except (PromptError, KeyError, TypeError) as exc:
+        except (PromptError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            if keep_unreadable:
+                return UnreadablePrompt(problem=f"its message list could not be read: {exc}")
             raise PromptError(f"prompts[{index}] is not a valid message list: {exc}") from exc
     raise PromptError(
         f"prompts[{index}] has type {type(prompt).__name__}; expected a str, Message, "
@@ -71,10 +85,17 @@ def prompts_to_conversations(prompts: Any) -> list[Conversation]:
     return [_one(p, i) for i, p in enumerate(prompts)]
 
 
-def to_conversations(prompts: Any) -> list[Conversation]:
-    """``prompts`` (one prompt or a non-empty sequence of them) as conversations."""
+def to_conversations(prompts: Any, *, keep_unreadable: bool = False) -> list[Conversation]:
+    """``prompts`` (one prompt or a non-empty sequence of them) as conversations.
+
+    A prompt of a type that is no prompt at all raises :class:`PromptError` naming its
+    index. With ``keep_unreadable`` a message list whose content cannot be read becomes an
+    :class:`UnreadablePrompt` instead, for the caller to fail alone.
+    """
     if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
         prompts = [prompts]
     if len(prompts) == 0:
         raise ConfigurationError("prompts is empty; pass at least one prompt.")
-    return prompts_to_conversations(list(prompts))
+    if not keep_unreadable:
+        return prompts_to_conversations(list(prompts))
+    return [_one(p, i, keep_unreadable=True) for i, p in enumerate(prompts)]

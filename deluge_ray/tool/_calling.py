@@ -17,6 +17,7 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,7 +26,44 @@ import pydantic_core
 
 from ..errors import ToolError
 
-__all__ = ["call_async", "call_sync", "check_arguments", "is_async_callable", "validate_output"]
+__all__ = [
+    "call_async",
+    "call_sync",
+    "check_arguments",
+    "is_async_callable",
+    "malformed_arguments",
+    "validate_output",
+]
+
+_SHOWN_ARGUMENTS = 200  # characters of the broken text quoted back to the model
+
+
+def malformed_arguments(tool_name: str, raw: Mapping[str, Any] | None) -> str | None:
+    """What to tell the model when its arguments for ``tool_name`` were not a JSON object.
+
+    ``raw`` is the tool call's replay data: the wire parsers keep arguments text that did not
+    parse to an object under ``"arguments"`` (and give the call empty arguments). Running
+    the tool with those empty arguments would answer "missing required argument", which
+    sends the model looking for the wrong mistake. ``None`` when the arguments parsed.
+
+    >>> print(malformed_arguments("add", {"arguments": '[1, 2]'}))
+    Error: the arguments of your call to tool 'add' are JSON but not an object (a list); you sent '[1, 2]'. Call the tool again with its arguments as one JSON object.
+    """
+    if not isinstance(raw, Mapping) or "arguments" not in raw:
+        return None
+    text = raw["arguments"]
+    try:
+        value = json.loads(text)
+        why = f"are JSON but not an object (a {type(value).__name__})"
+    except (TypeError, ValueError) as exc:
+        why = f"are not valid JSON ({exc})"
+    shown = text if isinstance(text, str) else repr(text)
+    if len(shown) > _SHOWN_ARGUMENTS:
+        shown = shown[:_SHOWN_ARGUMENTS] + "..."
+    return (
+        f"Error: the arguments of your call to tool {tool_name!r} {why}; you sent {shown!r}. "
+        "Call the tool again with its arguments as one JSON object."
+    )
 
 
 def is_async_callable(func: Any) -> bool:

@@ -20,7 +20,7 @@ import aiohttp
 
 from .._secrets import read_api_key
 from ..api_requests._common import auth_headers
-from ..api_requests._errors import classify_error, with_called_url
+from ..api_requests._errors import classify_error, credentials_in, redact_error, with_called_url
 from ..api_requests._types import ErrorInfo, ErrorKind
 from ..errors import ConfigurationError, ProviderError
 from ..models import APIModel, registry
@@ -131,7 +131,8 @@ async def send_with_retries(
                     pacer.succeeded()
                 return result
             error = classify_error(result.status, result.headers, result.body)
-            result.error = with_called_url(error, url)
+            # A key echoed in the error body must not reach an exception or a log.
+            result.error = redact_error(with_called_url(error, url), credentials_in(headers))
         assert result.error is not None
         if not should_retry(result.error.kind):
             return result

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ..api_requests import ErrorInfo, ErrorKind
-from ..api_requests._errors import with_called_url
+from ..api_requests._errors import redact_secrets, with_called_url
 from ..api_requests.response import APIResponse, attach_raw_body
 from ..errors import ConfigurationError
 from ._retry import BLOCKLIST_STATUSES, backoff, should_retry
@@ -262,7 +262,10 @@ class RequestRunner:
             status = None
         else:
             tries = "attempt" if attempts == 1 else "attempts"
-            message = f"{route.model.id}: {error.message} (gave up after {attempts} {tries})"
+            # The one place a provider's error becomes this response's message: a key the
+            # provider echoed back is removed here, before anything can show or store it.
+            said = redact_secrets(error.message, [r.api_key for r in spec.routes])
+            message = f"{route.model.id}: {said} (gave up after {attempts} {tries})"
             status = error.status
         return APIResponse.error(
             id=item.key,

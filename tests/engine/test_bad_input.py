@@ -3,8 +3,12 @@ And no API key ever shows up in a repr, an error or an actor name."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 import ray
+from PIL import Image as PILImage
 
 from deluge_ray.client import LLMClient
 from deluge_ray.errors import (
@@ -13,6 +17,8 @@ from deluge_ray.errors import (
     PromptError,
     UnknownModelError,
 )
+from deluge_ray.prompt import Conversation, Image
+from deluge_ray.tool import Tool
 
 from .conftest import MINI, NANO
 
@@ -84,8 +90,8 @@ async def test_api_key_never_appears_in_reprs_errors_or_actor_names(mock, make_c
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     from deluge_ray.mock._validate import MockHTTPError
 
-    def refuse(view):
-        raise MockHTTPError(401, "Incorrect API key provided")
+    def refuse(view):  # some providers quote the key they were sent
+        raise MockHTTPError(401, f"Incorrect API key provided: {secret}")
 
     mock.script("*", refuse)
     client = make_client()
@@ -94,10 +100,12 @@ async def test_api_key_never_appears_in_reprs_errors_or_actor_names(mock, make_c
     assert resp.is_error and resp.status_code == 401
     routes = client._routes
     spec = next(iter(client._engine.specs.values()))
+    assert "Incorrect API key provided: [redacted API key]" in resp.error_message
     texts = [
         repr(client),
         resp.error_message,
         repr(resp),
+        json.dumps(resp.to_dict()),
         repr(routes),
         repr(spec),
         client.tracker.final_summary(),
@@ -109,3 +117,84 @@ async def test_api_key_never_appears_in_reprs_errors_or_actor_names(mock, make_c
     assert mock.stats()["requests"] == 1
     assert secret not in str(mock.stats())
     client.close()
+
+
+def truncated_png() -> Image:
+    buf = io.BytesIO()
+    PILImage.new("RGB", (64, 64), "blue").save(buf, "PNG")
+    return Image(buf.getvalue()[:60])  # the PNG signature passes, the pixels do not decode
+
+
+async def test_prompts_that_cannot_be_sent_fail_alone_naming_their_index(mock, make_client):
+    prompts = [
+        "first fine",
+        "lone \ud800 surrogate",
+        Conversation(),
+        Conversation().user("see this", image=truncated_png()),
+        [],  # an empty message list
+        [{"role": "wizard", "content": "hi"}],
+        "last fine",
+    ]
+    out = await make_client().process_prompts_async(prompts, show_progress=False)
+    assert [r.is_error for r in out] == [False, True, True, True, True, True, False]
+    assert out[0].completion == "Mock reply to: first fine"
+    assert out[6].completion == "Mock reply to: last fine"
+    assert out[1].error_message.startswith("prompts[1] was not sent: message 0 (user) contains")
+    assert "lone surrogate (U+D800)" in out[1].error_message
+    assert out[2].error_message.startswith("prompts[2] was not sent: the conversation is empty")
+    assert "prompts[3] was not sent" in out[3].error_message
+    assert "image that does not decode" in out[3].error_message
+    assert out[4].error_message.startswith("prompts[4] was not sent: the conversation is empty")
+    assert out[5].error_message.startswith("prompts[5] was not sent: its message list could")
+    assert "wizard" in out[5].error_message
+    assert mock.stats()["requests"] == 2  # only the two good prompts went out
+    for response in out:
+        json.dumps(response.to_dict()).encode("utf-8")  # every row stays writable
+
+
+async def test_a_bad_start_nowait_task_fails_alone_and_its_neighbours_run(mock, make_client):
+    client = make_client()
+    client.open(show_progress=False)
+    # Taken in one engine tick: one bad prompt used to fail all of them.
+    ids = [client.start_nowait(p) for p in ["one", "t\udcffwo", "three", "four"]]
+    out = await client.wait_for_all(ids)
+    client.close()
+    assert [r.is_error for r in out] == [False, True, False, False]
+    assert out[1].error_message.startswith(f"the prompt of task {ids[1]} was not sent")
+    assert out[2].completion == "Mock reply to: three"
+    assert mock.stats()["requests"] == 3
+
+
+@pytest.mark.parametrize("model", ["claude-4.5-haiku", "gemini-2.5-flash"])
+async def test_system_only_fails_alone_where_the_provider_needs_a_user_turn(
+    mock, make_client, model
+):
+    prompts = [Conversation().system("Only rules."), "a question"]
+    out = await make_client(model).process_prompts_async(prompts, show_progress=False)
+    assert [r.is_error for r in out] == [True, False]
+    assert "only system messages" in out[0].error_message and model in out[0].error_message
+    assert mock.stats()["requests"] == 1
+
+
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(tools=Tool.from_function(add)), "tools must be a list"),
+        (dict(tools=[42]), r"tools\[0\] is an int"),
+        (dict(output_schema=42), "output_schema must be"),
+    ],
+)
+async def test_unusable_tools_or_schema_raise_at_the_call(mock, make_client, kwargs, match):
+    client = make_client()
+    with pytest.raises(ConfigurationError, match=match):
+        await client.process_prompts_async(["x", "y"], show_progress=False, **kwargs)
+    client.open(show_progress=False)
+    with pytest.raises(ConfigurationError, match=match):
+        client.start_nowait("z", **kwargs)
+    client.close()
+    assert mock.stats()["requests"] == 0
