@@ -22,6 +22,7 @@ format, whether the answer came streamed or not, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
@@ -36,7 +37,7 @@ from ..prompt import Conversation, prompts_to_conversations
 from . import anthropic as anthropic_api
 from . import gemini as gemini_api
 from . import openai as openai_api
-from ._errors import classify_error, with_called_url
+from ._errors import classify_error, credentials_in, redact_error, with_called_url
 from ._sse import SSEEvent, aiter_sse
 from ._types import ErrorInfo, ErrorKind, ParsedResponse, RequestSpec
 from .response import APIResponse
@@ -450,4 +451,8 @@ async def stream_chat(
         if gate is not None:
             used = parsed.usage.total_tokens if parsed and parsed.usage else None
             gate.report(status=status, headers=headers, estimated=estimated, used=used)
+    if parsed is not None and parsed.error is not None:
+        # A provider that quotes the key it was sent must not put it in error_message.
+        redacted = redact_error(parsed.error, credentials_in(spec.headers))
+        parsed = dataclasses.replace(parsed, error=redacted)
     yield _to_response(parsed, model, conversation, sp, status)

@@ -113,3 +113,16 @@ async def test_driver_side_sends_raise_without_the_key(mock):
         raise_for_error(result, "listing files")
     assert REDACTED in str(raised.value) and KEY not in str(raised.value)
     assert KEY not in repr(result.error)
+
+
+async def test_streamed_error_response_never_holds_the_key(mock, monkeypatch):
+    from deluge_ray.api_requests.streaming import stream_chat
+
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)  # what the streaming path sends
+    mock.script("*", echo_key(401))
+    events = [e async for e in stream_chat("gpt-4.1-mini", "hi", request_timeout=10)]
+    response = events[-1]
+    assert response.is_error and response.status_code == 401
+    assert f"Incorrect API key provided: {REDACTED}. Check it." in response.error_message
+    for shown in (response.error_message, repr(response), json.dumps(response.to_dict())):
+        assert KEY not in shown
