@@ -11,7 +11,11 @@ to the list of responses in input order. On the engine loop a job goes through:
 1. **cache** – one batched lookup for every prompt that arrived in this loop tick; a hit
    is answered at once (``local_cache_hit=True``), costing no quota and no slot;
 2. **budget** – a prompt whose estimate exceeds the whole token budget gets an error
-   result (it could never be sent); the others go on;
+   result (it could never be sent); with dollar budgets (``budget_usd``,
+   ``key_budget_usd``) each prompt's worst-case cost is reserved by the
+   :class:`~deluge_ray.client._spend_gate.SpendGate`, and a prompt a budget refuses gets
+   an error result naming that budget; the reservation is settled with the actual cost
+   when the response is in;
 3. **dispatch** – the :class:`Dispatcher` merges identical in-flight prompts and sends
    batches to the :class:`RayCallerPool`;
 4. **results** – successful responses are written to the cache (before ``postprocess``,
@@ -36,6 +40,7 @@ from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
 from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
 from ._progress import ProgressDisplay
+from ._spend_gate import SpendGate
 from ._tracker import StatusTracker
 
 __all__ = ["Engine", "Job"]
@@ -73,6 +78,7 @@ class Engine:
         postprocess: Callable[[APIResponse], APIResponse] | None,
         token_budget: Callable[[], int],
         max_outstanding: int,
+        spend_gate: SpendGate | None = None,
     ) -> None:
         self.specs: dict[int, CallSpec] = {}
         self._pool_factory = pool_factory
@@ -80,6 +86,8 @@ class Engine:
         self._postprocess = postprocess
         self._token_budget = token_budget
         self._max_outstanding = max_outstanding
+        self._spend_gate = spend_gate if spend_gate is not None and spend_gate.active else None
+        self._reserved_usd: dict[tuple[int, int], float] = {}  # (id(job), index) -> dollars
         self._pool: Any = None
         self._dispatcher: Dispatcher | None = None
         self._intake: list[Job] = []
@@ -177,12 +185,16 @@ class Engine:
             hits = [None] * len(slots)
         budget = self._token_budget()
         entries = []
+        stopped = await self._reserve_spend(slots, hits, budget)
         for (job, i), hit in zip(slots, hits, strict=True):
             if hit is not None:
                 hit.local_cache_hit = True
                 self._finish(job, i, hit, counts_usage=False)
             elif job.estimates[i] > budget:
                 self._finish(job, i, self._over_budget(job, i, budget), counts_usage=False)
+            elif (id(job), i) in stopped:
+                response = self._stopped(job, i, stopped[(id(job), i)])
+                self._finish(job, i, response, counts_usage=False)
             else:
                 item = WorkItem(
                     key=-1,
@@ -196,6 +208,35 @@ class Engine:
         for job in jobs:
             job.tracker.set_in_flight(dispatcher.in_flight)
             job.display.refresh()
+
+    async def _reserve_spend(self, slots, hits, budget: int) -> dict[tuple[int, int], str]:
+        """Reserve the worst-case cost of every prompt to send; ``{(id(job), i): why not}``."""
+        gate = self._spend_gate
+        if gate is None:
+            return {}
+        by_spec: dict[int, list[tuple[Job, int]]] = {}
+        for (job, i), hit in zip(slots, hits, strict=True):
+            if hit is None and job.estimates[i] <= budget:
+                by_spec.setdefault(job.spec.spec_id, []).append((job, i))
+        stopped: dict[tuple[int, int], str] = {}
+        for members in by_spec.values():
+            routes = members[0][0].spec.routes
+            costs = [gate.cost(routes, job.estimates[i]) for job, i in members]
+            reasons = await gate.admit(routes, costs)
+            for (job, i), cost, reason in zip(members, costs, reasons, strict=True):
+                if reason is None:
+                    self._reserved_usd[(id(job), i)] = cost
+                else:
+                    stopped[(id(job), i)] = reason
+        return stopped
+
+    def _settle_spend(self, job: Job, index: int, response: APIResponse, first: bool) -> None:
+        reserved = self._reserved_usd.pop((id(job), index), None)
+        if reserved is None or self._spend_gate is None:
+            return
+        # Only the first waiter of a merged prompt was sent: the others cost nothing.
+        actual = (response.cost or 0.0) if first else 0.0
+        self._spend_gate.settle(job.spec.routes, reserved, actual)
 
     def _on_results(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         to_cache: list[tuple[Any, APIResponse]] = []
@@ -229,6 +270,7 @@ class Engine:
                 # Every position gets its own response object: duplicates must not share
                 # one that a postprocess (or the user) then edits.
                 response = result.response if n == 0 else copy.copy(result.response)
+                self._settle_spend(job, i, response, first=(n == 0))
                 self._finish(job, i, response, counts_usage=(n == 0))
                 touched[id(job)] = job
         in_flight = self._dispatcher.in_flight if self._dispatcher else 0
@@ -268,6 +310,17 @@ class Engine:
                 "be sent; raise max_tokens_per_minute or shorten the prompt / lower "
                 "max_new_tokens"
             ),
+        )
+
+    def _stopped(self, job: Job, index: int, reason: str) -> APIResponse:
+        """The error result of a prompt a dollar budget stopped (``reason`` names it)."""
+        route = job.spec.routes[0]
+        return APIResponse.error(
+            id=job.response_ids[index],
+            model=route.model,
+            prompt=job.conversations[index],
+            sampling_params=route.sampling_params,
+            message=reason,
         )
 
     def _error_result(self, item: WorkItem, message: str) -> WorkResult:
