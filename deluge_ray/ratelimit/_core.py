@@ -73,9 +73,9 @@ demand and the floor ``phi`` (``floor_fraction``, 5 %) each lower class keeps::
 
     give(L) = min(D_L, left(L) - sum over lower active classes j of min(phi, D_j))
 
-and, while another client that asks for whole blocks is below its entitlement, a caller
-of client ``x`` gets at most ``floor((e_x * rate * W - used_x) / unit)`` requests (below
-one: refused for a slice). A higher class jumps the queue by a *priority credit* held
+and, while another client asks for whole blocks (saturating), a caller of client ``x``
+gets at most ``floor((e_x - u_x) * rate * W)`` requests, ``u_x`` being its share of the
+window already granted (below one: refused for a slice). A higher class jumps the queue by a *priority credit* held
 back from lower-class grants. The full rule, with its formulas, is in
 :mod:`deluge_ray.ratelimit._priority`.
 
@@ -541,9 +541,9 @@ class LimiterCore:
         """Take a grant from the buckets (or the priority credit); ``(ends_in, span)``."""
         book = self._priorities
         mine = book.tenant_of(caller_id).level
-        top = book.top_level(self._callers)
-        below_top = top is not None and mine < top
-        several = below_top or any(book.tenant_of(c).level < mine for c in self._callers)
+        levels = book.levels_present(self._callers, now) | {mine}
+        below_top = mine < max(levels)
+        several = len(levels) > 1
         costs = [
             (name, bucket, cost)
             for name, bucket, cost in (("requests", self._requests, n), ("tokens", self._tokens, n * t))

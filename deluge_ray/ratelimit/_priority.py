@@ -19,9 +19,9 @@ the sum over class ``L`` and ``phi`` = ``floor_fraction`` (default 5 %)::
 
 and within a class ``give(L)`` is water-filled among its clients by weight (a client
 wanting less than its share gets what it wants, the rest is shared by weight again): the
-client's *entitlement* ``e_x``. When several clients are active, a caller of client ``x``
-is granted at most ``floor(e_x * rate * W - used_x) `` requests and refused while that is
-below one. So a higher class takes all it asks for except the floor each lower class
+client's *entitlement* ``e_x``. While another active client is saturating, a caller of
+client ``x`` is granted at most ``floor((e_x - u_x) * rate * W)`` requests and refused
+while that is below one (the saturating one takes what is left, so nothing idles). So a higher class takes all it asks for except the floor each lower class
 keeps; what it does not ask for flows down (a client that is not saturating is entitled to
 what it uses, and a saturating one to the rest): priority never leaves quota idle. With
 one client active nothing changes.
@@ -34,7 +34,7 @@ higher class is active, each lower-class grant of cost ``c`` (per bucket) is cha
 the credit covers is paid from it and starts at once. ``rho`` is twice the share of the
 rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]``
 (2 % .. 50 %), so what is held back follows what they use. The credit goes back to the
-bucket once no higher class is active.
+bucket once no other class is present (competing, or granted anything within ``W``).
 
 >>> parse_priority("interactive"), parse_priority(7)
 (2, 7)
@@ -193,9 +193,14 @@ class PriorityBook:
             used[client] = used.get(client, 0.0) + share
         return used
 
-    def top_level(self, callers: Iterable[str]) -> int | None:
-        """The highest priority level among ``callers`` (``None`` when there are none)."""
-        return max((self.tenant_of(c).level for c in callers), default=None)
+    def levels_present(self, callers: Iterable[str], now: float) -> set[int]:
+        """Levels of the competing ``callers`` and of every grant in the window.
+
+        A client sending one prompt now and then is between leases most of the time:
+        its class still counts as present while it was granted anything in the window.
+        """
+        self._expire(now)
+        return {self.tenant_of(c).level for c in callers} | {lv for _, lv, _, _ in self._grants}
 
     def entitlements(self, callers: Iterable[str], now: float) -> dict[str, float]:
         """Each active client's entitlement ``e_x`` (a fraction of the rate)."""
@@ -235,22 +240,19 @@ class PriorityBook:
     def cap_for(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
         """Shares of ``rate * W`` the caller's client may still take (``None``: no cap).
 
-        Only while another active client is *hungry* (saturating and below its
-        entitlement) is a client held to its own entitlement; otherwise nobody waits for
-        what it takes, and holding it back would leave quota idle.
+        A client is held to its entitlement only while another active client is
+        saturating (asks for whole blocks): that one takes whatever is left, so holding
+        back leaves nothing idle. Without one, nobody waits for what this client takes.
         """
         callers = list(callers)
-        clients = {self.client_of(c) for c in callers}
         mine = self.client_of(caller_id)
-        if len(clients) < 2:
+        others_saturating = any(
+            self.saturating.get(c, False) and self.client_of(c) != mine for c in callers
+        )
+        if not others_saturating:
             return None
         entitled = self.entitlements(callers, now)
-        used = self.used(now)
-        saturating = {self.client_of(c) for c in callers if self.saturating.get(c, False)}
-        hungry = [x for x in saturating if x != mine and used.get(x, 0.0) < entitled.get(x, 0.0)]
-        if not hungry:
-            return None
-        return entitled.get(mine, 0.0) - used.get(mine, 0.0)
+        return entitled.get(mine, 0.0) - self.used(now).get(mine, 0.0)
 
     def reserve_fraction(self, level: int, now: float) -> float:
         """``rho``: the share held back from ``level`` for the classes above it."""
