@@ -75,8 +75,8 @@ demand and the floor ``phi`` (``floor_fraction``, 5 %) each lower class keeps::
 
 and, while another client asks for whole blocks (saturating), a caller of client ``x``
 gets at most ``floor((e_x - u_x) * rate * W)`` requests, ``u_x`` being its share of the
-window already granted (below one: refused for a slice). A higher class jumps the queue by a *priority credit* held
-back from lower-class grants. The full rule, with its formulas, is in
+window already granted (below one: refused for a slice). A higher class jumps the queue
+by a *priority credit* held back from lower-class grants. The full rule, with its formulas, is in
 :mod:`deluge_ray.ratelimit._priority`.
 
 Concurrency slots
@@ -333,9 +333,9 @@ class LimiterCore:
         """Forget a caller known to be dead, at once; returns the slots it held.
 
         The driver calls this (through the actor) when it sees a caller actor die, so the
-        dead caller's slots do not wait ``slot_reclaim_seconds``. Unknown ids are ignored. An actor
-        leasing for several clients leases under ``tenant_caller_id(actor, client)``: all
-        of those are released with it.
+        dead caller's slots do not wait ``slot_reclaim_seconds``. Unknown ids are ignored.
+        An actor leasing for several clients leases under ``tenant_caller_id(actor,
+        client)``: all of those are released with it.
 
         >>> core = LimiterCore(rpm=None, tpm=None, max_concurrent=4, clock=lambda: 0.0)
         >>> core.lease("a", 10).slots, core.release_caller("a"), core.lease("b", 10).slots
@@ -487,7 +487,7 @@ class LimiterCore:
         need = max(1, min(want_requests, block // 2))
         cap = self._priorities.cap_for(caller_id, self._callers, now)
         if cap is not None and per_request > 0:
-            # Another client is below its entitlement: take no more than ours.
+            # Another client saturates and takes what we leave: take no more than ours.
             allowed = math.floor(cap / per_request + 1e-9)
             if allowed < 1:
                 return self._refuse(slice_seconds)

@@ -10,8 +10,9 @@ The rule. Shares are of the *rate*, measured over the last ``W = active_seconds`
 is the fraction of ``rate * W`` granted to client ``x`` in that window (per bucket, the
 largest), and a client is *saturating* when one of its callers asked for at least a whole
 block at its latest lease (the lease client asks for that while its queue keeps up). Its
-demand is then the whole rate, otherwise what it used: ``d_x = 1`` or ``u_x``. With ``D_L``
-the sum over class ``L`` and ``phi`` = ``floor_fraction`` (default 5 %)::
+demand is then the whole rate, otherwise what it used plus what it asks for now (``a_x``,
+its callers' latest asks as shares): ``d_x = 1`` or ``min(1, u_x + a_x)``. With ``D_L``
+the sum over class ``L`` (at most 1) and ``phi`` = ``floor_fraction`` (default 5 %)::
 
     kept_below(L) = sum over active classes j below L of min(phi, D_j)
     give(L)       = min(D_L, left(L) - kept_below(L))        classes from the highest down
@@ -21,16 +22,16 @@ and within a class ``give(L)`` is water-filled among its clients by weight (a cl
 wanting less than its share gets what it wants, the rest is shared by weight again): the
 client's *entitlement* ``e_x``. While another active client is saturating, a caller of
 client ``x`` is granted at most ``floor((e_x - u_x) * rate * W)`` requests and refused
-while that is below one (the saturating one takes what is left, so nothing idles). So a higher class takes all it asks for except the floor each lower class
-keeps; what it does not ask for flows down (a client that is not saturating is entitled to
+while that is below one (the saturating one takes what is left, so nothing idles). So a
+higher class takes all it asks for except the floor each lower class keeps; what it does not ask for flows down (a client that is not saturating is entitled to
 what it uses, and a saturating one to the rest): priority never leaves quota idle. With
-one client active nothing changes.
+one client active, or for callers that name no client, nothing changes.
 
 Jumping the queue. At saturation the bucket is reserved about two slices ahead, so a
 request of a higher class would wait behind lower-class grants already made. While a
 higher class is active, each lower-class grant of cost ``c`` (per bucket) is charged
-``c * (1 + rho)`` and the surplus ``c * rho`` goes into a *priority credit* of at most
-``rho * rate`` (one second of the surplus); a grant to the highest active class whose cost
+``c * (1 + rho)`` and the surplus ``c * rho`` goes into a *priority credit*, while the
+credit is below ``rho * rate`` (one second of the surplus; the surcharge stops there); a grant to the highest active class whose cost
 the credit covers is paid from it and starts at once. ``rho`` is twice the share of the
 rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]``
 (2 % .. 50 %), so what is held back follows what they use. The credit goes back to the
@@ -159,7 +160,8 @@ class PriorityBook:
 
     def note(self, caller_id: str, tenant: Tenant | None, saturating: bool, asked: float) -> None:
         """Remember on whose behalf ``caller_id`` asks, how much, and whether a whole block."""
-        self.tenants[caller_id] = tenant or self.tenants.get(caller_id, DEFAULT_TENANT)
+        if tenant is not None:
+            self.tenants[caller_id] = tenant
         self.saturating[caller_id] = saturating
         self.asked[caller_id] = asked
 
@@ -244,7 +246,9 @@ class PriorityBook:
         saturating (asks for whole blocks): that one takes whatever is left, so holding
         back leaves nothing idle. Without one, nobody waits for what this client takes.
         """
-        callers = list(callers)
+        if caller_id not in self.tenants:
+            return None  # a caller that names no client keeps the plain fair share
+        callers = [c for c in callers if c in self.tenants]
         mine = self.client_of(caller_id)
         others_saturating = any(
             self.saturating.get(c, False) and self.client_of(c) != mine for c in callers
