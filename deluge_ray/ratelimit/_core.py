@@ -488,7 +488,7 @@ class LimiterCore:
         cap = self._priorities.cap_for(caller_id, self._callers, now)
         if cap is not None and per_request > 0:
             # Another client saturates and takes what we leave: take no more than ours.
-            allowed = math.floor(cap / per_request + 1e-9)
+            allowed = math.floor(cap / per_request + 1e-6)
             if allowed < 1:
                 return self._refuse(slice_seconds)
             fair, need = min(fair, allowed), min(need, allowed)
