@@ -230,13 +230,19 @@ class Engine:
                     stopped[(id(job), i)] = reason
         return stopped
 
-    def _settle_spend(self, job: Job, index: int, response: APIResponse, first: bool) -> None:
+    def _settle_spend(
+        self, job: Job, index: int, response: APIResponse, first: bool, into: dict[int, Any]
+    ) -> None:
+        """Add what ``job[index]`` reserved and cost to ``into`` (summed per spec)."""
         reserved = self._reserved_usd.pop((id(job), index), None)
-        if reserved is None or self._spend_gate is None:
+        if reserved is None:
             return
         # Only the first waiter of a merged prompt was sent: the others cost nothing.
         actual = (response.cost or 0.0) if first else 0.0
-        self._spend_gate.settle(job.spec.routes, reserved, actual)
+        routes, total_reserved, total_actual = into.get(
+            job.spec.spec_id, (job.spec.routes, 0.0, 0.0)
+        )
+        into[job.spec.spec_id] = (routes, total_reserved + reserved, total_actual + actual)
 
     def _on_results(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         to_cache: list[tuple[Any, APIResponse]] = []
@@ -265,14 +271,18 @@ class Engine:
 
     def _deliver(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         touched: dict[int, Job] = {}
+        spend: dict[int, tuple[Any, float, float]] = {}  # spec id -> (routes, reserved, actual)
         for waiters, result in pairs:
             for n, (job, i) in enumerate(waiters):
                 # Every position gets its own response object: duplicates must not share
                 # one that a postprocess (or the user) then edits.
                 response = result.response if n == 0 else copy.copy(result.response)
-                self._settle_spend(job, i, response, first=(n == 0))
+                self._settle_spend(job, i, response, n == 0, spend)
                 self._finish(job, i, response, counts_usage=(n == 0))
                 touched[id(job)] = job
+        if self._spend_gate is not None:
+            for routes, reserved, actual in spend.values():  # one settle per spec and batch
+                self._spend_gate.settle(routes, reserved, actual)
         in_flight = self._dispatcher.in_flight if self._dispatcher else 0
         for job in touched.values():
             job.tracker.set_in_flight(in_flight)
