@@ -73,8 +73,8 @@ demand and the floor ``phi`` (``floor_fraction``, 5 %) each lower class keeps::
 
     give(L) = min(D_L, left(L) - sum over lower active classes j of min(phi, D_j))
 
-and, while another client asks for whole blocks (saturating), a caller of client ``x``
-gets at most ``floor((e_x - u_x) * rate * W)`` requests, ``u_x`` being its share of the
+and, while another client that asks for whole blocks is below its entitlement, a caller
+of client ``x`` gets at most ``floor((e_x - u_x) * rate * W)`` requests, ``u_x`` being its share of the
 window already granted (below one: refused for a slice). A higher class jumps the queue
 by a *priority credit* held back from lower-class grants. The full rule, with its formulas, is in
 :mod:`deluge_ray.ratelimit._priority`.
@@ -160,6 +160,10 @@ if TYPE_CHECKING:
     from ._headers import RateLimitObservation
 
 __all__ = ["Lease", "LimiterCore", "UsageReport"]
+
+# Requests a client held to its share may still take when nobody is hungry (see
+# ``_priority``): holding it back then would leave quota idle.
+IDLE_GUARD_REQUESTS = 1
 
 
 def _check_limit(name: str, value: float | None) -> None:
@@ -485,9 +489,11 @@ class LimiterCore:
         avail = min(b.available(unit, horizon) for b, unit in buckets)
         fair = avail if k == 1 else avail // k
         need = max(1, min(want_requests, block // 2))
+        self._priorities.idle_guard = per_request * IDLE_GUARD_REQUESTS
         cap = self._priorities.cap_for(caller_id, self._callers, now)
         if cap is not None and per_request > 0:
-            # Another client saturates and takes what we leave: take no more than ours.
+            # Another client is below its entitlement and takes what we leave: take no
+            # more than ours.
             allowed = math.floor(cap / per_request + 1e-6)
             if allowed < 1:
                 return self._refuse(slice_seconds)
@@ -555,6 +561,8 @@ class LimiterCore:
                 book.credit[name] = 0.0
         # The highest class jumps the queue when the credit held for it covers the grant.
         from_credit = several and not below_top and all(book.credit[nm] >= c for nm, _, c in costs)
+        if several and not below_top:
+            book.jump_unit = {"requests": 1.0, "tokens": float(t)}  # what one jump costs
         rho = book.reserve_fraction(mine, now) if below_top else 0.0
         ends_in, span = 0.0, 0.0
         for name, bucket, cost in costs:
@@ -566,7 +574,10 @@ class LimiterCore:
                 continue
             ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
             bucket.level -= cost
-            surplus = min(cost * rho, max(0.0, rho * rate - book.credit[name]))
+            # The credit never exceeds one jump or rho * rate: jumps are what overrun the
+            # rate for a moment, so that bounds the overrun.
+            most = max(book.jump_unit[name], rho * rate)
+            surplus = min(cost * rho, max(0.0, most - book.credit[name])) if rho else 0.0
             book.credit[name] += surplus
             bucket.level -= surplus
         return ends_in, span

@@ -20,9 +20,10 @@ the sum over class ``L`` (at most 1) and ``phi`` = ``floor_fraction`` (default 5
 
 and within a class ``give(L)`` is water-filled among its clients by weight (a client
 wanting less than its share gets what it wants, the rest is shared by weight again): the
-client's *entitlement* ``e_x``. While another active client is saturating, a caller of
-client ``x`` is granted at most ``floor((e_x - u_x) * rate * W)`` requests and refused
-while that is below one (the saturating one takes what is left, so nothing idles). So a
+client's *entitlement* ``e_x``. While another active client is *hungry* (saturating and
+below its entitlement), a caller of client ``x`` is granted at most
+``floor((e_x - u_x) * rate * W)`` requests and refused while that is below one (the
+hungry one takes what is left, so nothing idles; when nobody is hungry nobody is held). So a
 higher class takes all it asks for except the floor each lower class keeps; what it does not ask for flows down (a client that is not saturating is entitled to
 what it uses, and a saturating one to the rest): priority never leaves quota idle. With
 one client active, or for callers that name no client, nothing changes.
@@ -31,10 +32,14 @@ Jumping the queue. At saturation the bucket is reserved about two slices ahead, 
 request of a higher class would wait behind lower-class grants already made. While a
 higher class is active, each lower-class grant of cost ``c`` (per bucket) is charged
 ``c * (1 + rho)`` and the surplus ``c * rho`` goes into a *priority credit*, while the
-credit is below ``rho * rate`` (one second of the surplus; the surcharge stops there); a grant to the highest active class whose cost
+credit is below ``max(u1, rho * rate)`` (``u1`` the cost of one higher-class request: the
+surcharge stops there); a grant to the highest active class whose cost
 the credit covers is paid from it and starts at once. ``rho`` is twice the share of the
 rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]``
-(2 % .. 50 %), so what is held back follows what they use. The credit goes back to the
+(2 % .. 5 %), so what is held back follows what they use. A jump sends now what the
+lower classes' schedule leaves room for a little later, so for a moment the rate is
+exceeded by at most the credit: one request, or ``0.05 * rate``, which a provider's
+one-second window absorbs. The credit goes back to the
 bucket once no other class is present (competing, or granted anything within ``W``).
 
 >>> parse_priority("interactive"), parse_priority(7)
@@ -144,7 +149,7 @@ class PriorityBook:
         window: float = 2.0,
         floor_fraction: float = 0.05,
         min_reserve: float = 0.02,
-        max_reserve: float = 0.5,
+        max_reserve: float = 0.05,
     ) -> None:
         if not 0 <= floor_fraction < 1:
             raise ConfigurationError(f"floor_fraction must be in [0, 1), got {floor_fraction!r}")
@@ -155,6 +160,8 @@ class PriorityBook:
         self.saturating: dict[str, bool] = {}  # caller -> asked for a whole block last time
         self.asked: dict[str, float] = {}  # caller -> its latest ask, as a share of rate * W
         self.credit = {"requests": 0.0, "tokens": 0.0}
+        self.jump_unit = {"requests": 1.0, "tokens": 0.0}  # one higher-class request's cost
+        self.idle_guard = 0.0  # share a held client may always take (set by the core)
         # (time, level, client key, share of rate * window) of every recent grant
         self._grants: deque[tuple[float, int, str, float]] = deque()
 
@@ -242,21 +249,25 @@ class PriorityBook:
     def cap_for(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
         """Shares of ``rate * W`` the caller's client may still take (``None``: no cap).
 
-        A client is held to its entitlement only while another active client is
-        saturating (asks for whole blocks): that one takes whatever is left, so holding
-        back leaves nothing idle. Without one, nobody waits for what this client takes.
+        A client is held to its entitlement only while another active client is *hungry*
+        (saturating and below its entitlement): that one takes whatever is left, so
+        holding back leaves nothing idle. Otherwise nobody waits for what it takes, and
+        holding it back could leave quota idle.
         """
         if caller_id not in self.tenants:
             return None  # a caller that names no client keeps the plain fair share
         callers = [c for c in callers if c in self.tenants]
         mine = self.client_of(caller_id)
-        others_saturating = any(
-            self.saturating.get(c, False) and self.client_of(c) != mine for c in callers
-        )
-        if not others_saturating:
+        saturating = {self.client_of(c) for c in callers if self.saturating.get(c, False)} - {mine}
+        if not saturating:
             return None
         entitled = self.entitlements(callers, now)
-        return entitled.get(mine, 0.0) - self.used(now).get(mine, 0.0)
+        used = self.used(now)
+        left = entitled.get(mine, 0.0) - used.get(mine, 0.0)
+        if not any(used.get(x, 0.0) < entitled.get(x, 0.0) for x in saturating):
+            # Nobody hungry: still held near its share, but never refused outright.
+            return max(left, self.idle_guard)
+        return left
 
     def reserve_fraction(self, level: int, now: float) -> float:
         """``rho``: the share held back from ``level`` for the classes above it."""

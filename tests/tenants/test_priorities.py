@@ -88,10 +88,11 @@ async def batch_and_interactive(interactive_priority):
 async def test_an_interactive_client_is_not_queued_behind_a_saturating_batch() -> None:
     batch_sent, notebook_sent, waits = await batch_and_interactive("interactive")
     everything = batch_sent + notebook_sent
-    # the notebook's prompts go at once (a lease round trip); only the first one, before
-    # the limiter knew a higher class was about, may wait behind the batch (one slice)
+    # the notebook's prompts go at once (a lease round trip); only the first two, while
+    # the limiter learns a higher class is about and builds its credit, may wait behind
+    # the batch (at most about one slice)
     assert len(waits) >= 18
-    assert waits[-2] <= 0.02, waits[-5:]
+    assert waits[-3] <= 0.02, waits[-5:]
     assert waits[-1] <= 0.45
     # priority leaves no quota idle: together at least 97 % of the limit ...
     assert len(everything) >= 0.97 * RPM / 60 * SECONDS
