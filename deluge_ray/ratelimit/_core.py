@@ -73,9 +73,11 @@ demand and the floor ``phi`` (``floor_fraction``, 5 %) each lower class keeps::
 
     give(L) = min(D_L, left(L) - sum over lower active classes j of min(phi, D_j))
 
-and, while another client that asks for whole blocks is below its entitlement, a caller
-of client ``x`` gets at most ``floor((e_x - u_x) * rate * W)`` requests, ``u_x`` being its share of the
-window already granted (below one: refused for a slice). A higher class jumps the queue
+and, while another client asks for whole blocks (saturating), a caller of client ``x``
+gets at most ``floor((e_x - u_x) * rate * W)`` requests, ``u_x`` being its share of the
+window already granted; below one it is refused for a slice if a saturating client is
+below its entitlement, else granted one (quota never idles).
+A higher class jumps the queue
 by a *priority credit* held back from lower-class grants. The full rule, with its formulas, is in
 :mod:`deluge_ray.ratelimit._priority`.
 

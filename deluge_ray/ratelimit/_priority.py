@@ -20,10 +20,11 @@ the sum over class ``L`` (at most 1) and ``phi`` = ``floor_fraction`` (default 5
 
 and within a class ``give(L)`` is water-filled among its clients by weight (a client
 wanting less than its share gets what it wants, the rest is shared by weight again): the
-client's *entitlement* ``e_x``. While another active client is *hungry* (saturating and
-below its entitlement), a caller of client ``x`` is granted at most
-``floor((e_x - u_x) * rate * W)`` requests and refused while that is below one (the
-hungry one takes what is left, so nothing idles; when nobody is hungry nobody is held). So a
+client's *entitlement* ``e_x``. While another active client is saturating, a caller of
+client ``x`` is granted at most ``floor((e_x - u_x) * rate * W)`` requests; below one it
+is refused while another saturating client is *hungry* (below its entitlement: it takes
+what is left), and otherwise still granted one request (nobody would take the rest, and
+quota must not idle). So a
 higher class takes all it asks for except the floor each lower class keeps; what it does not ask for flows down (a client that is not saturating is entitled to
 what it uses, and a saturating one to the rest): priority never leaves quota idle. With
 one client active, or for callers that name no client, nothing changes.

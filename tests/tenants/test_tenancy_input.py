@@ -40,7 +40,7 @@ def test_a_window_must_be_positive_and_a_weight_too() -> None:
 
 
 def test_each_client_is_its_own_tenant() -> None:
-    a = LLMClient("gpt-4.1-mini", priority="batch", budget_usd=2.5)
-    b = LLMClient("gpt-4.1-mini", priority="batch")
+    a = LLMClient("gpt-4.1-mini", priority="batch", budget_usd=2.5, max_tokens_per_minute=10**7)
+    b = LLMClient("gpt-4.1-mini", priority="batch", max_tokens_per_minute=10**7)
     assert a.tenancy.tenant.client_id != b.tenancy.tenant.client_id
     assert (a.tenancy.tenant.level, a.tenancy.budget_usd) == (0, 2.5)
