@@ -547,42 +547,12 @@ class LimiterCore:
 
     def _charge(self, caller_id: str, n: int, t: int, now: float) -> tuple[float, float]:
         """Take a grant from the buckets (or the priority credit); ``(ends_in, span)``."""
-        book = self._priorities
-        mine = book.tenant_of(caller_id).level
-        levels = book.levels_present(self._callers, now) | {mine}
-        below_top = mine < max(levels)
-        several = len(levels) > 1
         costs = [
             (name, bucket, cost)
             for name, bucket, cost in (("requests", self._requests, n), ("tokens", self._tokens, n * t))
             if bucket.limited and cost > 0
         ]  # fmt: skip
-        if not several:
-            for name, bucket, _ in costs:  # nobody to hold credit for: it is rate again
-                bucket.credit(book.credit[name])
-                book.credit[name] = 0.0
-        # The highest class jumps the queue when the credit held for it covers the grant.
-        from_credit = several and not below_top and all(book.credit[nm] >= c for nm, _, c in costs)
-        if several and not below_top:
-            book.jump_unit = {"requests": 1.0, "tokens": float(t)}  # what one jump costs
-        rho = book.reserve_fraction(mine, now) if below_top else 0.0
-        ends_in, span = 0.0, 0.0
-        for name, bucket, cost in costs:
-            rate = bucket.rate
-            span = max(span, cost / rate)
-            if from_credit:
-                book.credit[name] -= cost
-                ends_in = max(ends_in, cost / rate)
-                continue
-            ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
-            bucket.level -= cost
-            # The credit never exceeds one jump or rho * rate: jumps are what overrun the
-            # rate for a moment, so that bounds the overrun.
-            most = max(book.jump_unit[name], rho * rate)
-            surplus = min(cost * rho, max(0.0, most - book.credit[name])) if rho else 0.0
-            book.credit[name] += surplus
-            bucket.level -= surplus
-        return ends_in, span
+        return self._priorities.charge(caller_id, self._callers, costs, t, now)
 
     def _refuse(self, retry_in: float) -> Lease:
         self._counts["refusals"] += 1

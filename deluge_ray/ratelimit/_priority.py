@@ -270,6 +270,41 @@ class PriorityBook:
             return max(left, self.idle_guard)
         return left
 
+    def charge(self, caller_id: str, callers: Iterable[str], costs, t: int, now: float):
+        """Take a grant's ``costs`` (``(name, bucket, cost)``) from the buckets, or from the
+        priority credit when it jumps the queue; returns ``(ends_in, span)`` (see the
+        module doc and "Waiting" in ``_core``)."""
+        mine = self.tenant_of(caller_id).level
+        levels = self.levels_present(callers, now) | {mine}
+        below_top = mine < max(levels)
+        several = len(levels) > 1
+        if not several:
+            for name, bucket, _ in costs:  # nobody to hold credit for: it is rate again
+                bucket.credit(self.credit[name])
+                self.credit[name] = 0.0
+        # The highest class jumps the queue when the credit held for it covers the grant.
+        from_credit = several and not below_top and all(self.credit[nm] >= c for nm, _, c in costs)
+        if several and not below_top:
+            self.jump_unit = {"requests": 1.0, "tokens": float(t)}  # what one jump costs
+        rho = self.reserve_fraction(mine, now) if below_top else 0.0
+        ends_in, span = 0.0, 0.0
+        for name, bucket, cost in costs:
+            rate = bucket.rate
+            span = max(span, cost / rate)
+            if from_credit:
+                self.credit[name] -= cost
+                ends_in = max(ends_in, cost / rate)
+                continue
+            ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
+            bucket.level -= cost
+            # The credit never exceeds one jump or rho * rate: jumps are what overrun the
+            # rate for a moment, so that bounds the overrun.
+            most = max(self.jump_unit[name], rho * rate)
+            surplus = min(cost * rho, max(0.0, most - self.credit[name])) if rho else 0.0
+            self.credit[name] += surplus
+            bucket.level -= surplus
+        return ends_in, span
+
     def reserve_fraction(self, level: int, now: float) -> float:
         """``rho``: the share held back from ``level`` for the classes above it."""
         self._expire(now)
