@@ -112,15 +112,14 @@ def run_once(base_url: str, mock: Any, seconds: float, priorities: bool) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--without-first", action="store_true", help="run without priorities first")
     args = parser.parse_args()
+    order = [False, True] if args.without_first else [True, False]
     import ray
 
     ray.init(namespace="deluge_ray", include_dashboard=False, log_to_driver=False)
     with C.MockServer(rpm=LIMIT_RPM, latency_ms=LATENCY_MS) as mock:
-        results = [
-            run_once(mock.openai_base_url, mock, args.seconds, priorities=True),
-            run_once(mock.openai_base_url, mock, args.seconds, priorities=False),
-        ]
+        results = [run_once(mock.openai_base_url, mock, args.seconds, priorities=p) for p in order]
     ray.shutdown()
     print(json.dumps(results, indent=2))
 
