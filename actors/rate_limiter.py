@@ -17,7 +17,9 @@ the arguments it was *created* with, so the limits are those of the creator (lat
 :meth:`set_limits` calls are lost until the next :func:`get_rate_limiter` re-applies them).
 The new instance knows it was reconstructed and starts conservatively, with a new
 incarnation id that tells callers to drop what they hold from the old one (the rule is in
-``LimiterCore``'s docstring). ``max_task_retries`` lets a lease call issued during a
+``LimiterCore``'s docstring). The key budget's spend is the exception: it is written to the
+SQLite file ``spend_file_path(name)`` on the actor's node and read back by the new
+instance (see ``deluge_ray.ratelimit._budget``). ``max_task_retries`` lets a lease call issued during a
 restart wait for the new instance; one that still fails is retried by the ``LeaseClient``.
 
 >>> import ray  # doctest: +SKIP
@@ -37,6 +39,7 @@ import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
 from deluge_ray.errors import ConfigurationError
+from deluge_ray.ratelimit._budget import spend_file_path
 from deluge_ray.ratelimit._service import LimiterService, check_limits
 
 __all__ = ["RateLimiter", "aget_rate_limiter", "get_rate_limiter", "limiter_name"]
@@ -50,9 +53,13 @@ _PROVIDER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 class _ReconstructableLimiter(LimiterService):
     """``LimiterService`` told by Ray whether this instance replaces a lost one."""
 
-    def __init__(self, rpm: float | None, tpm: float | None, max_concurrent: int | None) -> None:
+    def __init__(
+        self, rpm: float | None, tpm: float | None, max_concurrent: int | None, name: str = ""
+    ) -> None:
         restarted = ray.get_runtime_context().was_current_actor_reconstructed
-        super().__init__(rpm, tpm, max_concurrent, restarted=restarted)
+        # The key budget's spend lives in a file on this node, so a restart keeps it.
+        spend_path = spend_file_path(name) if name else None
+        super().__init__(rpm, tpm, max_concurrent, restarted=restarted, spend_path=spend_path)
 
 
 RateLimiter = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=1000)(
@@ -86,12 +93,13 @@ def _get_or_create(
     max_concurrent: int | None,
 ) -> tuple[Any, Any]:
     check_limits(rpm, tpm, max_concurrent)
+    name = limiter_name(provider, key_fingerprint)
     handle = RateLimiter.options(
-        name=limiter_name(provider, key_fingerprint),
+        name=name,
         namespace=RAY_NAMESPACE,
         get_if_exists=True,
         lifetime="detached",
-    ).remote(rpm, tpm, max_concurrent)
+    ).remote(rpm, tpm, max_concurrent, name)
     # For a limiter that already existed the constructor arguments were ignored: apply the
     # limits (last writer wins). For a new limiter this is a no-op.
     return handle, handle.set_limits.remote(rpm, tpm, max_concurrent)

@@ -49,6 +49,7 @@ from ._specs import CallSettings, SpecBook
 from ._streaming import stream_to_stdout
 from ._sync import loop_running_in_this_thread, run_sync
 from ._tasks import TaskRegistry
+from ._tenancy import client_tenancy
 from ._tools import check_call_options
 from ._tracker import StatusTracker
 
@@ -96,6 +97,10 @@ class LLMClient:
         postprocess: Callable[[APIResponse], APIResponse] | None = None,
         address: str | None = None,
         num_callers: int | None = None,
+        priority: str | int = "default",
+        budget_usd: float | None = None,
+        key_budget_usd: float | None = None,
+        key_budget_window: float = 86_400.0,
     ) -> None:
         check_limits(max_requests_per_minute, max_tokens_per_minute, max_concurrent_requests)
         check_client_options(
@@ -107,6 +112,7 @@ class LLMClient:
             num_callers=num_callers,
             postprocess=postprocess,
         )
+        self.tenancy = client_tenancy(priority=priority, budget_usd=budget_usd, key_budget_usd=key_budget_usd, key_budget_window=key_budget_window)  # fmt: skip
 
         self._models: ModelConfig = normalise_models(
             model_names,
@@ -293,6 +299,7 @@ class LLMClient:
                         self.max_concurrent_requests,
                     ),
                     self._limiter_factory,
+                    tenant=self.tenancy.tenant,
                 )
             return self._make_engine()
 

@@ -14,7 +14,11 @@ loop a job goes through:
 1. **cache** – one batched lookup for every prompt that arrived in this loop tick; a hit
    is answered at once (``local_cache_hit=True``), costing no quota and no slot;
 2. **budget** – a prompt whose estimate exceeds the whole token budget gets an error
-   result (it could never be sent); the others go on;
+   result (it could never be sent); with dollar budgets (``budget_usd``,
+   ``key_budget_usd``) each prompt's worst-case cost is reserved by the
+   :class:`~deluge_ray.client._spend_gate.SpendGate`, and a prompt a budget refuses gets
+   an error result naming that budget; the reservation is settled with the actual cost
+   when the response is in;
 3. **dispatch** – the :class:`Dispatcher` merges identical in-flight prompts and sends
    batches to the :class:`RayCallerPool`;
 4. **results** – successful responses are written to the cache (before ``postprocess``,
@@ -40,6 +44,7 @@ from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
 from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
 from ._progress import ProgressDisplay
+from ._spend_gate import SpendGate
 from ._tracker import StatusTracker
 
 __all__ = ["Engine", "Job"]
@@ -96,6 +101,7 @@ class Engine:
         postprocess: Callable[[APIResponse], APIResponse] | None,
         token_budget: Callable[[], int],
         max_outstanding: int,
+        spend_gate: SpendGate | None = None,
     ) -> None:
         self.specs: dict[int, CallSpec] = {}
         self._pool_factory = pool_factory
@@ -103,6 +109,8 @@ class Engine:
         self._postprocess = postprocess
         self._token_budget = token_budget
         self._max_outstanding = max_outstanding
+        self._spend_gate = spend_gate if spend_gate is not None and spend_gate.active else None
+        self._reserved_usd: dict[tuple[int, int], float] = {}  # (id(job), index) -> dollars
         self._pool: Any = None
         self._dispatcher: Dispatcher | None = None
         self._intake: list[Job] = []
@@ -204,12 +212,16 @@ class Engine:
             hits = [None] * len(slots)
         budget = self._token_budget()
         entries = []
+        stopped = await self._reserve_spend(slots, hits, budget)
         for (job, i), hit in zip(slots, hits, strict=True):
             if hit is not None:
                 hit.local_cache_hit = True
                 self._finish(job, i, hit, counts_usage=False)
             elif job.estimates[i] > budget:
                 self._finish(job, i, self._over_budget(job, i, budget), counts_usage=False)
+            elif (id(job), i) in stopped:
+                response = self._stopped(job, i, stopped[(id(job), i)])
+                self._finish(job, i, response, counts_usage=False)
             else:
                 item = WorkItem(
                     key=-1,
@@ -235,6 +247,41 @@ class Engine:
                 problem = f"it cannot be prepared for sending: {type(exc).__name__}: {exc}"
         self._finish(job, index, self._rejected(job, index, problem), counts_usage=False)
         return False
+
+    async def _reserve_spend(self, slots, hits, budget: int) -> dict[tuple[int, int], str]:
+        """Reserve the worst-case cost of every prompt to send; ``{(id(job), i): why not}``."""
+        gate = self._spend_gate
+        if gate is None:
+            return {}
+        by_spec: dict[int, list[tuple[Job, int]]] = {}
+        for (job, i), hit in zip(slots, hits, strict=True):
+            if hit is None and job.estimates[i] <= budget:
+                by_spec.setdefault(job.spec.spec_id, []).append((job, i))
+        stopped: dict[tuple[int, int], str] = {}
+        for members in by_spec.values():
+            routes = members[0][0].spec.routes
+            costs = [gate.cost(routes, job.estimates[i]) for job, i in members]
+            reasons = await gate.admit(routes, costs)
+            for (job, i), cost, reason in zip(members, costs, reasons, strict=True):
+                if reason is None:
+                    self._reserved_usd[(id(job), i)] = cost
+                else:
+                    stopped[(id(job), i)] = reason
+        return stopped
+
+    def _settle_spend(
+        self, job: Job, index: int, response: APIResponse, first: bool, into: dict[int, Any]
+    ) -> None:
+        """Add what ``job[index]`` reserved and cost to ``into`` (summed per spec)."""
+        reserved = self._reserved_usd.pop((id(job), index), None)
+        if reserved is None:
+            return
+        # Only the first waiter of a merged prompt was sent: the others cost nothing.
+        actual = (response.cost or 0.0) if first else 0.0
+        routes, total_reserved, total_actual = into.get(
+            job.spec.spec_id, (job.spec.routes, 0.0, 0.0)
+        )
+        into[job.spec.spec_id] = (routes, total_reserved + reserved, total_actual + actual)
 
     def _on_results(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         to_cache: list[tuple[Any, APIResponse]] = []
@@ -263,13 +310,18 @@ class Engine:
 
     def _deliver(self, pairs: list[tuple[list[Any], WorkResult]]) -> None:
         touched: dict[int, Job] = {}
+        spend: dict[int, tuple[Any, float, float]] = {}  # spec id -> (routes, reserved, actual)
         for waiters, result in pairs:
             for n, (job, i) in enumerate(waiters):
                 # Every position gets its own response object: duplicates must not share
                 # one that a postprocess (or the user) then edits.
                 response = result.response if n == 0 else copy.copy(result.response)
+                self._settle_spend(job, i, response, n == 0, spend)
                 self._finish(job, i, response, counts_usage=(n == 0))
                 touched[id(job)] = job
+        if self._spend_gate is not None:
+            for routes, reserved, actual in spend.values():  # one settle per spec and batch
+                self._spend_gate.settle(routes, reserved, actual)
         in_flight = self._dispatcher.in_flight if self._dispatcher else 0
         for job in touched.values():
             job.tracker.set_in_flight(in_flight)
@@ -295,28 +347,31 @@ class Engine:
             job.future.set_result(job.results[0] if job.single else job.results)
 
     def _over_budget(self, job: Job, index: int, budget: int) -> APIResponse:
-        route = job.spec.routes[0]
-        return APIResponse.error(
-            id=job.response_ids[index],
-            model=route.model,
-            prompt=job.conversations[index],
-            sampling_params=route.sampling_params,
-            message=(
-                f"this request needs ~{job.estimates[index]:,} tokens (prompt + "
-                f"max_new_tokens) but max_tokens_per_minute is {budget:,}, so it can never "
-                "be sent; raise max_tokens_per_minute or shorten the prompt / lower "
-                "max_new_tokens"
-            ),
+        return self._unsent(
+            job,
+            index,
+            f"this request needs ~{job.estimates[index]:,} tokens (prompt + "
+            f"max_new_tokens) but max_tokens_per_minute is {budget:,}, so it can never "
+            "be sent; raise max_tokens_per_minute or shorten the prompt / lower "
+            "max_new_tokens",
         )
 
     def _rejected(self, job: Job, index: int, problem: str) -> APIResponse:
+        return self._unsent(job, index, f"{job.label(index)} was not sent: {problem}")
+
+    def _stopped(self, job: Job, index: int, reason: str) -> APIResponse:
+        """The error result of a prompt a dollar budget stopped (``reason`` names it)."""
+        return self._unsent(job, index, reason)
+
+    def _unsent(self, job: Job, index: int, message: str) -> APIResponse:
+        """The error result of prompt ``index`` of ``job``, answered without being sent."""
         route = _sendable_routes(job.spec)[0]
         return APIResponse.error(
             id=job.response_ids[index],
             model=route.model,
             prompt=job.conversations[index],
             sampling_params=route.sampling_params,
-            message=f"{job.label(index)} was not sent: {problem}",
+            message=message,
         )
 
     def _error_result(self, item: WorkItem, message: str) -> WorkResult:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..cache import make_request_key
 from ._cache_io import CacheIO
 from ._engine import Engine
+from ._spend_gate import SpendGate
 
 if TYPE_CHECKING:
     from ._client import LLMClient
@@ -38,4 +39,5 @@ def new_engine(client: LLMClient) -> Engine:
         # Read at each use: with_limits may change it after the engine exists.
         token_budget=lambda: client.max_tokens_per_minute,
         max_outstanding=max(64, min(4 * client.max_concurrent_requests, 8192)),
+        spend_gate=SpendGate(client.tenancy),
     )

@@ -51,8 +51,12 @@ def build_routes(
     keys: list[Secret | None],
     limits: LimiterLimits,
     limiter_factory: Callable[[str, Secret | None, LimiterLimits], Any] | None,
+    tenant: Any = None,
 ) -> tuple[ModelRoute, ...]:
-    """One route per model; models sharing a provider and key share one limiter handle."""
+    """One route per model; models sharing a provider and key share one limiter handle.
+
+    ``tenant`` (the client's ``ratelimit._priority.Tenant``) goes into every route.
+    """
     limiters_by_name: dict[str, Any] = {}
     routes = []
     for model, params, weight, key in zip(
@@ -70,6 +74,7 @@ def build_routes(
                 api_key=key,
                 limiter=limiters_by_name.get(name),
                 limiter_name=name,
+                tenant=tenant,
             )
         )
     return tuple(routes)

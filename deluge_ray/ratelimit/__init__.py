@@ -5,6 +5,12 @@
   safely after a restart), with an injected clock. The waiting and restart rules are in its
   docstring. ``_bucket`` holds one bucket's arithmetic; ``_records`` the :class:`Lease` and
   :class:`UsageReport` exchanged with callers.
+- ``_priority``: :class:`~deluge_ray.ratelimit._priority.Tenant` (the client behind a lease,
+  its priority and weight) and the rule sharing one key among clients: classes first, by
+  weight within a class, a floor for lower classes, and the credit that lets a higher
+  class jump the queue.
+- ``_budget``: :class:`~deluge_ray.ratelimit._budget.SpendLedger`, dollar budgets reserved at
+  worst-case cost and settled with the actual one; a key's spend is kept in SQLite.
 - ``_service``: :class:`LimiterService`, the plain class the ``RateLimiter`` actor
   (``actors/rate_limiter.py``, only the Ray shell) runs.
 - ``_lease_client``: :class:`LeaseClient`, the caller side: leases capacity in blocks, spreads

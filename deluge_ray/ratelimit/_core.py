@@ -63,6 +63,24 @@ different machines, whose monotonic clocks cannot be compared. Over any interval
 limiter grants at most ``cap + rate*T`` plus one request, and at saturation (level <= 0)
 slices follow one another without overlap.
 
+Priorities
+----------
+A lease may name its :class:`~deluge_ray.ratelimit._priority.Tenant`: the client behind
+the caller (a client's requests may go through several callers), its priority level and
+its weight. When two or more clients are active, each client's *entitlement* ``e_x`` (a
+share of the rate over the last ``W = active_seconds``) follows from priority, weight,
+demand and the floor ``phi`` (``floor_fraction``, 5 %) each lower class keeps::
+
+    give(L) = min(D_L, left(L) - sum over lower active classes j of min(phi, D_j))
+
+and, while another client asks for whole blocks (saturating), a caller of client ``x``
+gets at most ``floor((e_x - u_x) * rate * W)`` requests, ``u_x`` being its share of the
+window already granted; below one it is refused for a slice if a saturating client is
+below its entitlement, else granted one (quota never idles).
+A higher class jumps the queue
+by a *priority credit* held back from lower-class grants. The full rule, with its formulas, is in
+:mod:`deluge_ray.ratelimit._priority`.
+
 Concurrency slots
 -----------------
 Each granted request carries a slot, returned as ``released_slots`` when it completes. A
@@ -137,12 +155,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 from ._bucket import Bucket
+from ._priority import PriorityBook, Tenant, tenant_caller_id
 from ._records import Lease, UsageReport
 
 if TYPE_CHECKING:
     from ._headers import RateLimitObservation
 
 __all__ = ["Lease", "LimiterCore", "UsageReport"]
+
+# Requests a client held to its share may still take when nobody is hungry (see
+# ``_priority``): holding it back then would leave quota idle.
+IDLE_GUARD_REQUESTS = 1
 
 
 def _check_limit(name: str, value: float | None) -> None:
@@ -183,6 +206,7 @@ class LimiterCore:
         restarted: bool = False,
         restart_hold_seconds: float = 3.0,
         incarnation: str | None = None,
+        floor_fraction: float = 0.05,
     ) -> None:
         for name, value in (("rpm", rpm), ("tpm", tpm), ("max_concurrent", max_concurrent)):
             _check_limit(name, value)
@@ -221,6 +245,8 @@ class LimiterCore:
         self._reserved_until: dict[str, float] = {}  # caller -> end of its latest slice
         self._last_seen: dict[str, float] = {}  # caller -> its latest call of any kind
         self._slots_held: dict[str, int] = {}  # caller -> concurrency slots it holds
+        # Clients behind the callers, their priorities and recent grants: see "Priorities".
+        self._priorities = PriorityBook(window=active_seconds, floor_fraction=floor_fraction)
         self._counts = dict.fromkeys(
             (
                 "lease_calls",
@@ -314,13 +340,18 @@ class LimiterCore:
 
         The driver calls this (through the actor) when it sees a caller actor die, so the
         dead caller's slots do not wait ``slot_reclaim_seconds``. Unknown ids are ignored.
+        An actor leasing for several clients leases under ``tenant_caller_id(actor,
+        client)``: all of those are released with it.
 
         >>> core = LimiterCore(rpm=None, tpm=None, max_concurrent=4, clock=lambda: 0.0)
         >>> core.lease("a", 10).slots, core.release_caller("a"), core.lease("b", 10).slots
         (4, 4, 4)
         """
         self._update_rates(self._clock())
+        prefix = tenant_caller_id(caller_id, "x")[:-1]
         held = self._forget(caller_id)
+        for other in [c for c in self._last_seen if c.startswith(prefix)]:
+            held += self._forget(other)
         self._counts["released_callers"] += 1
         self._counts["reclaimed_slots"] += held
         return held
@@ -332,6 +363,7 @@ class LimiterCore:
         self._last_seen.pop(caller_id, None)
         held = self._slots_held.pop(caller_id, 0)
         self._in_use = max(0, self._in_use - held)
+        self._priorities.forget(caller_id)
         return held
 
     def _apply_report(self, caller_id: str, report: UsageReport, now: float) -> None:
@@ -410,10 +442,12 @@ class LimiterCore:
         want_requests: int,
         tokens_per_request: int = 0,
         report: UsageReport | None = None,
+        tenant: Tenant | None = None,
     ) -> Lease:
         """Apply ``report``, then grant up to ``want_requests`` requests or say when to retry.
 
-        ``want_requests=0`` only delivers the report.
+        ``want_requests=0`` only delivers the report. ``tenant`` names the client behind
+        the caller and its priority (see "Priorities"); ``None`` keeps the caller's last.
 
         >>> t = [0.0]
         >>> core = LimiterCore(rpm=6000, tpm=None, max_concurrent=None, clock=lambda: t[0])
@@ -446,6 +480,10 @@ class LimiterCore:
         # Giant requests would make one slice minutes long; never reserve that far ahead.
         slice_seconds = min(self._duration(block, t), self._max_lease_seconds)
         horizon = (2 * k + 1) * slice_seconds
+        per_request = self._share(1, t)
+        self._priorities.note(
+            caller_id, tenant, want_requests >= block, min(want_requests, block) * per_request
+        )
         ahead = self._reserved_until.get(caller_id, now) - now
         if ahead > slice_seconds:
             return self._refuse(ahead - slice_seconds)
@@ -453,6 +491,15 @@ class LimiterCore:
         avail = min(b.available(unit, horizon) for b, unit in buckets)
         fair = avail if k == 1 else avail // k
         need = max(1, min(want_requests, block // 2))
+        self._priorities.idle_guard = per_request * IDLE_GUARD_REQUESTS
+        cap = self._priorities.cap_for(caller_id, self._callers, now)
+        if cap is not None and per_request > 0:
+            # Another client is below its entitlement and takes what we leave: take no
+            # more than ours.
+            allowed = math.floor(cap / per_request + 1e-6)
+            if allowed < 1:
+                return self._refuse(slice_seconds)
+            fair, need = min(fair, allowed), min(need, allowed)
         if fair < need:
             items = need * k if k > 1 else need
             return self._refuse(max(b.wait_for(items, u, horizon) for b, u in buckets))
@@ -472,19 +519,14 @@ class LimiterCore:
             n = min(n, held + new_slots)
             slot_cap = math.ceil(self._max_concurrent / k)
 
-        ends_in, span = 0.0, 0.0
-        for bucket, cost in ((self._requests, n), (self._tokens, n * t)):
-            if bucket.limited and cost > 0:
-                rate = bucket.rate
-                ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
-                span = max(span, cost / rate)
-                bucket.level -= cost
+        ends_in, span = self._charge(caller_id, n, t, now)
         self._in_use += new_slots
         self._slots_held[caller_id] = held + new_slots
         self._reserved_until[caller_id] = now + ends_in
         self._counts["grants"] += 1
         self._counts["granted_requests"] += n
         self._counts["granted_tokens"] += n * t
+        self._priorities.record_grant(now, caller_id, self._share(n, t))
         return Lease(
             requests=n,
             tokens=n * t,
@@ -494,6 +536,23 @@ class LimiterCore:
             slot_cap=slot_cap,
             incarnation=self.incarnation,
         )
+
+    def _share(self, n: int, t: int) -> float:
+        """``n`` requests of ``t`` tokens as a share of ``rate * active_seconds`` (largest)."""
+        shares = [0.0]
+        for bucket, cost in ((self._requests, n), (self._tokens, n * t)):
+            if bucket.limited and bucket.rate > 0:
+                shares.append(cost / (bucket.rate * self._active_seconds))
+        return max(shares)
+
+    def _charge(self, caller_id: str, n: int, t: int, now: float) -> tuple[float, float]:
+        """Take a grant from the buckets (or the priority credit); ``(ends_in, span)``."""
+        costs = [
+            (name, bucket, cost)
+            for name, bucket, cost in (("requests", self._requests, n), ("tokens", self._tokens, n * t))
+            if bucket.limited and cost > 0
+        ]  # fmt: skip
+        return self._priorities.charge(caller_id, self._callers, costs, t, now)
 
     def _refuse(self, retry_in: float) -> Lease:
         self._counts["refusals"] += 1

@@ -57,6 +57,7 @@ from typing import Any, Protocol
 from ..errors import ConfigurationError
 from ._core import Lease, UsageReport
 from ._headers import RateLimitObservation
+from ._priority import Tenant
 
 __all__ = ["LeaseClient", "LimiterLike", "LimiterUnavailable", "Permit"]
 
@@ -89,13 +90,14 @@ class _ActorLimiter:
         want_requests: int,
         tokens_per_request: int,
         report: UsageReport | None,
+        *tenant: Tenant,
     ) -> Lease:
         from ray.exceptions import ActorUnavailableError, RayActorError
 
         try:
             # Awaiting the ObjectRef yields to the event loop; ray.get would block it.
             return await self._handle.lease.remote(
-                caller_id, want_requests, tokens_per_request, report
+                caller_id, want_requests, tokens_per_request, report, *tenant
             )
         except (RayActorError, ActorUnavailableError) as exc:
             # The actor restarts (max_restarts=-1): the caller retries; never a failed request.
@@ -149,6 +151,8 @@ class LeaseClient:
 
     ``rpm``/``tpm``/``max_concurrent`` are hints from the client configuration; ``tpm`` lets
     :meth:`acquire` refuse a request larger than the whole per-minute token budget.
+    ``tenant`` (the client this lease client serves, with its priority) rides on every
+    lease request; one LeaseClient serves one client, so its demand is that client's.
     """
 
     def __init__(
@@ -166,9 +170,12 @@ class LeaseClient:
         limiter_retry_seconds: float = 0.05,
         limiter_retry_cap: float = 2.0,
         limiter_unavailable_timeout: float = 300.0,
+        tenant: Tenant | None = None,
     ) -> None:
         self._limiter = limiter
         self.caller_id = caller_id
+        # Passed only when set, so a limiter without priorities keeps its 4-argument lease.
+        self._tenant_args: tuple[Tenant, ...] = (tenant,) if tenant is not None else ()
         self._clock = clock
         self._sleep = sleep
         self.limits = {"rpm": rpm, "tpm": tpm, "max_concurrent": max_concurrent}
@@ -453,7 +460,9 @@ class LeaseClient:
         while True:
             self.lease_calls += 1
             try:
-                return await self._limiter.lease(self.caller_id, want, tokens, report)
+                return await self._limiter.lease(
+                    self.caller_id, want, tokens, report, *self._tenant_args
+                )
             except LimiterUnavailable:
                 if self._closed or self._clock() + pause > give_up_at:
                     raise  # closing: the last report is best effort, do not hold close up
@@ -559,7 +568,7 @@ class LeaseClient:
         if report is not None:
             self.lease_calls += 1
             with contextlib.suppress(LimiterUnavailable):  # a restarted limiter knew none of it
-                await self._limiter.lease(self.caller_id, 0, 0, report)
+                await self._limiter.lease(self.caller_id, 0, 0, report, *self._tenant_args)
 
     def stats(self) -> dict[str, int]:
         """Counters for the engine's reports: ``lease_calls`` is the actor calls made."""

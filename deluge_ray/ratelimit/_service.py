@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigurationError
+from ._budget import SpendLedger
 from ._core import LimiterCore
+from ._priority import Tenant
 from ._records import Lease, UsageReport
 
 __all__ = ["LimiterService", "check_limits"]
@@ -33,7 +35,8 @@ class LimiterService:
     """Leases request, token and concurrency capacity to callers; see ``LimiterCore``.
 
     ``restarted`` says this instance replaces a lost one (the core then starts
-    conservatively); ``options`` go to the core.
+    conservatively); ``options`` go to the core. ``spend_path`` is the SQLite file where
+    the key's budget spend is kept (opened on first use; ``None``: in memory only).
     """
 
     def __init__(
@@ -43,9 +46,17 @@ class LimiterService:
         max_concurrent: int | None,
         *,
         restarted: bool = False,
+        spend_path: str | None = None,
         **options: Any,
     ) -> None:
         self._core = LimiterCore(rpm, tpm, max_concurrent, restarted=restarted, **options)
+        self._spend_path = spend_path
+        self._ledger: SpendLedger | None = None
+
+    def _spend(self) -> SpendLedger:
+        if self._ledger is None:
+            self._ledger = SpendLedger(self._spend_path)
+        return self._ledger
 
     async def lease(
         self,
@@ -53,9 +64,33 @@ class LimiterService:
         want_requests: int,
         tokens_per_request: int = 0,
         report: UsageReport | None = None,
+        tenant: Tenant | None = None,
     ) -> Lease:
-        """Apply ``report`` and grant a block of capacity (or say when to retry)."""
-        return self._core.lease(caller_id, want_requests, tokens_per_request, report)
+        """Apply ``report`` and grant a block of capacity (or say when to retry).
+
+        ``tenant`` is the client behind the caller, with its priority (see ``_priority``).
+        """
+        return self._core.lease(caller_id, want_requests, tokens_per_request, report, tenant)
+
+    async def reserve_spend(
+        self, costs: list[float], cap_usd: float, window_seconds: float
+    ) -> tuple[list[bool], float]:
+        """Reserve worst-case ``costs`` against the key's budget of ``cap_usd`` per window.
+
+        Returns which were admitted and the dollars spent or reserved in the window
+        (see :mod:`deluge_ray.ratelimit._budget`; the cap is the caller's, last one wins).
+        """
+        ledger = self._spend()
+        admitted = ledger.reserve(costs, cap=cap_usd, window=window_seconds)
+        return admitted, ledger.spent(window_seconds)
+
+    async def settle_spend(self, reserved_usd: float, actual_usd: float) -> None:
+        """Replace reserved dollars by what the requests actually cost."""
+        self._spend().settle(reserved=reserved_usd, actual=actual_usd)
+
+    async def key_spend(self, window_seconds: float) -> float:
+        """Dollars spent or reserved on this key in the last ``window_seconds``."""
+        return self._spend().spent(window_seconds)
 
     async def release_caller(self, caller_id: str) -> int:
         """Forget a caller known to be dead; returns the concurrency slots it gave back."""

@@ -31,7 +31,9 @@ class ProviderTransport:
     def __init__(self, caller_id: str) -> None:
         self.caller_id = caller_id
         self._http: aiohttp.ClientSession | None = None
-        self._leases_by_limiter: dict[str, LeaseHolder | None] = {}
+        # One lease client per (limiter, client): each serves one client's demand, so the
+        # limiter sees who wants what and at which priority (see ratelimit._priority).
+        self._leases_by_limiter: dict[tuple[str, str], LeaseHolder | None] = {}
 
     def runner(self) -> RequestRunner:
         from ..api_requests import build_request, parse_response
@@ -50,13 +52,16 @@ class ProviderTransport:
         """The lease holder of ``route``'s limiter (``None`` when the route has none)."""
         if route.limiter is None:
             return None
-        if route.limiter_name not in self._leases_by_limiter:
+        client_id = route.tenant.client_id if route.tenant is not None else ""
+        key = (route.limiter_name, client_id)
+        if key not in self._leases_by_limiter:
             from ..ratelimit._lease_client import LeaseClient
+            from ..ratelimit._priority import tenant_caller_id
 
-            self._leases_by_limiter[route.limiter_name] = LeaseClient.for_actor(
-                route.limiter, self.caller_id
+            self._leases_by_limiter[key] = LeaseClient.for_actor(
+                route.limiter, tenant_caller_id(self.caller_id, client_id), tenant=route.tenant
             )
-        return self._leases_by_limiter[route.limiter_name]
+        return self._leases_by_limiter[key]
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:

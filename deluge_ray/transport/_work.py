@@ -33,7 +33,9 @@ class ModelRoute:
 
     ``base_url`` and ``api_key`` come from the *driver's* environment: actors on other
     nodes do not share it. ``limiter`` is the shared RateLimiter actor handle for this
-    provider and key (``None`` only in tests that run without one).
+    provider and key (``None`` only in tests that run without one). ``tenant`` is the
+    client the route belongs to, with its priority (a ``ratelimit._priority.Tenant``):
+    it rides on every lease request so the limiter shares capacity per client.
     """
 
     model: APIModel
@@ -43,6 +45,7 @@ class ModelRoute:
     api_key: Secret | None
     limiter: Any = None
     limiter_name: str = ""
+    tenant: Any = None
 
 
 @dataclass(frozen=True)

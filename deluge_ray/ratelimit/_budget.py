@@ -1,0 +1,146 @@
+"""Spend budgets: money reserved at its worst case before a request is sent, settled after.
+
+A :class:`SpendLedger` counts US dollars over a rolling window. Before prompts are sent,
+their *worst-case* cost (see :func:`worst_case_cost`) is reserved: a prompt is admitted
+only while ``spent + reserved + its cost <= cap``, so a budget is never exceeded by what
+the provider could bill. When its response is in, the reservation is settled with the
+actual cost (the difference is refunded)::
+
+    admitted  iff  S(now - window, now) + c <= cap
+    S(a, b)   = sum of recorded amounts (reservations, then refunds) in (a, b]
+
+Every amount is recorded at once as spend, and a refund (``actual - reserved``, usually
+negative) is recorded when the answer comes: so what a crash forgets is only refunds, and
+a ledger that comes back counts the requests in flight as fully spent (conservative).
+
+Where it is kept. A client's own budget (``LLMClient(budget_usd=...)``) lives in memory
+in its engine: a client is one process. A key's budget (``key_budget_usd`` over
+``key_budget_window``) lives in the key's ``RateLimiter`` actor, which writes every amount
+to the SQLite file :func:`spend_file_path` on its node (one row per minute), so the spend
+survives a limiter restart on that node (Ray restarts an actor on any live node; a restart
+elsewhere starts from that node's file, which is why the file should sit on shared storage,
+``$DELUGE_RAY_CACHE_DIR``, on a multi-node cluster).
+
+>>> t = [0.0]
+>>> ledger = SpendLedger(clock=lambda: t[0])
+>>> ledger.reserve([0.4, 0.4, 0.4], cap=1.0, window=60)
+[True, True, False]
+>>> ledger.settle(reserved=0.8, actual=0.1); round(ledger.spent(60), 6)
+0.1
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+__all__ = ["SpendLedger", "budget_message", "spend_file_path", "worst_case_cost"]
+
+_BUCKET_SECONDS = 60.0  # the ledger keeps one amount per minute
+
+
+def spend_file_path(limiter_name: str) -> str:
+    """The SQLite file where the limiter ``limiter_name`` keeps its key's spend.
+
+    Beside the CacheActor's files: ``$DELUGE_RAY_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/deluge_ray``, else ``~/.cache/deluge_ray``.
+
+    >>> spend_file_path("limiter:openai:0123456789ab").endswith("spend-limiter_openai_0123456789ab.sqlite")
+    True
+    """
+    base = os.environ.get("DELUGE_RAY_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "deluge_ray",
+    )
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", limiter_name)
+    return os.path.join(base, f"spend-{safe}.sqlite")
+
+
+def worst_case_cost(model: object, estimated_tokens: int) -> float:
+    """The most a request of ``estimated_tokens`` (prompt + max_new_tokens) can cost.
+
+    Every token priced at the dearer of the model's input and output prices (US dollars
+    per million tokens): an upper bound whatever the split between prompt and answer.
+    """
+    price = max(getattr(model, "input_cost", 0.0) or 0.0, getattr(model, "output_cost", 0.0) or 0.0)
+    return max(0, estimated_tokens) * price / 1e6
+
+
+def budget_message(which: str, cap: float, spent: float) -> str:
+    """The error text of a prompt a budget stopped (names the budget and what to do)."""
+    return (
+        f"not sent: the {which} of ${cap:,.4f} is reached (${spent:,.4f} spent or reserved "
+        f"at worst-case cost); raise {which} or wait for the window to pass"
+    )
+
+
+class SpendLedger:
+    """Dollars spent over a rolling window, with worst-case reservations; see module doc.
+
+    ``path`` (optional) is a SQLite file that keeps the amounts across restarts.
+    """
+
+    def __init__(self, path: str | None = None, *, clock: Callable[[], float] = time.time):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._amounts: dict[int, float] = {}  # minute index -> dollars
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS spend (minute INTEGER PRIMARY KEY, usd REAL NOT NULL)"
+            )
+            for minute, usd in self._db.execute("SELECT minute, usd FROM spend"):
+                self._amounts[int(minute)] = float(usd)
+
+    def _record(self, amount: float) -> None:
+        if amount == 0:
+            return
+        minute = math.floor(self._clock() / _BUCKET_SECONDS)
+        total = self._amounts.get(minute, 0.0) + amount
+        self._amounts[minute] = total
+        if self._db is not None:
+            self._db.execute(
+                "INSERT INTO spend (minute, usd) VALUES (?, ?) "
+                "ON CONFLICT(minute) DO UPDATE SET usd = excluded.usd",
+                (minute, total),
+            )
+
+    def spent(self, window: float) -> float:
+        """Dollars recorded in the last ``window`` seconds (reservations count as spent)."""
+        with self._lock:
+            return self._spent(window)
+
+    def _spent(self, window: float) -> float:
+        if math.isinf(window):
+            return sum(self._amounts.values())
+        first = math.floor((self._clock() - window) / _BUCKET_SECONDS)
+        return sum(usd for minute, usd in self._amounts.items() if minute > first)
+
+    def reserve(self, costs: Iterable[float], *, cap: float, window: float) -> list[bool]:
+        """Admit each cost in order while the budget allows it; admitted ones are recorded.
+
+        Once one is refused, the rest are too (order is kept: a later, cheaper prompt does
+        not overtake a refused one).
+        """
+        with self._lock:
+            spent = self._spent(window)
+            answers: list[bool] = []
+            for cost in costs:
+                ok = (not answers or answers[-1]) and spent + cost <= cap + 1e-12
+                if ok:
+                    spent += cost
+                    self._record(cost)
+                answers.append(ok)
+            return answers
+
+    def settle(self, *, reserved: float, actual: float) -> None:
+        """Replace ``reserved`` dollars by the ``actual`` cost (a refund, usually)."""
+        with self._lock:
+            self._record(actual - reserved)

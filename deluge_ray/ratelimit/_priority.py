@@ -1,0 +1,312 @@
+"""Priorities between the clients of one limiter: who gets capacity when demand exceeds it.
+
+A :class:`Tenant` is what a lease request says about the *client* behind a caller: its id
+(one client's requests may go through several callers), its priority ``level`` (higher
+first) and its ``weight`` within its class. :class:`PriorityBook` is the part of
+:class:`~deluge_ray.ratelimit._core.LimiterCore` that remembers each active caller's
+tenant and demand and turns them into shares.
+
+The rule. Shares are of the *rate*, measured over the last ``W = active_seconds``: ``u_x``
+is the fraction of ``rate * W`` granted to client ``x`` in that window (per bucket, the
+largest), and a client is *saturating* when one of its callers asked for at least a whole
+block at its latest lease (the lease client asks for that while its queue keeps up). Its
+demand is then the whole rate, otherwise what it used plus what it asks for now (``a_x``,
+its callers' latest asks as shares): ``d_x = 1`` or ``min(1, u_x + a_x)``. With ``D_L``
+the sum over class ``L`` (at most 1) and ``phi`` = ``floor_fraction`` (default 5 %)::
+
+    kept_below(L) = sum over active classes j below L of min(phi, D_j)
+    give(L)       = min(D_L, left(L) - kept_below(L))        classes from the highest down
+    left(next)    = left(L) - give(L)                         (left(top) = 1)
+
+and within a class ``give(L)`` is water-filled among its clients by weight (a client
+wanting less than its share gets what it wants, the rest is shared by weight again): the
+client's *entitlement* ``e_x``. While another active client is saturating, a caller of
+client ``x`` is granted at most ``floor((e_x - u_x) * rate * W)`` requests; below one it
+is refused while another saturating client is *hungry* (below its entitlement: it takes
+what is left), and otherwise still granted one request (nobody would take the rest, and
+quota must not idle). So a
+higher class takes all it asks for except the floor each lower class keeps; what it does not ask for flows down (a client that is not saturating is entitled to
+what it uses, and a saturating one to the rest): priority never leaves quota idle. With
+one client active, or for callers that name no client, nothing changes.
+
+Jumping the queue. At saturation the bucket is reserved about two slices ahead, so a
+request of a higher class would wait behind lower-class grants already made. While a
+higher class is active, each lower-class grant of cost ``c`` (per bucket) is charged
+``c * (1 + rho)`` and the surplus ``c * rho`` goes into a *priority credit*, while the
+credit is below ``max(u1, rho * rate)`` (``u1`` the cost of one higher-class request: the
+surcharge stops there); a grant to the highest active class whose cost
+the credit covers is paid from it and starts at once. ``rho`` is twice the share of the
+rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]``
+(2 % .. 5 %), so what is held back follows what they use. A jump sends now what the
+lower classes' schedule leaves room for a little later, so for a moment the rate is
+exceeded by at most the credit: one request, or ``0.05 * rate``, which a provider's
+one-second window absorbs. The credit goes back to the
+bucket once no other class is present (competing, or granted anything within ``W``).
+
+>>> parse_priority("interactive"), parse_priority(7)
+(2, 7)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..errors import ConfigurationError
+
+__all__ = [
+    "PRIORITY_CLASSES",
+    "PriorityBook",
+    "Tenant",
+    "parse_priority",
+    "tenant_caller_id",
+    "water_fill",
+]
+
+# Named classes and their levels; integers may be used directly (higher goes first).
+PRIORITY_CLASSES = {"interactive": 2, "default": 1, "batch": 0}
+
+
+def parse_priority(priority: object) -> int:
+    """The level of a priority name or integer; a clear error for anything else.
+
+    >>> parse_priority("urgent")
+    Traceback (most recent call last):
+    ...
+    deluge_ray.errors.ConfigurationError: unknown priority 'urgent'; use one of 'interactive', 'default', 'batch' or an integer (higher goes first).
+    """
+    if isinstance(priority, bool):
+        priority = repr(priority)  # True is an int to Python, not a priority
+    if isinstance(priority, int):
+        return priority
+    if isinstance(priority, str) and priority in PRIORITY_CLASSES:
+        return PRIORITY_CLASSES[priority]
+    names = ", ".join(repr(name) for name in PRIORITY_CLASSES)
+    raise ConfigurationError(
+        f"unknown priority {priority!r}; use one of {names} or an integer (higher goes first)."
+    )
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """The client behind a lease request: id, priority level (higher first), weight."""
+
+    client_id: str
+    level: int = PRIORITY_CLASSES["default"]
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.weight, (int, float)) and self.weight > 0):
+            raise ConfigurationError(f"a client's weight must be positive, got {self.weight!r}")
+
+
+DEFAULT_TENANT = Tenant("")
+
+
+def tenant_caller_id(actor_id: str, client_id: str) -> str:
+    """The caller id an actor leases under for one client (the actor's own id if none).
+
+    >>> tenant_caller_id("caller-0", "client-1"), tenant_caller_id("caller-0", "")
+    ('caller-0@client-1', 'caller-0')
+    """
+    return f"{actor_id}@{client_id}" if client_id else actor_id
+
+
+def water_fill(capacity: float, demands: dict[str, float], weights: dict[str, float]):
+    """Share ``capacity`` by weight, giving no one more than its demand.
+
+    >>> water_fill(10, {"a": 2, "b": 20}, {"a": 1, "b": 1})
+    {'a': 2, 'b': 8.0}
+    """
+    given = dict.fromkeys(demands, 0.0)
+    open_ = {key for key, want in demands.items() if want > 0}
+    left = capacity
+    while open_ and left > 1e-9:
+        total_weight = sum(weights[key] for key in open_)
+        sated = {k for k in open_ if demands[k] - given[k] <= left * weights[k] / total_weight}
+        if not sated:  # everyone wants more than its share: split what is left by weight
+            for key in open_:
+                given[key] += left * weights[key] / total_weight
+            break
+        for key in sated:
+            left -= demands[key] - given[key]
+            given[key] = demands[key]
+        open_ -= sated
+    return given
+
+
+def _client_key(caller_id: str, tenant: Tenant) -> str:
+    # A caller leasing without a tenant is a client of its own.
+    return tenant.client_id or f"caller:{caller_id}"
+
+
+class PriorityBook:
+    """Tenants, demand and recent grants of the callers of one limiter; see the module doc."""
+
+    def __init__(
+        self,
+        *,
+        window: float = 2.0,
+        floor_fraction: float = 0.05,
+        min_reserve: float = 0.02,
+        max_reserve: float = 0.05,
+    ) -> None:
+        if not 0 <= floor_fraction < 1:
+            raise ConfigurationError(f"floor_fraction must be in [0, 1), got {floor_fraction!r}")
+        self.window = window
+        self.floor_fraction = floor_fraction
+        self._min_reserve, self._max_reserve = min_reserve, max_reserve
+        self.tenants: dict[str, Tenant] = {}  # caller -> tenant
+        self.saturating: dict[str, bool] = {}  # caller -> asked for a whole block last time
+        self.asked: dict[str, float] = {}  # caller -> its latest ask, as a share of rate * W
+        self.credit = {"requests": 0.0, "tokens": 0.0}
+        self.jump_unit = {"requests": 1.0, "tokens": 0.0}  # one higher-class request's cost
+        self.idle_guard = 0.0  # share a held client may always take (set by the core)
+        # (time, level, client key, share of rate * window) of every recent grant
+        self._grants: deque[tuple[float, int, str, float]] = deque()
+
+    def note(self, caller_id: str, tenant: Tenant | None, saturating: bool, asked: float) -> None:
+        """Remember on whose behalf ``caller_id`` asks, how much, and whether a whole block."""
+        if tenant is not None:
+            self.tenants[caller_id] = tenant
+        self.saturating[caller_id] = saturating
+        self.asked[caller_id] = asked
+
+    def forget(self, caller_id: str) -> None:
+        """A caller left for good (dead or silent): drop what we knew of it."""
+        self.tenants.pop(caller_id, None)
+        self.saturating.pop(caller_id, None)
+        self.asked.pop(caller_id, None)
+
+    def tenant_of(self, caller_id: str) -> Tenant:
+        return self.tenants.get(caller_id, DEFAULT_TENANT)
+
+    def client_of(self, caller_id: str) -> str:
+        return _client_key(caller_id, self.tenant_of(caller_id))
+
+    def record_grant(self, now: float, caller_id: str, share: float) -> None:
+        """Count a grant of ``share`` (of ``rate * window``) for the caller's client."""
+        tenant = self.tenant_of(caller_id)
+        self._grants.append((now, tenant.level, _client_key(caller_id, tenant), share))
+        self._expire(now)
+
+    def _expire(self, now: float) -> None:
+        while self._grants and now - self._grants[0][0] > self.window:
+            self._grants.popleft()
+
+    def used(self, now: float) -> dict[str, float]:
+        """Each client's share of the rate over the window."""
+        self._expire(now)
+        used: dict[str, float] = {}
+        for _, _, client, share in self._grants:
+            used[client] = used.get(client, 0.0) + share
+        return used
+
+    def levels_present(self, callers: Iterable[str], now: float) -> set[int]:
+        """Levels of the competing ``callers`` and of every grant in the window.
+
+        A client sending one prompt now and then is between leases most of the time:
+        its class still counts as present while it was granted anything in the window.
+        """
+        self._expire(now)
+        return {self.tenant_of(c).level for c in callers} | {lv for _, lv, _, _ in self._grants}
+
+    def entitlements(self, callers: Iterable[str], now: float) -> dict[str, float]:
+        """Each active client's entitlement ``e_x`` (a fraction of the rate)."""
+        used = self.used(now)
+        level: dict[str, int] = {}
+        weight: dict[str, float] = {}
+        demand: dict[str, float] = {}
+        for c in callers:
+            tenant = self.tenant_of(c)
+            client = _client_key(c, tenant)
+            level[client], weight[client] = tenant.level, tenant.weight
+            if client not in demand:
+                demand[client] = used.get(client, 0.0)
+            if self.saturating.get(c, False):
+                demand[client] = 1.0
+            else:
+                demand[client] = min(1.0, demand[client] + self.asked.get(c, 0.0))
+        levels = sorted(set(level.values()), reverse=True)
+        by_level = {lv: [x for x in level if level[x] == lv] for lv in levels}
+        class_demand = {lv: min(1.0, sum(demand[x] for x in by_level[lv])) for lv in levels}
+        given: dict[str, float] = {}
+        left = 1.0
+        for index, lv in enumerate(levels):
+            kept = sum(min(self.floor_fraction, class_demand[j]) for j in levels[index + 1 :])
+            give = max(0.0, min(class_demand[lv], left - kept))
+            members = by_level[lv]
+            given.update(
+                water_fill(
+                    give,
+                    {x: demand[x] for x in members},
+                    {x: weight[x] for x in members},
+                )
+            )
+            left -= give
+        return given
+
+    def cap_for(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
+        """Shares of ``rate * W`` the caller's client may still take (``None``: no cap).
+
+        A client is held to its entitlement only while another active client is *hungry*
+        (saturating and below its entitlement): that one takes whatever is left, so
+        holding back leaves nothing idle. Otherwise nobody waits for what it takes, and
+        holding it back could leave quota idle.
+        """
+        if caller_id not in self.tenants:
+            return None  # a caller that names no client keeps the plain fair share
+        callers = [c for c in callers if c in self.tenants]
+        mine = self.client_of(caller_id)
+        saturating = {self.client_of(c) for c in callers if self.saturating.get(c, False)} - {mine}
+        if not saturating:
+            return None
+        entitled = self.entitlements(callers, now)
+        used = self.used(now)
+        left = entitled.get(mine, 0.0) - used.get(mine, 0.0)
+        if not any(used.get(x, 0.0) < entitled.get(x, 0.0) for x in saturating):
+            # Nobody hungry: still held near its share, but never refused outright.
+            return max(left, self.idle_guard)
+        return left
+
+    def charge(self, caller_id: str, callers: Iterable[str], costs, t: int, now: float):
+        """Take a grant's ``costs`` (``(name, bucket, cost)``) from the buckets, or from the
+        priority credit when it jumps the queue; returns ``(ends_in, span)`` (see the
+        module doc and "Waiting" in ``_core``)."""
+        mine = self.tenant_of(caller_id).level
+        levels = self.levels_present(callers, now) | {mine}
+        below_top = mine < max(levels)
+        several = len(levels) > 1
+        if not several:
+            for name, bucket, _ in costs:  # nobody to hold credit for: it is rate again
+                bucket.credit(self.credit[name])
+                self.credit[name] = 0.0
+        # The highest class jumps the queue when the credit held for it covers the grant.
+        from_credit = several and not below_top and all(self.credit[nm] >= c for nm, _, c in costs)
+        if several and not below_top:
+            self.jump_unit = {"requests": 1.0, "tokens": float(t)}  # what one jump costs
+        rho = self.reserve_fraction(mine, now) if below_top else 0.0
+        ends_in, span = 0.0, 0.0
+        for name, bucket, cost in costs:
+            rate = bucket.rate
+            span = max(span, cost / rate)
+            if from_credit:
+                self.credit[name] -= cost
+                ends_in = max(ends_in, cost / rate)
+                continue
+            ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
+            bucket.level -= cost
+            # The credit never exceeds one jump or rho * rate: jumps are what overrun the
+            # rate for a moment, so that bounds the overrun.
+            most = max(self.jump_unit[name], rho * rate)
+            surplus = min(cost * rho, max(0.0, most - self.credit[name])) if rho else 0.0
+            self.credit[name] += surplus
+            bucket.level -= surplus
+        return ends_in, span
+
+    def reserve_fraction(self, level: int, now: float) -> float:
+        """``rho``: the share held back from ``level`` for the classes above it."""
+        self._expire(now)
+        above = sum(share for _, lv, _, share in self._grants if lv > level)
+        return min(self._max_reserve, max(self._min_reserve, 2.0 * above))

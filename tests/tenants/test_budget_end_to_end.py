@@ -1,0 +1,71 @@
+"""Budgets against the mock provider through real Ray actors: a client's budget and a key
+budget shared by two clients stop prompts before they are sent, naming the budget."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import ray
+
+from deluge_ray.client._spend_gate import SpendGate
+from tests.support.clients import mock_fixtures
+
+MINI = "gpt-4.1-mini"
+
+mock_server, mock, make_client = mock_fixtures(2, model=MINI, max_new_tokens=100)
+
+
+def worst_case(client, tokens: int = 110) -> float:
+    """About one short prompt's worst-case cost: ~10 prompt tokens + max_new_tokens=100."""
+    return SpendGate.cost(client._routes, tokens)
+
+
+def test_a_client_budget_stops_the_remaining_prompts_before_they_are_sent(
+    mock, make_client, monkeypatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-budget-{uuid.uuid4().hex}")
+    probe = make_client(MINI)
+    first = probe.process_prompts_sync(["price me"], show_progress=False)[0]
+    assert not first.is_error
+    sent_before = mock.stats()["requests"]
+    worst = worst_case(probe)
+    client = make_client(MINI, budget_usd=3.5 * worst)
+    out = client.process_prompts_sync([f"prompt {i}" for i in range(10)], show_progress=False)
+    done = [r for r in out if not r.is_error]
+    stopped = [r for r in out if r.is_error]
+    assert 1 <= len(done) <= 3
+    assert len(stopped) == 10 - len(done)
+    assert all("budget_usd" in r.error_message for r in stopped)
+    # nothing was sent for the stopped prompts, and the spend is within the budget
+    assert mock.stats()["requests"] - sent_before == len(done)
+    assert sum(r.cost or 0.0 for r in done) <= 3.5 * worst
+
+
+def test_a_key_budget_caps_every_client_of_the_key(mock, make_client, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-keybudget-{uuid.uuid4().hex}")
+    probe = make_client(MINI)
+    probe.process_prompts_sync(["price me"], show_progress=False)
+    cap = 4.5 * worst_case(probe)
+    one = make_client(MINI, key_budget_usd=cap, priority="batch")
+    two = make_client(MINI, key_budget_usd=cap, priority="interactive")
+    out_one = one.process_prompts_sync([f"job one {i}" for i in range(3)], show_progress=False)
+    out_two = two.process_prompts_sync([f"job two {i}" for i in range(6)], show_progress=False)
+    assert not any(r.is_error for r in out_one)
+    done_two = [r for r in out_two if not r.is_error]
+    # four worst cases fit in the key's budget at once (the first job's were refunded)
+    assert 1 <= len(done_two) <= 4
+    stopped = [r for r in out_two if r.is_error]
+    assert stopped and all("key_budget_usd" in r.error_message for r in stopped)
+    # one ledger for the key: it holds what both clients actually spent
+    # (refunds are sent without waiting for an answer: poll until the last one is in; the
+    # time it takes is not asserted)
+    limiter = two._routes[0].limiter
+    actual = sum(r.cost or 0.0 for r in out_one + done_two)
+    for _ in range(500):
+        spent = ray.get(limiter.key_spend.remote(86_400))
+        if spent == pytest.approx(actual, rel=1e-6, abs=1e-12):
+            break
+        time.sleep(0.02)
+    assert spent == pytest.approx(actual, rel=1e-6, abs=1e-12)
