@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ConfigurationError, PromptError
+from ..errors import PromptError
 from ._conversation import Conversation
 from ._message import Message
 
@@ -72,9 +72,7 @@ def prompts_to_conversations(prompts: Any) -> list[Conversation]:
 
 
 def to_conversations(prompts: Any) -> list[Conversation]:
-    """``prompts`` (one prompt or a non-empty sequence of them) as conversations."""
+    """``prompts`` (one prompt or a sequence of them, possibly empty) as conversations."""
     if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
         prompts = [prompts]
-    if len(prompts) == 0:
-        raise ConfigurationError("prompts is empty; pass at least one prompt.")
     return prompts_to_conversations(list(prompts))
