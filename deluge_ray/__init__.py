@@ -12,7 +12,7 @@ for lm-deluge runs after changing its imports:
 from __future__ import annotations
 
 from .api_requests import APIResponse, Usage
-from .client import LLMClient, StatusTracker
+from .client import AgentLoopCallback, LLMClient, StatusTracker, TextDeltaEvent
 from .config import SamplingParams
 from .errors import (
     CacheError,
@@ -34,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "APIModel",
     "APIResponse",
+    "AgentLoopCallback",
     "CacheError",
     "ConfigurationError",
     "Conversation",
@@ -49,6 +50,7 @@ __all__ = [
     "RuntimeUnavailableError",
     "SamplingParams",
     "StatusTracker",
+    "TextDeltaEvent",
     "Tool",
     "ToolError",
     "UnknownModelError",

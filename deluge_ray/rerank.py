@@ -17,6 +17,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -75,8 +76,12 @@ async def rerank_parallel_async(
     max_requests_per_minute: int = 4_000,
     max_concurrent_requests: int = 100,
     request_timeout: float = 10.0,
+    progress_bar: Any = None,
 ) -> list[RerankingResponse]:
     """Rerank ``docs[i]`` for ``queries[i]``; keep the ``top_k`` best of each, in query order.
+
+    ``progress_bar``: a caller-owned tqdm-like object; it gets ``update(1)`` as each query
+    finishes (success or error) and is left open, as in 0.0.168.
 
     Raises :class:`ConfigurationError` when a query is empty, has no documents, or the
     number of queries and document lists differ. A request that still fails after
@@ -125,8 +130,14 @@ async def rerank_parallel_async(
             [float(r["relevance_score"]) for r in ranked],
         )
 
+    async def counted(i: int, http: aiohttp.ClientSession) -> RerankingResponse:
+        response = await one(i, http)
+        if progress_bar is not None:
+            progress_bar.update(1)
+        return response
+
     async with aiohttp.ClientSession() as http:
-        return list(await asyncio.gather(*(one(i, http) for i in range(len(query_list)))))
+        return list(await asyncio.gather(*(counted(i, http) for i in range(len(query_list)))))
 
 
 def rerank_sync(

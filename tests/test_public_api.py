@@ -7,6 +7,7 @@ import importlib
 import deluge_ray
 
 EXPECTED = {
+    "AgentLoopCallback",
     "APIModel",
     "APIResponse",
     "CacheError",
@@ -24,6 +25,7 @@ EXPECTED = {
     "RuntimeUnavailableError",
     "SamplingParams",
     "StatusTracker",
+    "TextDeltaEvent",
     "Tool",
     "ToolError",
     "UnknownModelError",

@@ -98,6 +98,8 @@ async def process_agent_loops_async(
     """
     check_max_rounds(max_rounds)
     conversations = to_conversations(prompts)
+    if not conversations:
+        return []  # as 0.0.168: nothing to run, no actors started
     context = as_agent_context(client)
 
     def loop_ended(response: APIResponse, loop: _Loop) -> APIResponse:

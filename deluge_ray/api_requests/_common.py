@@ -39,7 +39,10 @@ ApiKey = Secret | str | None
 
 # Thinking tokens granted per reasoning effort on providers that take a budget (Anthropic,
 # Gemini). Anthropic's minimum budget is 1024, so "minimal" maps there too.
-EFFORT_BUDGETS: dict[str, int] = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+EFFORT_BUDGETS: dict[str, int] = {
+    **{"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384},
+    **{"xhigh": 16384, "max": 16384},  # as 0.0.168: thinking budgets top out at "high"
+}
 
 
 def _reveal(api_key: ApiKey) -> str | None:

@@ -124,7 +124,7 @@ def build_request(
         _, schema = output_schema_dict(output_schema)
         body["output_format"] = {"type": "json_schema", "schema": strict_schema(schema)}
         betas.append(BETA_STRUCTURED_OUTPUTS)
-    if model.supports_effort:
+    if model.supports_effort and sp.global_effort is not None:
         body["output_config"] = {"effort": sp.global_effort}
         betas.append(BETA_EFFORT)
     url = f"{(base_url or model.resolved_base_url()).rstrip('/')}/messages"

@@ -45,6 +45,10 @@ class Usage:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    # Of cache_write_tokens, those written with Anthropic's 1-hour TTL; of output_tokens,
+    # those spent on reasoning (0.0.168's fields; 0 when the provider does not say).
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_input_tokens(self) -> int:
@@ -72,10 +76,12 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_read_tokens + other.cache_read_tokens,
             self.cache_write_tokens + other.cache_write_tokens,
+            self.cache_write_1h_tokens + other.cache_write_1h_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
         )
 
     def to_dict(self) -> dict[str, int]:
-        """The four counts as a dict."""
+        """The counts as a dict."""
         # Written out rather than dataclasses.asdict, which deep-copies and costs ~5x more
         # on the cache-write path; tests check it still covers every field.
         return {
@@ -83,6 +89,8 @@ class Usage:
             "output_tokens": self.output_tokens,
             "cache_read_tokens": self.cache_read_tokens,
             "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
         }
 
     @classmethod
@@ -129,6 +137,12 @@ class APIResponse:
     # deluge_ray addition: HTTP requests sent for this prompt (retries and 429s included);
     # ``None`` when no request was made by this client (a cache hit, a rebuilt response).
     attempts: int | None = None
+    # 0.0.168's fields for Anthropic's code-execution container, its input-transformation
+    # metadata and the Responses API's server-side tool loop; deluge_ray sends none of
+    # those features, so they stay None.
+    container_id: str | None = None
+    input_transformations: list[dict] | None = None
+    trajectory: Conversation | None = None
 
     @classmethod
     def from_parsed(
@@ -293,6 +307,9 @@ class APIResponse:
             "loop_stop_reason": self.loop_stop_reason,
             "agent_rounds": self.agent_rounds,
             "attempts": self.attempts,
+            "container_id": self.container_id,
+            "input_transformations": self.input_transformations,
+            "trajectory": self.trajectory.to_log() if self.trajectory is not None else None,
         }
 
     @classmethod
@@ -307,6 +324,8 @@ class APIResponse:
             kwargs["prompt"] = Conversation.from_log(prompt)
         if kwargs.get("content") is not None:
             kwargs["content"] = Message.from_log(kwargs["content"])
+        if isinstance(kwargs.get("trajectory"), dict):
+            kwargs["trajectory"] = Conversation.from_log(kwargs["trajectory"])
         sp = kwargs.get("sampling_params")
         kwargs["sampling_params"] = SamplingParams(**sp) if isinstance(sp, dict) else sp
         if isinstance(kwargs.get("usage"), dict):
@@ -368,11 +387,14 @@ def sampling_params_dict(sp: SamplingParams) -> dict[str, Any]:
         "json_mode": sp.json_mode,
         "max_new_tokens": sp.max_new_tokens,
         "global_effort": sp.global_effort,
+        "verbosity": sp.verbosity,
         "reasoning_effort": sp.reasoning_effort,
         "thinking_budget": sp.thinking_budget,
         "logprobs": sp.logprobs,
         "top_logprobs": sp.top_logprobs,
         "strict_tools": sp.strict_tools,
+        "media_resolution": sp.media_resolution,
+        "task_budget": sp.task_budget,
     }
 
 

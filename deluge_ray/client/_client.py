@@ -25,21 +25,22 @@ from ..agents import _swarm as swarms
 from ..agents._context import AgentContext
 from ..api_requests import APIResponse
 from ..config import SamplingParams
-from ..errors import ConfigurationError
+from ..models import split_effort_suffixes
 from ..prompt import Conversation
 from ..prompt._prompts import to_conversations
 from ..transport import _batch_jobs as batch_jobs
 from ..transport._work import CallSpec, ModelRoute
 from ._agent_context import build_agent_context
-from ._config import ModelConfig, check_limits, normalise_models
+from ._config import check_limits, fallback_ids, normalise_models
+from ._configurable import ConfigurableClient
 from ._engine import Engine, Job
 from ._engine_factory import new_engine
 from ._options import (
     check_client_options,
     check_service_tier,
-    client_kwargs,
+    check_unsendable_options,
     default_num_callers,
-    read_config_file,
+    output_effort,
 )
 from ._pacing import warn_if_rate_unreachable
 from ._progress import ProgressDisplay, make_display
@@ -47,7 +48,7 @@ from ._routes import build_routes, default_limiter_factory, read_keys
 from ._runtime import ensure_ray
 from ._specs import CallSettings, SpecBook
 from ._streaming import stream_to_stdout
-from ._sync import loop_running_in_this_thread, run_sync
+from ._sync import run_sync
 from ._tasks import TaskRegistry
 from ._tenancy import client_tenancy
 from ._tools import check_call_options
@@ -55,11 +56,17 @@ from ._tracker import StatusTracker
 
 __all__ = ["LLMClient"]
 
+Effort = Literal["low", "medium", "high", "xhigh", "minimal", "none", "max"]
 
-class LLMClient:
+
+class LLMClient(ConfigurableClient):
     """Send prompts to LLM providers at their rate limit, through Ray actors.
 
-    Every constructor argument of lm-deluge's client is accepted with the same default.
+    Every constructor argument of lm-deluge 0.0.168's client is accepted with the same
+    default; the few deluge_ray cannot honour (``cache_ttl``, ``stateless_responses``,
+    ``task_budget``, ``thinking_prefix_mismatch="drop_block"``) raise ConfigurationError
+    when set. ``fallback_models`` join with weight 0: they serve a prompt once the
+    weighted models fail with an error that switches models.
     deluge_ray additions: ``address`` (a Ray cluster address to join) and ``num_callers``
     (the ProviderCaller pool size; default scales with ``max_concurrent_requests``, and
     a default-sized pool starts one caller, adding the rest once the first answer is in).
@@ -74,22 +81,30 @@ class LLMClient:
         *,
         name: str | None = None,
         max_requests_per_minute: int = 1_000,
-        max_tokens_per_minute: int = 100_000,
+        max_tokens_per_minute: int = 500_000,
         max_concurrent_requests: int = 225,
         sampling_params: list[SamplingParams] | None = None,
         model_weights: list[float] | Literal["uniform", "dynamic"] = "uniform",
+        fallback_models: list[str] | None = None,
         max_attempts: int = 5,
         request_timeout: int = 30,
         cache: Any = None,
+        cache_ttl: Literal["5m", "1h"] | None = None,
         extra_headers: dict[str, str] | None = None,
-        extra_body: dict[str, str] | None = None,
+        extra_body: dict[str, Any] | None = None,
+        thinking_prefix_mismatch: Literal["error", "drop_block"] = "error",
         use_responses_api: bool = False,
+        stateless_responses: bool | None = None,
         background: bool = False,
         temperature: float = 1.0,
         top_p: float = 1.0,
         json_mode: bool = False,
         max_new_tokens: int = 512,
-        reasoning_effort: Literal["low", "medium", "high", "minimal", "none", None] = None,
+        reasoning_effort: Effort | None = None,
+        global_effort: Effort | None = None,
+        verbosity: Effort | None = None,
+        thinking_budget: int | None = None,
+        task_budget: int | None = None,
         logprobs: bool = False,
         top_logprobs: int | None = None,
         force_local_mcp: bool = False,
@@ -113,26 +128,36 @@ class LLMClient:
             postprocess=postprocess,
         )
         self.tenancy = client_tenancy(priority=priority, budget_usd=budget_usd, key_budget_usd=key_budget_usd, key_budget_window=key_budget_window)  # fmt: skip
-
-        self._models: ModelConfig = normalise_models(
-            model_names,
-            model_weights=model_weights,
-            sampling_params=sampling_params,
-            defaults=dict(
-                temperature=temperature,
-                top_p=top_p,
-                json_mode=json_mode,
-                max_new_tokens=max_new_tokens,
-                reasoning_effort=reasoning_effort,
+        check_unsendable_options(
+            cache_ttl=cache_ttl,
+            stateless_responses=stateless_responses,
+            use_responses_api=use_responses_api,
+            thinking_prefix_mismatch=thinking_prefix_mismatch,
+            task_budget=task_budget,
+        )
+        effort = output_effort(global_effort, verbosity)
+        self.fallback_models: list[str] = fallback_ids(fallback_models)
+        self._use_models(
+            normalise_models(
+                model_names,
+                model_weights=model_weights,
+                sampling_params=sampling_params,
+                defaults=dict(
+                    temperature=temperature,
+                    top_p=top_p,
+                    json_mode=json_mode,
+                    max_new_tokens=max_new_tokens,
+                    global_effort=effort,
+                    reasoning_effort=reasoning_effort,
+                    thinking_budget=thinking_budget,
+                    logprobs=logprobs,
+                    top_logprobs=top_logprobs,
+                ),
                 logprobs=logprobs,
                 top_logprobs=top_logprobs,
-            ),
-            logprobs=logprobs,
-            top_logprobs=top_logprobs,
+                fallback_models=self.fallback_models,
+            )
         )
-        self.model_names: list[str] = list(self._models.model_names)
-        self.sampling_params: list[SamplingParams] = list(self._models.sampling_params)
-        self.model_weights: list[float] = list(self._models.weights)
         weighted = [m for m, w in zip(self.model_names, self.model_weights, strict=True) if w > 0]
         only_model = weighted[0] if len(weighted) == 1 else "LLMClient"
         self.name = name if name is not None else only_model
@@ -145,15 +170,22 @@ class LLMClient:
         self.max_attempts = max_attempts
         self.request_timeout = request_timeout
         self.cache = cache
+        self.cache_ttl = cache_ttl
         self.extra_headers = extra_headers
         self.extra_body = extra_body
+        self.thinking_prefix_mismatch = thinking_prefix_mismatch
         self.use_responses_api = use_responses_api
+        self.stateless_responses = stateless_responses
         self.background = background
         self.temperature = temperature
         self.top_p = top_p
         self.json_mode = json_mode
         self.max_new_tokens = max_new_tokens
-        self.reasoning_effort = reasoning_effort
+        # A single model's effort suffix ("o3-high") is the client's effort, as in 0.0.168.
+        self.reasoning_effort = reasoning_effort or split_effort_suffixes(model_names)[1]
+        self.global_effort = self.verbosity = effort
+        self.thinking_budget = thinking_budget
+        self.task_budget = task_budget
         self.logprobs = logprobs
         self.top_logprobs = top_logprobs
         self.force_local_mcp = force_local_mcp
@@ -175,25 +207,6 @@ class LLMClient:
         # Tests and tools may swap this for a factory that returns None (no limiter).
         self._limiter_factory = default_limiter_factory
 
-    # ---- construction helpers -----------------------------------------------------------
-    @classmethod
-    def from_dict(cls, config_dict: dict[str, Any]) -> LLMClient:
-        """A client from a dict of constructor arguments (``sampling_params`` as dicts).
-
-        >>> LLMClient.from_dict({"model_names": "gpt-4.1-mini", "max_new_tokens": 32}).max_new_tokens
-        32
-        """
-        model_names, config = client_kwargs(config_dict)
-        try:
-            return cls(model_names, **config)
-        except TypeError as exc:
-            raise ConfigurationError(f"invalid LLMClient configuration: {exc}") from exc
-
-    @classmethod
-    def from_yaml(cls, file_path: str) -> LLMClient:
-        """A client from a YAML file holding the same mapping as :meth:`from_dict`."""
-        return cls.from_dict(read_config_file(file_path))
-
     def __repr__(self) -> str:
         return (
             f"LLMClient(model_names={self.model_names!r}, name={self.name!r}, "
@@ -206,34 +219,6 @@ class LLMClient:
     def models(self) -> list[str]:
         """The model names (lm-deluge compatibility)."""
         return self.model_names
-
-    # ---- limits ---------------------------------------------------------------------------
-    def with_limits(
-        self,
-        max_requests_per_minute: int | None = None,
-        max_tokens_per_minute: int | None = None,
-        max_concurrent_requests: int | None = None,
-    ) -> LLMClient:
-        """Change the limits (and the shared limiter's, if already created); returns self."""
-        rpm = max_requests_per_minute or self.max_requests_per_minute
-        tpm = max_tokens_per_minute or self.max_tokens_per_minute
-        conc = max_concurrent_requests or self.max_concurrent_requests
-        check_limits(rpm, tpm, conc)
-        self.max_requests_per_minute, self.max_tokens_per_minute = rpm, tpm
-        self.max_concurrent_requests = conc
-        if self._tracker is not None:
-            self._tracker.set_limits(rpm, tpm, conc)
-        limiters = {id(r.limiter): r.limiter for r in self._routes or () if r.limiter}
-        applied = [
-            h.set_limits.remote(rpm=rpm, tpm=tpm, max_concurrent=conc) for h in limiters.values()
-        ]
-        if applied and not loop_running_in_this_thread():
-            # Wait, so the next request is paced by the new limits; inside a running loop
-            # (a notebook) the update lands in the background instead of blocking it.
-            import ray
-
-            ray.get(applied)
-        return self
 
     # ---- tracker / progress -------------------------------------------------------------
     def open(self, total: int | None = None, show_progress: bool = True) -> LLMClient:
@@ -377,8 +362,13 @@ class LLMClient:
         cache: str | None = None,
         service_tier: str | None = None,
     ) -> list[APIResponse] | list[str | None]:
-        """Send every prompt; return the responses (or completions) in input order."""
+        """Send every prompt; return the responses (or completions) in input order.
+
+        An empty list of prompts returns ``[]`` without starting anything (as 0.0.168).
+        """
         conversations = self._to_conversations(prompts)
+        if not conversations:
+            return []
         opened_here = self._tracker is None
         first = self._tasks.reserve(len(conversations))
         try:

@@ -18,9 +18,9 @@ from typing import Any
 
 from ..config import SamplingParams
 from ..errors import ConfigurationError
-from ..models import APIModel, get_model, split_effort_suffixes
+from ..models import APIModel, get_model, split_effort_suffix, split_effort_suffixes
 
-__all__ = ["ModelConfig", "check_limits", "normalise_models"]
+__all__ = ["ModelConfig", "check_limits", "fallback_ids", "normalise_models"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,49 @@ def _weights(model_weights: Any, n: int) -> tuple[float, ...]:
     return tuple(float(w) / total for w in model_weights)
 
 
+def fallback_ids(fallback_models: Any) -> list[str]:
+    """The registry ids of ``fallback_models`` (one name or a list), suffixes stripped,
+    each once and in order."""
+    if fallback_models is None:
+        return []
+    if isinstance(fallback_models, str):
+        fallback_models = [fallback_models]
+    if not isinstance(fallback_models, (list, tuple)) or not all(
+        isinstance(m, str) for m in fallback_models
+    ):
+        raise ConfigurationError(
+            f"fallback_models must be a model name or a list of them, got {fallback_models!r}."
+        )
+    ids: list[str] = []
+    for name in fallback_models:
+        model_id = split_effort_suffix(name)[0]
+        if model_id not in ids:
+            ids.append(model_id)
+    return ids
+
+
+def _with_fallbacks(
+    names: list[str], fallbacks: list[str], model_weights: Any, sampling_params: Any
+) -> tuple[list[str], Any, Any]:
+    # As 0.0.168: fallbacks not already named join the end with weight 0, so a request
+    # goes to one of them only when the weighted models cannot take it (the runner then
+    # picks among the zero-weight routes). A per-model sampling list gets the first's copy.
+    added = [m for m in fallbacks if m not in names]
+    if not added:
+        return names, model_weights, sampling_params
+    if model_weights == "uniform":
+        model_weights = [1.0] * len(names)
+    if isinstance(model_weights, (list, tuple)) and len(model_weights) == len(names):
+        model_weights = [*model_weights, *([0.0] * len(added))]
+    if (
+        isinstance(sampling_params, (list, tuple))
+        and len(sampling_params) > 1
+        and len(sampling_params) == len(names)
+    ):
+        sampling_params = [*sampling_params, *(sampling_params[0].copy() for _ in added)]
+    return names + added, model_weights, sampling_params
+
+
 def normalise_models(
     model_names: str | Sequence[str],
     *,
@@ -90,17 +133,22 @@ def normalise_models(
     defaults: dict[str, Any],
     logprobs: bool = False,
     top_logprobs: int | None = None,
+    fallback_models: Sequence[str] = (),
 ) -> ModelConfig:
     """Validate the model settings of a client; see the module docstring.
 
     ``defaults`` are the SamplingParams keyword arguments used when ``sampling_params``
     is empty (the client's ``temperature``, ``top_p``, ``max_new_tokens``, ...).
+    ``fallback_models`` (registry ids) are appended with weight 0 unless already named.
     """
     names, suffix_effort = split_effort_suffixes(model_names)  # "gpt-5-high" -> gpt-5, high
     if suffix_effort and defaults.get("reasoning_effort") is None:
         defaults = {**defaults, "reasoning_effort": suffix_effort}
     if not names:
         raise ConfigurationError("model_names is empty; name at least one model.")
+    names, model_weights, sampling_params = _with_fallbacks(
+        names, list(fallback_models), model_weights, sampling_params
+    )
     models = tuple(get_model(name) for name in names)  # UnknownModelError with suggestions
     weights = _weights(model_weights, len(models))
 

@@ -18,21 +18,27 @@ from typing import Any
 
 import yaml
 
-from ..config import SamplingParams
+from ..config import EFFORT_LEVELS, SamplingParams
 from ..errors import ConfigurationError
 
 __all__ = [
+    "CACHE_TTLS",
     "PROGRESS_STYLES",
     "SERVICE_TIERS",
+    "THINKING_PREFIX_BEHAVIOURS",
     "check_client_options",
     "check_service_tier",
+    "check_unsendable_options",
     "client_kwargs",
     "default_num_callers",
+    "output_effort",
     "read_config_file",
 ]
 
 SERVICE_TIERS = ("auto", "default", "flex", "priority")
 PROGRESS_STYLES = ("rich", "tqdm", "manual")
+CACHE_TTLS = ("5m", "1h")
+THINKING_PREFIX_BEHAVIOURS = ("error", "drop_block")
 _CALLERS_PER_CONCURRENT = 128
 _MAX_DEFAULT_CALLERS = 4
 
@@ -69,6 +75,81 @@ def check_client_options(
         raise ConfigurationError(f"num_callers must be a positive integer, got {num_callers!r}.")
     if postprocess is not None and not callable(postprocess):
         raise ConfigurationError("postprocess must be a callable taking an APIResponse.")
+
+
+def output_effort(global_effort: Any, verbosity: Any) -> str | None:
+    """The one output-effort level that ``global_effort`` and its alias ``verbosity`` name.
+
+    >>> output_effort(None, "low")
+    'low'
+    """
+    for name, value in (("global_effort", global_effort), ("verbosity", verbosity)):
+        if value is not None and value not in EFFORT_LEVELS:
+            raise ConfigurationError(
+                f"{name} must be one of {list(EFFORT_LEVELS)} or None, got {value!r}."
+            )
+    if global_effort is not None and verbosity is not None and global_effort != verbosity:
+        raise ConfigurationError(
+            f"global_effort={global_effort!r} and verbosity={verbosity!r} disagree; they are "
+            "one setting under two names, so give only one of them."
+        )
+    return global_effort if global_effort is not None else verbosity
+
+
+def _unsupported(name: str, value: Any, why: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{name}={value!r} is not supported by deluge_ray: {why}. Leave {name} at its default."
+    )
+
+
+def check_unsendable_options(
+    *,
+    cache_ttl: Any,
+    stateless_responses: Any,
+    use_responses_api: bool,
+    thinking_prefix_mismatch: Any,
+    task_budget: Any,
+) -> None:
+    """Refuse the 0.0.168 arguments deluge_ray cannot honour, rather than drop them.
+
+    Each is accepted at its 0.0.168 default (which is what deluge_ray does anyway); any
+    other value raises :class:`ConfigurationError` naming the argument.
+    """
+    if cache_ttl is not None:
+        if cache_ttl not in CACHE_TTLS:
+            raise ConfigurationError(
+                f"cache_ttl must be one of {list(CACHE_TTLS)} or None, got {cache_ttl!r}."
+            )
+        raise _unsupported(
+            "cache_ttl", cache_ttl, "Anthropic cache breakpoints are sent with the default TTL"
+        )
+    if stateless_responses is not None:
+        if not use_responses_api:
+            raise ConfigurationError(
+                "stateless_responses is only valid with use_responses_api=True "
+                f"(got stateless_responses={stateless_responses!r})."
+            )
+        raise _unsupported(
+            "stateless_responses",
+            stateless_responses,
+            "Responses requests to reasoning models are always stateless (store=False, "
+            "encrypted reasoning replayed) and others are stored",
+        )
+    if thinking_prefix_mismatch not in THINKING_PREFIX_BEHAVIOURS:
+        raise ConfigurationError(
+            f"thinking_prefix_mismatch must be one of {list(THINKING_PREFIX_BEHAVIOURS)}, "
+            f"got {thinking_prefix_mismatch!r}."
+        )
+    if thinking_prefix_mismatch != "error":
+        raise _unsupported(
+            "thinking_prefix_mismatch",
+            thinking_prefix_mismatch,
+            "an Anthropic thinking-prefix rejection is returned as an error response",
+        )
+    if task_budget is not None:
+        raise _unsupported(
+            "task_budget", task_budget, "Anthropic's agentic task budget is not sent yet"
+        )
 
 
 def check_service_tier(service_tier: Any) -> None:

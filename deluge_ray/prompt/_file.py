@@ -23,12 +23,35 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
+def _remote_provider(
+    is_remote: bool, remote_provider: str | None, file_id: str | None, provider: str | None
+) -> str | None:
+    """``provider`` after 0.0.168's ``is_remote=True, remote_provider=...`` spelling of it
+    (``"google"`` there is ``"gemini"`` here)."""
+    if remote_provider is not None:
+        remote_provider = "gemini" if remote_provider == "google" else remote_provider
+        if provider is not None and provider != remote_provider:
+            raise PromptError(
+                f"File got provider={provider!r} and remote_provider={remote_provider!r}; "
+                "they name the same thing, so give one."
+            )
+        provider = remote_provider
+    if is_remote and (provider is None or file_id is None):
+        raise PromptError(
+            "File(is_remote=True) needs file_id and remote_provider (the provider that "
+            "holds the uploaded file)."
+        )
+    return provider
+
+
 class File:
     """A file to show the model.
 
     ``data`` is a local path, http(s) URL, bytes, base64 string or data URL; or leave it
     ``None`` and pass ``file_id`` (with ``provider``) for a file already uploaded to a
     provider. Local content is read immediately; URLs are never fetched.
+    ``is_remote=True, remote_provider=...`` is lm-deluge 0.0.168's spelling of
+    ``file_id`` + ``provider``; the ``is_remote`` property tells whether a file id is set.
 
     >>> f = File(b"%PDF-1.4 ...", filename="report.pdf")
     >>> f.media_type, f.size
@@ -42,7 +65,11 @@ class File:
         filename: str | None = None,
         file_id: str | None = None,
         provider: str | None = None,
+        *,
+        is_remote: bool = False,
+        remote_provider: str | None = None,
     ) -> None:
+        provider = _remote_provider(is_remote, remote_provider, file_id, provider)
         if provider is not None and provider not in _PROVIDERS:
             raise PromptError(f"File provider must be one of {_PROVIDERS}, got {provider!r}.")
         self.file_id = file_id

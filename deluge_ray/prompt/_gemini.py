@@ -42,13 +42,18 @@ def _parts(message: Message, names: dict[str, str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for part in message.parts:
         if isinstance(part, Text):
-            out.append({"text": part.text})
+            text: dict[str, Any] = {"text": part.text}
+            if part.thought_signature is not None:
+                signature = part.thought_signature.for_provider("gemini")
+                if signature:
+                    text["thoughtSignature"] = signature
+            out.append(text)
         elif isinstance(part, (Image, File)):
             out.append(part.gemini())
         elif isinstance(part, ToolCall):
             names[part.id] = part.name
             item: dict[str, Any] = {"functionCall": {"name": part.name, "args": part.arguments}}
-            signature = (part.raw or {}).get("thoughtSignature")
+            signature = part.gemini_signature()
             if signature:
                 item["thoughtSignature"] = signature
             out.append(item)

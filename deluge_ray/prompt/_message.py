@@ -10,7 +10,7 @@ from ..errors import PromptError
 from ._file import File
 from ._image import Detail, Image
 from ._message_compat import MessageCompat
-from ._parts import Part, Text, Thinking, ToolCall, ToolResult
+from ._parts import Part, Text, Thinking, ToolCall, ToolResult, json_safe
 from ._serialize import canonical_part, part_from_log, part_to_log, sha256_json
 
 __all__ = ["ROLES", "Message", "Role"]
@@ -33,8 +33,12 @@ class Message(MessageCompat):
 
     role: Role
     parts: list[Part] = field(default_factory=list)
+    #: Caller metadata carried with the message and its log (never sent to a provider).
+    extra: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.extra is not None and not isinstance(self.extra, dict):
+            raise PromptError(f"Message extra must be a dict or None, got {self.extra!r:.80}.")
         if self.role not in ROLES:
             raise PromptError(
                 f"Unknown message role {self.role!r}; allowed roles are {', '.join(ROLES)}."
@@ -180,11 +184,16 @@ class Message(MessageCompat):
     # ── logs ──────────────────────────────────────────────────────────────────
     def to_log(self) -> dict[str, Any]:
         """A JSON-safe dict holding everything (binary content as base64)."""
-        return {"role": self.role, "content": [part_to_log(p) for p in self.parts]}
+        log: dict[str, Any] = {"role": self.role, "content": [part_to_log(p) for p in self.parts]}
+        if self.extra:
+            log["extra"] = json_safe(self.extra)
+        return log
 
     @classmethod
     def from_log(cls, data: dict[str, Any]) -> Message:
         """Inverse of :meth:`to_log`."""
         if not isinstance(data, dict) or "role" not in data:
             raise PromptError(f"Logged message must be a dict with a 'role', got {data!r:.80}.")
-        return cls(data["role"], [part_from_log(p) for p in data.get("content", [])])
+        extra = data.get("extra")
+        parts = [part_from_log(p) for p in data.get("content", [])]
+        return cls(data["role"], parts, extra=extra if isinstance(extra, dict) else None)

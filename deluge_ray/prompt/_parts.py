@@ -42,15 +42,34 @@ def json_safe(value: Any) -> Any:
     return json.loads(json_text(value))
 
 
+def _refuse_built_in(kind: str, built_in: Any, built_in_type: Any, **others: Any) -> None:
+    # lm-deluge 0.0.168 names these fields for provider-hosted (built-in) tools and
+    # Anthropic container files, which deluge_ray's serialisers do not send; refusing
+    # them is better than replaying a conversation that silently lost them.
+    given = [k for k, v in {"built_in_type": built_in_type, **others}.items() if v is not None]
+    if built_in or given:
+        names = (["built_in"] if built_in else []) + given
+        raise PromptError(
+            f"{kind} got {', '.join(names)}: built-in (provider-hosted) tool calls and their "
+            "container files are not supported by deluge_ray; use function tools instead."
+        )
+
+
 @dataclass
 class Text:
-    """Plain text. ``Text("hello")``."""
+    """Plain text. ``Text("hello")``.
+
+    ``thought_signature``: Gemini's signature on a text part of its reasoning turn; sent
+    back to Gemini (and left out for other providers).
+    """
 
     text: str
+    thought_signature: ThoughtSignature | str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
             raise PromptError(f"Text needs a str, got {type(self.text).__name__}.")
+        self.thought_signature = normalize_signature(self.thought_signature)
 
 
 @dataclass
@@ -91,12 +110,19 @@ class ToolCall:
 
     ``raw`` keeps provider replay data; Gemini's ``thoughtSignature`` for a function call
     lives here (``{"thoughtSignature": "..."}``) and is sent back on the functionCall part.
+    ``thought_signature`` (0.0.168's name) is the same signature; it wins over ``raw``.
+    ``built_in``, ``built_in_type`` and ``extra_body`` are accepted only at their defaults
+    (deluge_ray has no provider-hosted tools).
     """
 
     id: str
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
+    built_in: bool = field(default=False, kw_only=True)
+    built_in_type: str | None = field(default=None, kw_only=True)
+    extra_body: dict[str, Any] | None = field(default=None, kw_only=True)
+    thought_signature: ThoughtSignature | str | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         if not isinstance(self.arguments, dict):
@@ -104,6 +130,16 @@ class ToolCall:
                 f"ToolCall {self.name!r} arguments must be a dict, got "
                 f"{type(self.arguments).__name__}; parse JSON argument strings first."
             )
+        _refuse_built_in(
+            f"ToolCall {self.name!r}", self.built_in, self.built_in_type, extra_body=self.extra_body
+        )
+        self.thought_signature = normalize_signature(self.thought_signature)
+
+    def gemini_signature(self) -> str | None:
+        """The thoughtSignature to send back to Gemini with this call, if any."""
+        if self.thought_signature is not None:
+            return self.thought_signature.for_provider("gemini")
+        return (self.raw or {}).get("thoughtSignature")
 
 
 ToolResultValue = str | dict | list
@@ -144,9 +180,16 @@ class ToolResult:
 
     tool_call_id: str
     result: ToolResultValue
+    # 0.0.168's built-in tool fields; only their defaults are accepted (see ToolCall).
+    built_in: bool = field(default=False, kw_only=True)
+    built_in_type: str | None = field(default=None, kw_only=True)
+    files: list[Any] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         _check_result(self.tool_call_id, self.result)
+        _refuse_built_in(
+            f"ToolResult {self.tool_call_id!r}", self.built_in, self.built_in_type, files=self.files
+        )
 
     @property
     def is_parts(self) -> bool:

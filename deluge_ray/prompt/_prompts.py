@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigurationError, PromptError
+from ..errors import PromptError
 from ._conversation import Conversation
 from ._message import Message
 
@@ -86,7 +86,7 @@ def prompts_to_conversations(prompts: Any) -> list[Conversation]:
 
 
 def to_conversations(prompts: Any, *, keep_unreadable: bool = False) -> list[Conversation]:
-    """``prompts`` (one prompt or a non-empty sequence of them) as conversations.
+    """``prompts`` (one prompt or a sequence of them, possibly empty) as conversations.
 
     A prompt of a type that is no prompt at all raises :class:`PromptError` naming its
     index. With ``keep_unreadable`` a message list whose content cannot be read becomes an
@@ -94,8 +94,6 @@ def to_conversations(prompts: Any, *, keep_unreadable: bool = False) -> list[Con
     """
     if isinstance(prompts, (str, Conversation)) or not isinstance(prompts, Sequence):
         prompts = [prompts]
-    if len(prompts) == 0:
-        raise ConfigurationError("prompts is empty; pass at least one prompt.")
     if not keep_unreadable:
         return prompts_to_conversations(list(prompts))
     return [_one(p, i, keep_unreadable=True) for i, p in enumerate(prompts)]

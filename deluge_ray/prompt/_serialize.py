@@ -17,6 +17,7 @@ from ..errors import PromptError
 from ._file import File
 from ._image import Image
 from ._parts import Part, Text, Thinking, ToolCall, ToolResult, json_safe
+from ._signatures import ThoughtSignature, normalize_signature
 
 __all__ = ["canonical_part", "part_from_log", "part_to_log", "sha256_json"]
 
@@ -36,6 +37,12 @@ def _b64(data: bytes) -> str:
 def part_to_log(part: Part) -> dict[str, Any]:
     """A JSON-safe dict that :func:`part_from_log` turns back into an equal part."""
     if isinstance(part, Text):
+        if part.thought_signature is not None:
+            return {
+                "type": "text",
+                "text": part.text,
+                "thought_signature": _signature_log(part.thought_signature),
+            }
         return {"type": "text", "text": part.text}
     if isinstance(part, Image):
         out: dict[str, Any] = {
@@ -70,6 +77,8 @@ def part_to_log(part: Part) -> dict[str, Any]:
         }
         if part.raw is not None:
             out["raw"] = part.raw
+        if part.thought_signature is not None:
+            out["thought_signature"] = _signature_log(part.thought_signature)
         return out
     if isinstance(part, ToolResult):
         out = {"type": "tool_result", "tool_call_id": part.tool_call_id}
@@ -88,6 +97,19 @@ def part_to_log(part: Part) -> dict[str, Any]:
     raise PromptError(f"Cannot serialise part of type {type(part).__name__}.")
 
 
+def _signature_log(signature: ThoughtSignature) -> dict[str, Any]:
+    return {"value": signature.value, "provider": signature.provider}
+
+
+def _signature_from_log(item: Any) -> ThoughtSignature | None:
+    # 0.0.168 logs may hold the bare string; ours hold value and provider.
+    if item is None or isinstance(item, str):
+        return normalize_signature(item)
+    if isinstance(item, dict) and isinstance(item.get("value"), str):
+        return ThoughtSignature(item["value"], item.get("provider"))
+    raise PromptError(f"Logged thought_signature must be a str or a dict, got {item!r:.80}.")
+
+
 def _decode(value: Any, where: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
@@ -102,7 +124,7 @@ def part_from_log(item: Any) -> Part:
     kind = item["type"]
     try:
         if kind == "text":
-            return Text(item["text"])
+            return Text(item["text"], _signature_from_log(item.get("thought_signature")))
         if kind == "image":
             data = item["url"] if "url" in item else _decode(item["data"], "image")
             return Image(data, media_type=item.get("media_type"), detail=item.get("detail", "auto"))
@@ -121,7 +143,13 @@ def part_from_log(item: Any) -> Part:
                 provider=item.get("provider"),
             )
         if kind == "tool_call":
-            return ToolCall(item["id"], item["name"], item.get("arguments") or {}, item.get("raw"))
+            return ToolCall(
+                item["id"],
+                item["name"],
+                item.get("arguments") or {},
+                item.get("raw"),
+                thought_signature=_signature_from_log(item.get("thought_signature")),
+            )
         if kind == "tool_result":
             if "parts" in item:
                 return ToolResult(item["tool_call_id"], [part_from_log(p) for p in item["parts"]])

@@ -28,9 +28,36 @@ def test_unknown_model_names_suggestions():
         LLMClient("gpt-4.1-mimi")
 
 
-def test_empty_prompt_list_is_rejected():
-    with pytest.raises(ConfigurationError, match="prompts is empty"):
-        LLMClient(MINI).process_prompts_sync([])
+def test_an_empty_prompt_list_returns_an_empty_list_without_starting_ray():
+    client = LLMClient(MINI)
+    assert client.process_prompts_sync([]) == []
+    assert client.process_prompts_sync([], return_completions_only=True) == []
+    assert client._engine is None  # nothing was started for nothing
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(cache_ttl="1h"), "cache_ttl='1h' is not supported"),
+        (dict(cache_ttl="2h"), "cache_ttl must be one of"),
+        (dict(stateless_responses=True), "only valid with use_responses_api"),
+        (dict(stateless_responses=True, use_responses_api=True), "stateless_responses=True"),
+        (dict(thinking_prefix_mismatch="drop_block"), "thinking_prefix_mismatch='drop_block'"),
+        (dict(thinking_prefix_mismatch="ignore"), "thinking_prefix_mismatch must be one of"),
+        (dict(task_budget=20_000), "task_budget=20000 is not supported"),
+        (dict(global_effort="low", verbosity="high"), "disagree"),
+        (dict(verbosity="loud"), "verbosity must be one of"),
+        (dict(fallback_models=[3]), "fallback_models must be"),
+    ],
+)
+def test_arguments_deluge_ray_cannot_honour_are_refused_by_name(kwargs, match):
+    with pytest.raises(ConfigurationError, match=match):
+        LLMClient(MINI, **kwargs)
+
+
+def test_unknown_fallback_model_is_refused_like_an_unknown_model():
+    with pytest.raises(UnknownModelError, match=r"gpt-4\.1-mimi"):
+        LLMClient(MINI, fallback_models=["gpt-4.1-mimi"])
 
 
 def test_unsupported_prompt_type_names_the_index():

@@ -170,7 +170,7 @@ def test_with_limits_updates_the_client_and_returns_it():
         client.max_requests_per_minute,
         client.max_tokens_per_minute,
         client.max_concurrent_requests,
-    ) == (10, 100_000, 3)
+    ) == (10, 500_000, 3)
     with pytest.raises(ValueError, match="max_tokens_per_minute"):
         client.with_limits(max_tokens_per_minute=-5)
 
@@ -207,3 +207,97 @@ async def test_raw_response_is_the_providers_json_reply(mock, make_client):
     assert raw["usage"]["completion_tokens"] == result.output_tokens
     assert result.to_dict()["raw_response"] == raw
     assert result.raw_response is raw  # decoded once, then kept
+
+
+def test_model_dump_and_model_validate_round_trip_the_configuration():
+    client = LLMClient(
+        [MINI, "gpt-4.1-nano"],
+        model_weights=[3, 1],
+        fallback_models=["gpt-4o-mini"],
+        max_new_tokens=40,
+        global_effort="max",
+        thinking_budget=1024,
+        request_timeout=12,
+        progress="manual",
+    )
+    dumped = client.model_dump()
+    assert dumped["model_names"] == [MINI, "gpt-4.1-nano", "gpt-4o-mini"]
+    assert dumped["model_weights"] == [0.75, 0.25, 0.0]
+    assert dumped["sampling_params"][0]["max_new_tokens"] == 40
+    assert dumped["sampling_params"][2]["verbosity"] == "max"
+    again = LLMClient.model_validate(dumped)
+    assert again.model_dump() == dumped
+    assert LLMClient.model_validate(client) is client
+    assert set(client.model_dump(include=["name", "progress"])) == {"name", "progress"}
+
+
+def test_global_effort_and_verbosity_are_one_setting_down_to_the_sampling_params():
+    for kwargs in (dict(global_effort="max"), dict(verbosity="max")):
+        client = LLMClient(MINI, **kwargs)
+        assert (client.global_effort, client.verbosity) == ("max", "max")
+        sp = client.sampling_params[0]
+        assert (sp.global_effort, sp.verbosity) == ("max", "max")
+    assert LLMClient(MINI).sampling_params[0].global_effort is None
+
+
+def test_effort_suffixes_xhigh_and_max_set_the_reasoning_effort():
+    assert LLMClient("o3-xhigh").sampling_params[0].reasoning_effort == "xhigh"
+    client = LLMClient("gpt-5-max")
+    assert (client.model_names, client.reasoning_effort) == (["gpt-5"], "max")
+
+
+def test_with_model_and_with_models_switch_models_keeping_fallbacks():
+    client = LLMClient(MINI, fallback_models=["gpt-4.1-nano"], max_new_tokens=33)
+    assert client.model_weights == [1.0, 0.0]
+    assert client.with_model("o3-high") is client
+    assert client.model_names == ["o3", "gpt-4.1-nano"]
+    assert client.model_weights == [1.0, 0.0]
+    assert [sp.reasoning_effort for sp in client.sampling_params] == ["high", "high"]
+    assert [sp.max_new_tokens for sp in client.sampling_params] == [33, 33]
+    client.with_models([MINI, "gpt-4o-mini"])
+    assert client.model_names == [MINI, "gpt-4o-mini", "gpt-4.1-nano"]
+    assert client.model_weights == [0.5, 0.5, 0.0]
+    with pytest.raises(ValueError, match="non-empty list"):
+        client.with_models([])
+
+
+async def test_with_model_after_a_call_sends_to_the_new_model(mock, make_client):
+    client = make_client(MINI)
+    [first] = await client.process_prompts_async(["one"], show_progress=False)
+    client.with_model("gpt-4.1-nano")
+    [second] = await client.process_prompts_async(["two"], show_progress=False)
+    assert (first.model_internal, second.model_internal) == (MINI, "gpt-4.1-nano")
+
+
+async def test_a_fallback_model_answers_when_the_primary_says_use_another(mock, make_client):
+    from deluge_ray.mock._validate import MockHTTPError
+
+    quota = MockHTTPError(429, "You exceeded your current quota", code="insufficient_quota")
+    calls = {"n": 0}
+
+    def refuse_once(view):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise quota
+        return "primary"
+
+    mock.script("gpt-4.1-mini-2025-04-14", refuse_once)
+    client = make_client(MINI, fallback_models=["gpt-4.1-nano"])
+    first, second = [
+        (await client.process_prompts_async([p], show_progress=False))[0] for p in ("a", "b")
+    ]
+    assert first.model_internal == "gpt-4.1-nano" and not first.is_error
+    assert second.model_internal == MINI and second.completion == "primary"
+
+
+async def test_an_xhigh_suffix_model_answers_end_to_end_on_the_mock(mock, make_client):
+    [resp] = await make_client("o3-xhigh").process_prompts_async(["think"], show_progress=False)
+    assert not resp.is_error and resp.completion
+    assert resp.sampling_params.reasoning_effort == "xhigh"
+
+
+async def test_empty_batches_return_empty_lists(mock, make_client):
+    client = make_client(MINI)
+    assert await client.process_prompts_async([]) == []
+    assert await client.process_agent_loops_async([]) == []
+    assert client.process_agent_loops_sync([]) == []

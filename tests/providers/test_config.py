@@ -17,12 +17,15 @@ def test_defaults_match_the_reference() -> None:
         "top_p": 1.0,
         "json_mode": False,
         "max_new_tokens": 2048,
-        "global_effort": "high",
+        "global_effort": None,
+        "verbosity": None,
         "reasoning_effort": None,
         "thinking_budget": None,
         "logprobs": False,
         "top_logprobs": None,
         "strict_tools": True,
+        "media_resolution": None,
+        "task_budget": None,
     }
 
 
@@ -60,7 +63,7 @@ def test_bad_effort_names_are_rejected_with_the_choices() -> None:
     with pytest.raises(ConfigurationError, match="reasoning_effort must be one of"):
         SamplingParams(reasoning_effort="extreme")
     with pytest.raises(ConfigurationError, match="global_effort"):
-        SamplingParams(global_effort="minimal")
+        SamplingParams(global_effort="extreme")
     with pytest.raises(ConfigurationError, match="thinking_budget"):
         SamplingParams(thinking_budget=-5)
 
