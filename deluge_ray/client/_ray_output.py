@@ -6,7 +6,8 @@ tracebacks for the result refs of a killed caller, and the core worker's warning
 ``RateLimiter.lease`` call retried while the limiter restarts). deluge_ray resends the
 work, releases the dead caller's slots and reports what the user must act on itself, so by
 default these are kept off the terminal: the error feed goes to the ``deluge_ray.ray``
-logger at DEBUG level, the rest is switched off through Ray's own environment variables.
+logger at DEBUG level, unhandled-error reports are switched off through Ray's own
+environment variable, and Ray's INFO lines around ``ray.init`` are not shown.
 
 ``DELUGE_RAY_DEBUG=1`` (set before the first client runs) shows everything, as plain Ray
 would, and also forwards the actors' own output (``log_to_driver``).
@@ -47,9 +48,8 @@ def quiet_ray_environment() -> None:
     if debug_enabled():
         return
     # Unretrieved errors of refs whose work deluge_ray resent elsewhere (a killed caller).
+    # (RAY_BACKEND_LOG_LEVEL is not used: setting it makes Ray print a line saying so.)
     os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")
-    # The core worker's own warnings (task retries while an actor restarts); errors remain.
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
 
 
 @contextlib.contextmanager

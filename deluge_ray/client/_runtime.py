@@ -140,6 +140,8 @@ def _join(ray: ModuleType, target: str) -> None:
             namespace=RAY_NAMESPACE,
             log_to_driver=debug_enabled(),
             ignore_reinit_error=True,
+            # Configuring would reset the "ray" logger to INFO inside init (see _ray_output).
+            configure_logging=debug_enabled(),
         )
     except Exception as exc:
         if _is_auth_failure(exc):
