@@ -25,9 +25,9 @@ EXIT_INTERRUPTED = 130
 
 
 def _quiet_ray_defaults() -> None:
-    # Before Ray is imported anywhere: no usage-stats prompt, no token-auth banner.
+    # Before Ray is imported anywhere: no usage-stats prompt. RAY_AUTH_MODE is left to
+    # client/_runtime, which sets it only for an embedded Ray (a join needs the user's).
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 
 def _one_line_warnings() -> None:
@@ -195,6 +195,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
             )
         return 0
 
+    from ..client._runtime import ensure_ray
+
+    # Join (or start) Ray before the first prompt: an unreachable cluster or a missing
+    # token is then one line and exit status 2, not one failed row per prompt.
+    ensure_ray(args.address)
     shown = 0
 
     def report_problem(problem) -> None:

@@ -1,4 +1,9 @@
-"""The Ray side of dispatch: a pool of ProviderCaller actors behind the CallerPool protocol.
+"""The Ray side of dispatch: a client's view of its driver's ProviderCaller actors, behind
+the CallerPool protocol.
+
+The actors themselves belong to the driver (``_driver_callers``): every client of one
+process with a default pool size shares them, and the last client to close (or be
+garbage-collected) closes them. A client given ``num_callers=`` has that many of its own.
 
 Callers are created with ``num_cpus=0`` and ``scheduling_strategy="SPREAD"``; a lost one
 (killed, node gone) is replaced by a fresh actor, and the dispatcher resends its work.
@@ -11,7 +16,7 @@ each actor is a new worker process (about 0.5 s of CPU to start), and a cold cli
 call (often a single prompt) should not wait behind processes it does not need; by the
 time a large batch has its first answer, the extra callers are worth starting.
 
-    >>> pool = RayCallerPool(size=2, specs={}, name="demo", initial=1)   # doctest: +SKIP
+    >>> pool = RayCallerPool(size=2, specs={}, initial=1)   # doctest: +SKIP
     >>> len(pool.live_callers())                                         # doctest: +SKIP
     1
 """
@@ -19,65 +24,59 @@ time a large batch has its first answer, the extra callers are worth starting.
 from __future__ import annotations
 
 import asyncio
-import uuid
+import weakref
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
 
 from ..ratelimit._release import release_dead_caller
 from ..transport._work import CallSpec, WorkBatch, WorkItem, WorkResult
+from ._driver_callers import acquire_driver_callers, release_driver_callers
 
 __all__ = ["RayCallerPool"]
 
-# How long shutdown waits for callers to return their leases before killing them.
-_CLOSE_TIMEOUT_S = 5.0
-
 
 class RayCallerPool:
-    """``size`` ProviderCaller actors; ``specs`` is the client's live spec table.
+    """A client's share of its driver's ProviderCallers; ``specs`` is its live spec table.
 
-    ``initial`` (default: ``size``) is how many start right away; see the module docstring.
+    ``size`` is how many callers this client wants (shared callers number the largest any
+    open client wants); ``initial`` (default: ``size``) how many must run right away;
+    ``shared=False`` gives the client callers of its own. See the module docstring.
     """
 
     def __init__(
-        self, *, size: int, specs: dict[int, CallSpec], name: str, initial: int | None = None
+        self,
+        *,
+        size: int,
+        specs: dict[int, CallSpec],
+        initial: int | None = None,
+        shared: bool = True,
     ) -> None:
         import ray
 
-        from ..actors.provider_caller import ProviderCaller
-
         self._ray = ray
-        self._actor_class = ProviderCaller
         self._specs = specs
-        # The client name is user text: keep only a short, safe tag of it in caller ids.
-        self._id_prefix = (
-            f"{''.join(ch for ch in name if ch.isalnum())[:24]}-{uuid.uuid4().hex[:8]}"
+        self._callers = acquire_driver_callers(shared=shared)
+        # A client dropped without shutdown() still gives its share back when collected.
+        self._release = weakref.finalize(
+            self, release_driver_callers, self._callers, graceful=False
         )
-        self._created = 0
-        self._size = size
-        self._caller_ids: dict[Any, str] = {}
-        # caller -> {limiter name: handle} of every route it was sent work for
-        self._limiters_used: dict[Any, dict[str, Any]] = {}
+        # caller -> (its id, {limiter name: handle} of every route this client sent it)
+        self._limiters_used: dict[Any, tuple[str, dict[str, Any]]] = {}
         self._releases: set[asyncio.Task[int]] = set()
         start_now = size if initial is None else max(1, min(initial, size))
-        self._live_callers: list[Any] = [self._spawn() for _ in range(start_now)]
-
-    def _spawn(self) -> Any:
-        caller_id = f"{self._id_prefix}-{self._created}"
-        self._created += 1
-        caller = self._actor_class.options(scheduling_strategy="SPREAD").remote(caller_id)
-        self._caller_ids[caller] = caller_id
-        return caller
+        self._callers.want(size=size, initial=start_now)
 
     def live_callers(self) -> list[Hashable]:
-        """The current callers (replacements included)."""
-        return list(self._live_callers)
+        """The driver's current callers (replacements included)."""
+        return list(self._callers.callers)
 
     async def stream_batch(
         self, caller: Any, items: list[WorkItem], blocklisted: frozenset[str]
     ) -> AsyncIterator[list[WorkResult]]:
         """One streaming ``run_batch`` call; yields each list of results it sends."""
         specs = {spec_id: self._specs[spec_id] for spec_id in {i.spec_id for i in items}}
-        used = self._limiters_used.setdefault(caller, {})
+        caller_id = self._callers.caller_ids.get(caller, "")
+        _, used = self._limiters_used.setdefault(caller, (caller_id, {}))
         for spec in specs.values():
             for route in spec.routes:
                 if route.limiter is not None:
@@ -86,13 +85,8 @@ class RayCallerPool:
         stream = caller.run_batch.options(num_returns="streaming").remote(batch)
         async for ref in stream:
             results = await ref
-            self._grow()
+            self._callers.grow()
             yield results
-
-    def _grow(self) -> None:
-        """Start the callers that were deferred until the first answer (no-op after)."""
-        while len(self._live_callers) < self._size:
-            self._live_callers.append(self._spawn())
 
     def is_caller_lost(self, exc: BaseException) -> bool:
         """Actor death or an unreachable actor: resend its work elsewhere."""
@@ -101,23 +95,14 @@ class RayCallerPool:
         return isinstance(exc, (RayActorError, ActorUnavailableError, ObjectLostError))
 
     async def replace(self, caller: Any) -> None:
-        """Swap a dead caller for a fresh one (a no-op if already replaced)."""
-        if caller in self._live_callers:
-            self._live_callers.remove(caller)
-            self._live_callers.append(self._spawn())
-            self._release_at_limiters(caller)
+        """Swap a dead caller for a fresh one (a no-op if already replaced, by any client)."""
+        self._callers.replace(caller)
+        self._release_at_limiters(caller)
 
     def _release_at_limiters(self, caller: Any) -> None:
-        """Tell each limiter the lost caller used to give its slots back now."""
-        caller_id = self._caller_ids.pop(caller, None)
-        limiters = self._limiters_used.pop(caller, {})
-        # An unreachable caller may still be alive: kill it, so that no request of its
-        # runs on slots the limiters are about to hand to others.
-        try:
-            self._ray.kill(caller)
-        except Exception:
-            pass
-        if caller_id is None or not limiters:
+        """Tell each limiter this client used through the lost caller to free its slots now."""
+        caller_id, limiters = self._limiters_used.pop(caller, ("", {}))
+        if not caller_id or not limiters:
             return
         # In the background: the lost caller's work is resent without waiting for this.
         release = release_dead_caller(caller_id, limiters.values())
@@ -126,18 +111,14 @@ class RayCallerPool:
         task.add_done_callback(self._releases.discard)
 
     def shutdown(self) -> None:
-        """Close every caller (unused lease capacity goes back to the shared limiters,
-        pending usage reports are delivered), then kill it."""
-        closing = [caller.close.remote() for caller in self._live_callers]
-        try:
-            self._ray.wait(closing, num_returns=len(closing), timeout=_CLOSE_TIMEOUT_S)
-        except Exception:
-            pass
-        for caller in self._live_callers:
-            try:
-                self._ray.kill(caller)
-            except Exception:
-                pass
-        self._live_callers.clear()
-        self._caller_ids.clear()
+        """Give this client's share back; the driver's last client closes every caller
+        (unused lease capacity goes back to the shared limiters, pending usage reports are
+        delivered) and kills it."""
         self._limiters_used.clear()
+        if self._release.detach() is not None:
+            release_driver_callers(self._callers, graceful=True)
+
+    @property
+    def callers_started(self) -> int:
+        """How many caller actors this driver has started in all (replacements included)."""
+        return self._callers.created

@@ -24,10 +24,11 @@ def new_engine(client: LLMClient) -> Engine:
         pool_factory=lambda specs: RayCallerPool(
             size=client.num_callers,
             specs=specs,
-            name=client.name,
-            # A chosen pool size starts whole; the default one starts one caller and grows
-            # at the first answer (see _caller_pool).
+            # A chosen pool size is the client's own and starts whole; the default one is
+            # shared by the driver's clients, starts one caller and grows at the first
+            # answer (see _caller_pool).
             initial=None if client._num_callers_chosen else 1,
+            shared=not client._num_callers_chosen,
         ),
         # `is not None`, never truthiness: an empty cache with __len__ is falsy.
         cache_io=(

@@ -1,9 +1,21 @@
-"""Ray lifecycle for the driver: join a running cluster, or start a quiet local one.
+"""Ray lifecycle for the driver: the one place that decides how Ray is joined or started.
 
 The rule (issue 4, item 8): if this process is already connected (``ray.is_initialized()``)
 use that; if ``address=`` was given, or ``RAY_ADDRESS`` is set, join that cluster; otherwise
 start an embedded single-machine Ray with no dashboard, no usage-stats prompt and no worker
-log forwarding, so a plain script or a notebook cell stays quiet.
+log forwarding, so a plain script or a notebook cell stays quiet (see ``_ray_output``).
+
+Three rules of issue 15:
+
+- ``ray.init`` always runs on a thread that lives as long as the process: the main thread,
+  or else one parked daemon thread. Linux ties the ``gcs_server`` and ``raylet`` that
+  ``ray.init`` starts to the *thread* that forked them (parent-death signal), so starting
+  Ray on the short-lived thread that serves a notebook's ``process_prompts_sync`` killed
+  them when that call returned, and the kernel a minute later.
+- A join leaves ``RAY_AUTH_MODE`` alone (token-authenticated clusters join exactly as
+  with plain Ray); only an embedded Ray, which this process owns, defaults it to disabled.
+- An explicit address is checked first (``_cluster_probe``), so an unreachable cluster or a
+  missing token fails in seconds with one line instead of minutes of retries.
 
     >>> from deluge_ray.client._runtime import ensure_ray
     >>> ray = ensure_ray()          # doctest: +SKIP
@@ -13,59 +25,179 @@ log forwarding, so a plain script or a notebook cell stays quiet.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import queue
 import threading
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any, TypeVar
 
 from .._constants import RAY_NAMESPACE
 from ..errors import RuntimeUnavailableError
+from ._cluster_probe import AUTH_HELP, check_cluster_address
+from ._ray_output import (
+    debug_enabled,
+    quiet_ray_environment,
+    quiet_ray_logger,
+    route_ray_error_feed,
+)
 
-__all__ = ["ensure_ray"]
+__all__ = ["CONNECT_TIMEOUT_ENV", "connect_timeout", "ensure_ray", "run_on_lifetime_thread"]
+
+T = TypeVar("T")
+
+#: Seconds an explicit cluster address has to accept a connection (default 10).
+CONNECT_TIMEOUT_ENV = "DELUGE_RAY_CONNECT_TIMEOUT"
+_DEFAULT_CONNECT_TIMEOUT_S = 10.0
 
 # Two clients built at the same moment on two threads must not both call ray.init().
 _init_lock = threading.Lock()
 
 
-def _quiet_defaults() -> None:
-    # Set only if unset: a user who opted in to usage stats or token auth keeps their choice.
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+class _LifetimeThread:
+    """One daemon thread, parked for the life of the process, that runs what it is given."""
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future]] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._serve, name="deluge-ray-runtime", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            fn, future = self._work.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:  # handed to the waiting caller, never lost
+                    future.set_exception(exc)
+
+    def run(self, fn: Callable[[], T]) -> T:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._work.put((fn, future))
+        return future.result()
+
+
+_lifetime_thread: _LifetimeThread | None = None
+_lifetime_lock = threading.Lock()
+
+
+def run_on_lifetime_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn()`` on a thread that lives as long as the process; return its result.
+
+    From the main thread ``fn`` runs right here; from any other thread it runs on the
+    one parked ``deluge-ray-runtime`` thread (started on first use).
+    """
+    global _lifetime_thread
+    if threading.current_thread() is threading.main_thread():
+        return fn()
+    with _lifetime_lock:
+        if _lifetime_thread is None:
+            _lifetime_thread = _LifetimeThread()
+    return _lifetime_thread.run(fn)
+
+
+def connect_timeout() -> float:
+    """``DELUGE_RAY_CONNECT_TIMEOUT`` in seconds (default 10); a bad value is an error."""
+    raw = os.environ.get(CONNECT_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return _DEFAULT_CONNECT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise RuntimeUnavailableError(
+            f"{CONNECT_TIMEOUT_ENV}={raw!r} is not a positive number of seconds; "
+            "set it to e.g. 10, or unset it."
+        )
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _is_auth_failure(exc: BaseException) -> bool:
+    from ray.exceptions import AuthenticationError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, AuthenticationError) or "UNAUTHENTICATED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _join(ray: ModuleType, target: str) -> None:
+    check_cluster_address(target, timeout=connect_timeout())
+    try:
+        ray.init(
+            address=target,
+            namespace=RAY_NAMESPACE,
+            log_to_driver=debug_enabled(),
+            ignore_reinit_error=True,
+            # Configuring would reset the "ray" logger to INFO inside init (see _ray_output).
+            configure_logging=debug_enabled(),
+        )
+    except Exception as exc:
+        if _is_auth_failure(exc):
+            raise RuntimeUnavailableError(
+                f"Could not join the Ray cluster at {target!r}: it refused this process's "
+                f"authentication; {AUTH_HELP}."
+            ) from exc
+        hint = ""
+        if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+            hint = f"; if it was made by `ray start` (token authentication), {AUTH_HELP}"
+        raise RuntimeUnavailableError(
+            f"Could not join the Ray cluster at {target!r}: {_first_line(exc)}. Check that "
+            f"the cluster is running (`ray status`){hint}."
+        ) from exc
+
+
+def _start_embedded(ray: ModuleType) -> None:
+    try:
+        ray.init(
+            namespace=RAY_NAMESPACE,
+            include_dashboard=False,
+            log_to_driver=debug_enabled(),
+            ignore_reinit_error=True,
+            configure_logging=debug_enabled(),
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise RuntimeUnavailableError(
+            f"Could not start a local Ray instance: {_first_line(exc)}. "
+            "Set DELUGE_RAY_DEBUG=1 to see Ray's own output."
+        ) from exc
 
 
 def ensure_ray(address: str | None = None) -> ModuleType:
     """Return the ``ray`` module with this process connected to a cluster.
 
-    ``address`` (or ``RAY_ADDRESS``) joins an existing cluster, e.g. ``"auto"`` or
-    ``"ray://head:10001"``; without either an embedded local Ray is started.
-    Raises :class:`RuntimeUnavailableError` when the named cluster cannot be reached.
+    ``address`` (or ``RAY_ADDRESS``) joins an existing cluster, e.g. ``"auto"``,
+    ``"10.0.0.5:6379"`` or ``"ray://head:10001"``; without either an embedded local Ray is
+    started. Raises :class:`RuntimeUnavailableError` (a one-line message saying what to
+    do) when the cluster cannot be reached or refuses this process.
     """
-    _quiet_defaults()
+    quiet_ray_environment()
+    target = address or os.environ.get("RAY_ADDRESS") or None
+    if not target:
+        # An embedded Ray belongs to this process: no token file in ~/.ray, no auth banner.
+        # Set before Ray is imported, which reads it. (If the user started Ray themselves
+        # with token auth, Ray has already set this variable and it is left as it is.)
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
     with _init_lock:
         if ray.is_initialized():
             return ray
-        target = address or os.environ.get("RAY_ADDRESS") or None
-        try:
+        with quiet_ray_logger():
             if target:
-                ray.init(
-                    address=target,
-                    namespace=RAY_NAMESPACE,
-                    log_to_driver=False,
-                    ignore_reinit_error=True,
-                )
+                run_on_lifetime_thread(lambda: _join(ray, target))
             else:
-                ray.init(
-                    namespace=RAY_NAMESPACE,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    ignore_reinit_error=True,
-                    configure_logging=False,
-                )
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = f"the Ray cluster at {target!r}" if target else "a local Ray instance"
-            raise RuntimeUnavailableError(
-                f"Could not connect to {where}: {exc}. Check that the cluster is running "
-                "(`ray status`), or unset RAY_ADDRESS to start a local Ray."
-            ) from exc
+                run_on_lifetime_thread(lambda: _start_embedded(ray))
+        route_ray_error_feed()
     return ray

@@ -1,0 +1,151 @@
+"""The ProviderCaller actors of one driver, shared by every client it builds (issue 15, item 3).
+
+A script or notebook that builds many clients (one per model, twelve in a ``gather``) used
+to start a pool of caller processes per client; Ray then warned about "14 PYTHON worker
+processes ... 7x the maximum expected". Now each client's
+:class:`~deluge_ray.client._caller_pool.RayCallerPool` is a view onto one
+:class:`DriverCallers` per driver (per Ray job: a re-initialised Ray is a new driver),
+reference-counted by those views and closed when the last one closes or is
+garbage-collected. Its size is the largest any open client asked for. A client given an
+explicit ``num_callers`` keeps a pool of exactly that size to itself (``shared=False``).
+
+Callers hold no per-client state that matters: every batch carries its own specs, and the
+rate limiters are shared per key anyway.
+
+    >>> callers = acquire_driver_callers()      # doctest: +SKIP
+    >>> callers.want(size=4, initial=1)         # doctest: +SKIP
+    >>> release_driver_callers(callers)         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+__all__ = ["DriverCallers", "acquire_driver_callers", "release_driver_callers"]
+
+# How long the last release waits for callers to return their leases before killing them.
+_CLOSE_TIMEOUT_S = 5.0
+
+
+class DriverCallers:
+    """The live ProviderCaller actors of one driver; mutated under :attr:`lock`."""
+
+    def __init__(self, ray: Any, actor_class: Any) -> None:
+        self.lock = threading.Lock()
+        self._ray = ray
+        self._actor_class = actor_class
+        self._id_prefix = f"driver-{uuid.uuid4().hex[:8]}"
+        self._created = 0
+        self._target = 0
+        self.users = 0
+        self.callers: list[Any] = []
+        #: caller handle -> its id at the rate limiters
+        self.caller_ids: dict[Any, str] = {}
+
+    @property
+    def created(self) -> int:
+        """How many caller actors this driver has started in all (replacements included)."""
+        return self._created
+
+    def _spawn(self) -> Any:
+        caller_id = f"{self._id_prefix}-{self._created}"
+        self._created += 1
+        caller = self._actor_class.options(scheduling_strategy="SPREAD").remote(caller_id)
+        self.caller_ids[caller] = caller_id
+        return caller
+
+    def want(self, *, size: int, initial: int) -> None:
+        """A client wants ``size`` callers, ``initial`` of them now (the rest on :meth:`grow`)."""
+        with self.lock:
+            self._target = max(self._target, size)
+            while len(self.callers) < min(initial, self._target):
+                self.callers.append(self._spawn())
+
+    def grow(self) -> None:
+        """Start the callers deferred until a first answer came back (no-op after)."""
+        if len(self.callers) >= self._target:
+            return
+        with self.lock:
+            while len(self.callers) < self._target:
+                self.callers.append(self._spawn())
+
+    def replace(self, caller: Any) -> bool:
+        """Swap a lost caller for a fresh one; ``False`` if another client already did."""
+        with self.lock:
+            if caller not in self.callers:
+                return False
+            self.callers.remove(caller)
+            self.callers.append(self._spawn())
+        try:  # an unreachable caller may still be alive: no request of its may keep running
+            self._ray.kill(caller)
+        except Exception:
+            pass
+        return True
+
+    def close(self, *, graceful: bool) -> None:
+        """Close every caller (leases go back, usage reports are delivered), then kill it.
+
+        ``graceful=False`` (from a garbage-collection finaliser) kills without waiting.
+        """
+        with self.lock:
+            callers, self.callers = self.callers, []
+            self.caller_ids.clear()
+        if graceful and callers:
+            closing = [caller.close.remote() for caller in callers]
+            try:
+                self._ray.wait(closing, num_returns=len(closing), timeout=_CLOSE_TIMEOUT_S)
+            except Exception:
+                pass
+        for caller in callers:
+            try:
+                self._ray.kill(caller)
+            except Exception:
+                pass
+
+
+_registry: dict[str, DriverCallers] = {}
+_registry_lock = threading.Lock()
+
+
+def _driver_key(ray: Any) -> str:
+    return ray.get_runtime_context().get_job_id()
+
+
+def acquire_driver_callers(*, shared: bool = True) -> DriverCallers:
+    """This driver's callers, with one more user (create them on first use).
+
+    ``shared=False`` gives a set of callers of its own instead (a client whose size was
+    chosen gets exactly that many callers, as before).
+    """
+    import ray
+
+    from ..actors.provider_caller import ProviderCaller
+
+    if not shared:
+        own = DriverCallers(ray, ProviderCaller)
+        own.users = 1
+        return own
+    key = _driver_key(ray)
+    with _registry_lock:
+        # Callers of an earlier Ray session of this process died with it.
+        for stale in [k for k in _registry if k != key]:
+            del _registry[stale]
+        callers = _registry.get(key)
+        if callers is None:
+            callers = _registry[key] = DriverCallers(ray, ProviderCaller)
+        callers.users += 1
+    return callers
+
+
+def release_driver_callers(callers: DriverCallers, *, graceful: bool = True) -> None:
+    """One user fewer; the last one closes the callers."""
+    with _registry_lock:
+        callers.users -= 1
+        if callers.users > 0:
+            return
+        for key, value in list(_registry.items()):
+            if value is callers:
+                del _registry[key]
+    callers.close(graceful=graceful)
