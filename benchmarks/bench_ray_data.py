@@ -235,6 +235,11 @@ def run_scale(n: int, out_dir: str) -> dict[str, Any]:
     }
 
 
+def _save(results: dict[str, Any]) -> None:
+    C.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (C.RESULTS_DIR / "ray_data.json").write_text(json.dumps(results, indent=2))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small row counts")
@@ -254,14 +259,15 @@ def main() -> int:
             for actors, batch, retries in configs:
                 time.sleep(2)  # let the mock's one-second windows empty between clients
                 results["limit"].append(run_ray_llm_limit(mock, rows_limit, actors, batch, retries))
+        _save(results)  # each part as it ends: a long scale run must not cost the first part
     with C.MockServer() as mock:
         os.environ["OPENAI_BASE_URL"] = mock.openai_base_url
         for n in scale_rows:
             with tempfile.TemporaryDirectory() as out_dir:
                 results["scale"].append(run_scale(n, os.path.join(out_dir, "out")))
+            _save(results)
 
-    C.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (C.RESULTS_DIR / "ray_data.json").write_text(json.dumps(results, indent=2))
+    _save(results)
     for part in ("limit", "scale"):
         rows = results[part]
         if rows:
