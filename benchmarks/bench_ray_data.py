@@ -262,6 +262,9 @@ def main() -> int:
         _save(results)  # each part as it ends: a long scale run must not cost the first part
     with C.MockServer() as mock:
         os.environ["OPENAI_BASE_URL"] = mock.openai_base_url
+        # Another key, so another limiter: the first part's limiter learnt 3,000 RPM from
+        # the limited mock's rate-limit headers and would keep pacing this key at 50/s.
+        os.environ["OPENAI_API_KEY"] = f"{C.API_KEY}-scale"
         for n in scale_rows:
             with tempfile.TemporaryDirectory() as out_dir:
                 results["scale"].append(run_scale(n, os.path.join(out_dir, "out")))
