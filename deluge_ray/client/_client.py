@@ -579,6 +579,13 @@ class LLMClient(ConfigurableClient):
         """What agent loops may use of this client (see :mod:`deluge_ray.agents._context`)."""
         return build_agent_context(self)
 
+    def process_dataset(self, ds: Any, **options: Any) -> Any:
+        """Answer every row of a ``ray.data.Dataset``; returns the lazy output dataset (options
+        and output columns: :func:`deluge_ray.data.process_dataset`)."""
+        from ..data import process_dataset  # optional extra (pandas, pyarrow); data imports client
+
+        return process_dataset(self, ds, **options)
+
     # ---- lifecycle ------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Stop this client's engine thread and ProviderCaller actors (deluge_ray addition).

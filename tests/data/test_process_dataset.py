@@ -1,0 +1,300 @@
+"""LLMClient.process_dataset on real Ray Data against the mock provider.
+
+One mock per module, the session's Ray cluster, small datasets. Tests that need a limiter of
+their own (to read its counters, or because they kill actors holding its slots) use an API
+key of their own: the limiter is named after the key's fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+import ray
+from pydantic import BaseModel
+
+from deluge_ray._secrets import Secret
+from deluge_ray.cache import SqliteCache
+from deluge_ray.client._routes import limiter_name
+from deluge_ray.data import OUTPUT_COLUMNS
+from deluge_ray.errors import ConfigurationError
+from deluge_ray.mock import Latency, MockConfig, MockProvider
+from deluge_ray.mock._validate import MockHTTPError
+from tests.support.clients import client_builder, fresh_mock
+
+MINI = "gpt-4.1-mini"
+
+
+@pytest.fixture(scope="module")
+def mock_server():
+    with MockProvider(MockConfig(latency=Latency.fixed(1))) as server:
+        yield server
+
+
+@pytest.fixture
+def mock(mock_server):
+    yield from fresh_mock(mock_server)
+
+
+@pytest.fixture(scope="module")
+def ray_data(ray_cluster):
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    return ray.data
+
+
+@pytest.fixture
+def make_client(ray_data, mock):
+    yield from client_builder(MINI)
+
+
+@pytest.fixture
+def own_key(monkeypatch, ray_cluster):
+    """A fresh API key, hence a RateLimiter of this test's own (ended afterwards)."""
+    key = f"sk-data-{uuid.uuid4().hex}"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    yield key
+    name = limiter_name("openai", Secret(key))
+    try:
+        ray.kill(ray.get_actor(name, namespace="deluge_ray"))
+    except ValueError:
+        pass  # never created
+
+
+def _by_id(dataset):
+    return sorted(dataset.take_all(), key=lambda row: row["id"])
+
+
+def test_every_row_keeps_its_columns_and_gains_the_result_columns(mock, make_client, ray_data):
+    rows = [{"id": i, "prompt": f"question {i}", "lang": "en"} for i in range(200)]
+    rows[1]["prompt"] = rows[0]["prompt"]  # identical prompts in one batch are sent once
+    ds = ray_data.from_items(rows, override_num_blocks=4)
+    out = make_client().process_dataset(ds, batch_size=50, max_actors=1)
+    assert mock.stats()["requests"] == 0  # lazy: nothing runs until the rows are read
+
+    got = _by_id(out)
+    assert list(got[0]) == ["id", "prompt", "lang", *OUTPUT_COLUMNS]
+    assert [r["id"] for r in got] == list(range(200))
+    assert all(r["lang"] == "en" and not r["is_error"] for r in got)
+    assert [r["completion"] for r in got] == [f"Mock reply to: {row['prompt']}" for row in rows]
+    first = got[5]
+    assert first["status_code"] == 200 and first["model"] == MINI
+    assert first["input_tokens"] > 0 and first["output_tokens"] > 0
+    assert first["cost"] > 0 and first["finish_reason"] == "stop"
+    assert first["error_message"] is None and first["cache_hit"] is False
+    assert mock.stats()["requests"] == 199
+
+
+def test_message_lists_system_column_schema_and_raw_response(mock, make_client, ray_data):
+    mock.script("*", lambda view: f"system={view.system}; user={view.last_user_text}")
+    rows = [
+        {
+            "id": i,
+            "chat": [
+                {"role": "user", "content": f"first {i}"},
+                {"role": "assistant", "content": "ok"},
+                {"role": "user", "content": f"second {i}"},
+            ],
+            "persona": "Be terse." if i % 2 else None,
+        }
+        for i in range(20)
+    ]
+    out = make_client().process_dataset(
+        ray_data.from_items(rows),
+        messages_column="chat",
+        system_column="persona",
+        include_raw_response=True,
+        max_actors=1,
+    )
+    got = _by_id(out)
+    assert [r["completion"] for r in got] == [
+        f"system={'Be terse.' if i % 2 else None}; user=second {i}" for i in range(20)
+    ]
+    raw = json.loads(got[0]["raw_response"])
+    assert raw["choices"][0]["message"]["content"] == got[0]["completion"]
+
+    class Capital(BaseModel):
+        country: str
+        capital: str
+
+    mock.clear_scripts()
+    structured = make_client().process_dataset(
+        ray_data.from_items([{"id": 0, "prompt": "Capital of France?"}]),
+        output_schema=Capital,
+        return_completions_only=True,
+        max_actors=1,
+    )
+    (row,) = structured.take_all()
+    assert set(row) == {"id", "prompt", "completion"}
+    assert Capital.model_validate_json(row["completion"])
+
+
+def test_bad_rows_become_error_rows_and_the_job_finishes(mock, make_client, ray_data):
+    def refuse_some(view):
+        if "refuse me" in view.last_user_text:
+            raise MockHTTPError(400, "This request was refused by the content policy.")
+        return f"Mock reply to: {view.last_user_text}"
+
+    mock.script("*", refuse_some)
+    prompts = ["fine 0", None, "", "   ", "word " * 4_000, "refuse me", "fine 1", "fine 2"]
+    client = make_client(max_tokens_per_minute=3_000, max_new_tokens=64)
+    out = client.process_dataset(
+        ray_data.from_items([{"id": i, "prompt": p} for i, p in enumerate(prompts)]),
+        max_actors=1,
+    )
+    got = _by_id(out)
+    assert [r["is_error"] for r in got] == [False, True, True, True, True, True, False, False]
+    messages = [r["error_message"] or "" for r in got]
+    assert "column 'prompt' is null" in messages[1]
+    assert "column 'prompt' is empty" in messages[2] and "is empty" in messages[3]
+    assert "max_tokens_per_minute is 3,000, so it can never be sent" in messages[4]
+    assert "HTTP 400: This request was refused by the content policy." in messages[5]
+    assert got[5]["status_code"] == 400 and got[1]["status_code"] is None
+    assert got[7]["completion"] == "Mock reply to: fine 2"
+    # Only the three good rows and the refused one reached the provider, each once.
+    assert mock.stats()["requests"] == 4
+
+    # A prompt column of the wrong type, and message lists that are not messages.
+    numbers = client.process_dataset(
+        ray_data.from_items([{"id": i, "prompt": i} for i in range(3)]), max_actors=1
+    )
+    assert {r["error_message"] for r in numbers.take_all()} == {
+        "column 'prompt' holds a int; expected a string or a list of OpenAI/Anthropic message dicts"
+    }
+    chats = client.process_dataset(
+        ray_data.from_items(
+            [
+                {"id": 0, "chat": [{"role": "user", "content": "hello"}]},
+                {"id": 1, "chat": [{"role": "wizard", "content": "abracadabra"}]},
+                {"id": 2, "chat": []},
+            ]
+        ),
+        messages_column="chat",
+        max_actors=1,
+    )
+    rows = _by_id(chats)
+    assert rows[0]["completion"] == "Mock reply to: hello"
+    assert "column 'chat' holds an invalid message list" in rows[1]["error_message"]
+    assert rows[2]["error_message"] == "column 'chat' holds an empty message list"
+
+    # Columns only known by running the upstream stage: no refusal up front (that would run
+    # it), so every row says what is missing instead of the job failing.
+    unknown = ray_data.range(3).map_batches(lambda b: {"id": b["id"], "q": b["id"].astype(str)})
+    assert unknown.columns(fetch_if_missing=False) is None
+    rows = _by_id(client.process_dataset(unknown, max_actors=1))
+    assert {r["error_message"] for r in rows} == {
+        "the dataset has no column 'prompt'; its columns are ['id', 'q']"
+    }
+
+
+def test_bad_options_fail_before_any_request(mock, make_client, ray_data):
+    client = make_client()
+    ds = ray_data.from_items([{"id": 1, "question": "hi", "cost": 1.0}])
+    with pytest.raises(ConfigurationError, match=r"prompt_column='prompt' is not a column") as err:
+        client.process_dataset(ds)
+    assert "['id', 'question', 'cost']" in str(err.value)
+    with pytest.raises(ConfigurationError, match=r"messages_column='chat' is not a column"):
+        client.process_dataset(ds, messages_column="chat")
+    with pytest.raises(ConfigurationError, match=r"already has column\(s\) \['cost'\]"):
+        client.process_dataset(ds, prompt_column="question")
+    with pytest.raises(ConfigurationError, match="prompt_column must be a column name"):
+        client.process_dataset(ds, prompt_column=3)
+    with pytest.raises(ConfigurationError, match="batch_size must be a positive number"):
+        client.process_dataset(ds, prompt_column="question", batch_size=0)
+    with pytest.raises(ConfigurationError, match=r"takes a ray.data.Dataset, got list"):
+        client.process_dataset([{"prompt": "hi"}])
+    with pytest.raises(TypeError, match="prompt_colum"):
+        client.process_dataset(ds, prompt_colum="question")
+    with pytest.raises(ConfigurationError, match="service_tier"):
+        client.process_dataset(
+            ds.drop_columns(["cost"]), prompt_column="question", service_tier="gold"
+        )
+    assert mock.stats()["requests"] == 0
+
+
+def test_the_stage_draws_capacity_from_the_clients_named_limiter(
+    mock, own_key, make_client, ray_data
+):
+    client = make_client()
+    (warm,) = client.process_prompts_sync(["warm up"], show_progress=False)
+    assert not warm.is_error
+    limiter = client._routes[0].limiter
+    before = ray.get(limiter.stats.remote())
+
+    out = client.process_dataset(
+        ray_data.from_items([{"id": i, "prompt": f"limited {i}"} for i in range(120)]),
+        batch_size=40,
+        max_actors=1,
+    )
+    assert not any(r["is_error"] for r in out.take_all())
+    after = ray.get(limiter.stats.remote())
+    # Every one of the 120 requests was granted by the client's own limiter, in leases of
+    # many requests each (never one limiter call per request).
+    assert after["granted_requests"] - before["granted_requests"] >= 120
+    assert after["lease_calls"] - before["lease_calls"] <= 30
+    assert mock.stats()["requests"] == 121
+
+
+def test_a_rerun_after_a_killed_run_sends_only_unanswered_rows(
+    mock, mock_server, own_key, make_client, ray_data, tmp_path
+):
+    sent: dict[int, Counter] = {1: Counter(), 2: Counter()}
+    run = [1]
+    lock = threading.Lock()
+
+    def record(view):
+        with lock:
+            sent[run[0]][view.last_user_text] += 1
+        return f"Mock reply to: {view.last_user_text}"
+
+    mock.script("*", record)
+    mock_server.config.latency = Latency.fixed(100)  # slow enough to stop it part-way
+    try:
+        cache = SqliteCache(tmp_path / "rows.sqlite", "resume-test")
+        client = make_client(cache=cache)
+        n = 600
+        ds = ray_data.from_items(
+            [{"id": i, "prompt": f"resume row {i}"} for i in range(n)], override_num_blocks=60
+        )
+        batches = iter(client.process_dataset(ds, batch_size=5, max_actors=1).iter_batches())
+        next(batches)
+        batches.close()  # the consumer goes away: Ray Data stops the job and its actors
+
+        with lock:
+            run[0] = 2
+        mock.reset_stats()
+        got = _by_id(client.process_dataset(ds, batch_size=50, max_actors=1))
+    finally:
+        mock_server.config.latency = Latency.fixed(1)
+
+    assert [r["completion"] for r in got] == [f"Mock reply to: resume row {i}" for i in range(n)]
+    hits = {r["prompt"] for r in got if r["cache_hit"]}
+    assert 0 < len(hits) < n  # the first run answered some rows and was stopped early
+    # Every row answered by the first run came from the cache; only the others were sent.
+    assert hits <= set(sent[1])
+    assert not hits & set(sent[2])
+    assert set(sent[2]) == {r["prompt"] for r in got} - hits
+    assert mock.stats()["requests"] == n - len(hits)
+
+
+def test_write_parquet_streams_every_row(mock, make_client, ray_data, tmp_path):
+    n = 3_000
+    ds = ray_data.range(n, override_num_blocks=12).map_batches(
+        lambda batch: {"id": batch["id"], "prompt": [f"row {i}" for i in batch["id"]]}
+    )
+    make_client().process_dataset(ds, batch_size=100, max_actors=1).write_parquet(
+        str(tmp_path / "out")
+    )
+    files = list((tmp_path / "out").glob("*.parquet"))
+    assert len(files) > 1  # written block by block, not gathered into one
+    back = ray_data.read_parquet(str(tmp_path / "out"))
+    assert back.count() == n
+    assert back.filter(lambda row: row["is_error"]).count() == 0
+    assert sorted(r["id"] for r in back.select_columns(["id"]).take_all()) == list(range(n))
+    assert mock.stats()["requests"] == n
