@@ -167,27 +167,21 @@ class LLMClient(ConfigurableClient):
         warn_if_rate_unreachable(
             max_requests_per_minute, max_tokens_per_minute, self._models.max_new_tokens
         )
-        self.max_attempts = max_attempts
-        self.request_timeout = request_timeout
-        self.cache = cache
-        self.cache_ttl = cache_ttl
-        self.extra_headers = extra_headers
-        self.extra_body = extra_body
+        self.max_attempts, self.request_timeout = max_attempts, request_timeout
+        self.cache, self.cache_ttl = cache, cache_ttl
+        self.extra_headers, self.extra_body = extra_headers, extra_body
         self.thinking_prefix_mismatch = thinking_prefix_mismatch
         self.use_responses_api = use_responses_api
         self.stateless_responses = stateless_responses
         self.background = background
-        self.temperature = temperature
-        self.top_p = top_p
+        self.temperature, self.top_p = temperature, top_p
         self.json_mode = json_mode
         self.max_new_tokens = max_new_tokens
         # A single model's effort suffix ("o3-high") is the client's effort, as in 0.0.168.
         self.reasoning_effort = reasoning_effort or split_effort_suffixes(model_names)[1]
         self.global_effort = self.verbosity = effort
-        self.thinking_budget = thinking_budget
-        self.task_budget = task_budget
-        self.logprobs = logprobs
-        self.top_logprobs = top_logprobs
+        self.thinking_budget, self.task_budget = thinking_budget, task_budget
+        self.logprobs, self.top_logprobs = logprobs, top_logprobs
         self.force_local_mcp = force_local_mcp
         self.progress = progress
         self.postprocess = postprocess
