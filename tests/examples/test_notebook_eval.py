@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from tests.support.examples import EXAMPLES, TIMEOUT
+from tests.support.notebooks import install_kernel_here
 
 NOTEBOOK = EXAMPLES / "notebook_eval.ipynb"
 
@@ -18,25 +15,7 @@ NOTEBOOK = EXAMPLES / "notebook_eval.ipynb"
 @pytest.fixture
 def kernel_on_this_interpreter(tmp_path, monkeypatch) -> str:
     """A ``python3`` kernelspec that runs this interpreter, found before any other."""
-    prefix = tmp_path / "jupyter"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ipykernel",
-            "install",
-            "--prefix",
-            str(prefix),
-            "--name",
-            "python3",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=TIMEOUT,
-    )
-    kernel_dir = prefix / "share" / "jupyter"
-    spec = json.loads((kernel_dir / "kernels" / "python3" / "kernel.json").read_text())
-    assert spec["argv"][0] == sys.executable
+    kernel_dir = install_kernel_here(tmp_path / "jupyter", timeout=TIMEOUT)
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_dir))
     return "python3"
 

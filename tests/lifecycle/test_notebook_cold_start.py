@@ -14,13 +14,10 @@ which is how they are written in a cell whose loop is already running.
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +28,7 @@ from nbclient import NotebookClient
 
 from deluge_ray.mock import MockProvider
 from tests.support.examples import example_env
+from tests.support.notebooks import install_kernel_here
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -71,25 +69,7 @@ def tour_cells() -> list[str]:
 def fresh_kernel(tmp_path, monkeypatch) -> str:
     """A ``python3`` kernel on this interpreter whose environment names no Ray cluster and
     whose Ray temp dir is its own (so it can neither see nor join another Ray here)."""
-    prefix = tmp_path / "jupyter"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ipykernel",
-            "install",
-            "--prefix",
-            str(prefix),
-            "--name",
-            "python3",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    kernel_dir = prefix / "share" / "jupyter"
-    spec = json.loads((kernel_dir / "kernels" / "python3" / "kernel.json").read_text())
-    assert spec["argv"][0] == sys.executable
+    kernel_dir = install_kernel_here(tmp_path / "jupyter", timeout=120)
     # A short path: Ray's unix sockets live under it and their paths are length-limited.
     ray_tmp = tempfile.mkdtemp(prefix="drl-", dir="/tmp")
     kept = example_env()

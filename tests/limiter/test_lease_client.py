@@ -10,18 +10,9 @@ import pytest
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.ratelimit._headers import RateLimitObservation
 from deluge_ray.ratelimit._lease_client import LeaseClient
+from tests.support.rates import max_in_any_second
 
 from .virtual_time import InProcessLimiter, VirtualTime
-
-
-def max_in_any_second(times: list[float]) -> int:
-    times = sorted(times)
-    best, j = 0, 0
-    for i, start in enumerate(times):
-        while j < len(times) and times[j] < start + 1.0:
-            j += 1
-        best = max(best, j - i)
-    return best
 
 
 async def saturate(vt, clients, seconds, workers_per_client=40, latency=0.2, tokens=100):

@@ -13,8 +13,9 @@ import pytest
 from deluge_ray.ratelimit._core import LimiterCore, UsageReport
 from deluge_ray.ratelimit._lease_client import LeaseClient, LimiterUnavailable
 from deluge_ray.ratelimit._service import LimiterService
+from tests.support.rates import max_in_any_second
 
-from .test_lease_client import max_in_any_second, saturate
+from .test_lease_client import saturate
 from .virtual_time import InProcessLimiter, VirtualTime
 
 

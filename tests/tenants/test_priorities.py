@@ -7,6 +7,7 @@ import asyncio
 from deluge_ray.ratelimit._lease_client import LeaseClient
 from deluge_ray.ratelimit._priority import Tenant, parse_priority
 from tests.limiter.virtual_time import InProcessLimiter, VirtualTime
+from tests.support.rates import max_in_any_second
 
 RPM = 3000  # 50 requests/s
 SECONDS = 20.0
@@ -58,16 +59,6 @@ async def one_per_second(vt, client, sent, waits, latency=0.2):
         await vt.sleep(1.0)
     await asyncio.gather(*tasks)
     await client.close()
-
-
-def max_in_any_second(times):
-    times = sorted(times)
-    best, j = 0, 0
-    for i, start in enumerate(times):
-        while j < len(times) and times[j] < start + 1.0:
-            j += 1
-        best = max(best, j - i)
-    return best
 
 
 async def batch_and_interactive(interactive_priority):
