@@ -96,11 +96,13 @@ def test_bad_service_tier_is_rejected(mock, make_client):
 
 
 async def test_request_larger_than_the_token_budget_fails_alone(mock, make_client):
-    client = make_client(max_tokens_per_minute=600, max_new_tokens=64)
-    prompts = ["short", "word " * 2000, "also short"]
+    # A limit the short prompts fit in many times over (so they are not paced), that the
+    # long one (about 25,000 tokens) can never fit in.
+    client = make_client(max_tokens_per_minute=6000, max_new_tokens=64)
+    prompts = ["short", "word " * 20_000, "also short"]
     out = await client.process_prompts_async(prompts, show_progress=False)
     assert [r.is_error for r in out] == [False, True, False]
-    assert "max_tokens_per_minute is 600" in out[1].error_message
+    assert "max_tokens_per_minute is 6,000" in out[1].error_message
     assert mock.stats()["requests"] == 2  # the oversized one was never sent
 
 
