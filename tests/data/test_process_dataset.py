@@ -284,17 +284,17 @@ def test_a_rerun_after_a_killed_run_sends_only_unanswered_rows(
 
 
 def test_write_parquet_streams_every_row(mock, make_client, ray_data, tmp_path):
-    n = 3_000
-    ds = ray_data.range(n, override_num_blocks=12).map_batches(
+    n = 600
+    ds = ray_data.range(n, override_num_blocks=6).map_batches(
         lambda batch: {"id": batch["id"], "prompt": [f"row {i}" for i in batch["id"]]}
     )
-    make_client().process_dataset(ds, batch_size=100, max_actors=1).write_parquet(
+    make_client().process_dataset(ds, batch_size=50, max_actors=1).write_parquet(
         str(tmp_path / "out")
     )
     files = list((tmp_path / "out").glob("*.parquet"))
     assert len(files) > 1  # written block by block, not gathered into one
-    back = ray_data.read_parquet(str(tmp_path / "out"))
-    assert back.count() == n
-    assert back.filter(lambda row: row["is_error"]).count() == 0
-    assert sorted(r["id"] for r in back.select_columns(["id"]).take_all()) == list(range(n))
+    back = ray_data.read_parquet(str(tmp_path / "out")).select_columns(["id", "is_error"])
+    rows = back.take_all()  # one read job for every check below
+    assert sorted(r["id"] for r in rows) == list(range(n))
+    assert not any(r["is_error"] for r in rows)
     assert mock.stats()["requests"] == n
