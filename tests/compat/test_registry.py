@@ -119,3 +119,43 @@ def test_openai_compatible_providers_are_called_at_their_base_url(model_id, url,
     )
     assert spec.url == url
     assert spec.json["model"] == model.name
+
+
+def test_api_key_fallbacks_are_tried_in_order_like_0_0_168(monkeypatch):
+    from lm_deluge.models import register_model as oracle_register
+
+    from deluge_ray.errors import MissingAPIKeyError
+    from deluge_ray.models import register_model
+
+    names = ["COMPAT_KEY_MAIN", "COMPAT_KEY_FIRST", "COMPAT_KEY_SECOND"]
+    common = dict(name="m", api_key_env_var=names[0], api_key_env_var_fallbacks=names[1:])
+    theirs = oracle_register("compat-key-fallbacks", api_base="http://127.0.0.1:9/v1", **common)
+    ours = register_model("compat-key-fallbacks", base_url="http://127.0.0.1:9/v1", **common)
+    assert ours.api_key_env_vars == theirs.api_key_env_vars == tuple(names)
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(
+        MissingAPIKeyError, match="COMPAT_KEY_MAIN, COMPAT_KEY_FIRST, COMPAT_KEY_SECOND"
+    ):
+        ours.resolve_api_key()
+    monkeypatch.setenv("COMPAT_KEY_SECOND", "sk-second")
+    monkeypatch.setenv("COMPAT_KEY_FIRST", "sk-first")
+    assert ours.resolve_api_key().reveal() == theirs.resolve_api_key() == "sk-first"
+    monkeypatch.setenv("COMPAT_KEY_MAIN", "sk-main")
+    assert ours.resolve_api_key().reveal() == theirs.resolve_api_key() == "sk-main"
+
+
+def test_register_model_stores_0_0_168s_other_arguments():
+    from deluge_ray.errors import ConfigurationError
+    from deluge_ray.models import register_model
+
+    model = register_model(
+        "compat-regions",
+        base_url="http://127.0.0.1:9/v1",
+        regions={"us-east-1": 2, "us-west-2": 1},
+        requires_stateless_responses=True,
+    )
+    assert dict(model.regions) == {"us-east-1": 2, "us-west-2": 1}
+    assert model.requires_stateless_responses and not model.stateless_responses
+    with pytest.raises(ConfigurationError, match="api_key_env_var_fallbacks"):
+        register_model("compat-bad-fallbacks", api_key_env_var_fallbacks="ONE_STRING")
