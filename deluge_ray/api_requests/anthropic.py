@@ -40,6 +40,7 @@ __all__ = [
     "BETA_MCP",
     "BETA_STRUCTURED_OUTPUTS",
     "build_request",
+    "output_effort",
     "parse_response",
 ]
 
@@ -67,6 +68,33 @@ def uses_uploaded_files(blocks: Any) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def output_effort(model: APIModel, asked: str | None) -> str | None:
+    """The ``output_config.effort`` to send for output effort ``asked``, as 0.0.168 maps it.
+
+    Only models that take an effort get one (``None`` otherwise, and for ``"none"``, which
+    Anthropic has no level for). ``minimal`` is sent as ``low``; ``xhigh`` is a level of
+    Claude Opus 4.7 and later only, and is sent as ``max`` to older models.
+
+    >>> from deluge_ray.models import get_model
+    >>> output_effort(get_model("claude-4.6-sonnet"), "xhigh")
+    'max'
+    >>> output_effort(get_model("claude-4.7-opus"), "xhigh")
+    'xhigh'
+    """
+    if asked is None or not model.supports_effort or asked == "none":
+        return None
+    if asked == "minimal":
+        return "low"
+    if asked == "xhigh" and not _takes_xhigh_effort(model):
+        return "max"
+    return asked
+
+
+def _takes_xhigh_effort(model: APIModel) -> bool:
+    # 0.0.168's registry marks Claude 5 and later; Opus 4.7/4.8 only by their wire names.
+    return model.supports_xhigh or any(v in model.name for v in ("opus-4-7", "opus-4-8"))
 
 
 def build_request(
@@ -124,8 +152,9 @@ def build_request(
         _, schema = output_schema_dict(output_schema)
         body["output_format"] = {"type": "json_schema", "schema": strict_schema(schema)}
         betas.append(BETA_STRUCTURED_OUTPUTS)
-    if model.supports_effort and sp.global_effort is not None:
-        body["output_config"] = {"effort": sp.global_effort}
+    effort = output_effort(model, sp.global_effort)
+    if effort is not None:
+        body["output_config"] = {"effort": effort}
         betas.append(BETA_EFFORT)
     url = f"{(base_url or model.resolved_base_url()).rstrip('/')}/messages"
     headers = finish_headers(auth_headers("anthropic", api_key), betas, extra_headers)

@@ -13,7 +13,6 @@ nothing here assumes api.openai.com.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ from ._common import (
     tool_arguments,
 )
 from ._errors import classify_error
+from ._openai_effort import openai_sampling_fields, verbosity_for
 from ._types import ParsedResponse, RequestSpec
 
 if TYPE_CHECKING:
@@ -47,20 +47,15 @@ __all__ = ["build_request", "parse_response", "response_format", "sampling_field
 
 
 def sampling_fields(model: APIModel, sp: SamplingParams) -> dict[str, Any]:
-    """Temperature/top_p for ordinary models; reasoning effort for reasoning models.
-
-    OpenAI's reasoning models reject ``temperature`` and ``top_p``, so they are left out.
-    """
-    if model.reasoning_model:
-        return {"reasoning_effort": sp.reasoning_effort} if sp.reasoning_effort else {}
-    if sp.reasoning_effort not in (None, "none"):
-        warnings.warn(
-            f"reasoning_effort={sp.reasoning_effort!r} ignored: {model.id} is not a "
-            "reasoning model.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return {"temperature": sp.temperature, "top_p": sp.top_p}
+    """Temperature/top_p, ``reasoning_effort`` and ``verbosity`` as chat completions
+    take them (the rules are in :mod:`._openai_effort`)."""
+    fields, effort = openai_sampling_fields(model, sp, chat=True)
+    if effort is not None:
+        fields["reasoning_effort"] = effort
+    verbosity = verbosity_for(model, sp)
+    if verbosity is not None:
+        fields["verbosity"] = verbosity
+    return fields
 
 
 def response_format(model: APIModel, sp: SamplingParams, output_schema: Any) -> dict | None:

@@ -23,6 +23,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
     },
     "claude-5.5-sonnet": {
         "name": "claude-sonnet-5-5",
@@ -38,6 +39,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
     },
     "claude-5.5-opus": {
         "name": "claude-opus-5-5",
@@ -53,6 +55,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
     },
     "claude-5-opus": {
         "name": "claude-opus-5",
@@ -68,6 +71,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
     },
     "claude-5-sonnet": {
         "name": "claude-sonnet-5",
@@ -81,6 +85,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
     },
     "claude-fable-5": {
         "name": "claude-fable-5",
@@ -95,6 +100,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": True,
         "reasoning_model": True,
         "supports_xhigh": True,
+        "supports_effort": True,
     },
     "claude-fable-5.1": {
         "name": "claude-fable-5-1",
@@ -110,6 +116,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
     },
     "claude-4.8-opus": {
         "name": "claude-opus-4-8",
@@ -123,6 +130,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
     },
     "claude-4.7-opus": {
         "name": "claude-opus-4-7",
@@ -136,6 +144,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
     },
     "claude-4.6-opus": {
         "name": "claude-opus-4-6",
@@ -149,6 +158,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": False,
         "reasoning_model": True,
+        "supports_effort": True,
     },
     "claude-4.6-sonnet": {
         "name": "claude-sonnet-4-6",
@@ -162,6 +172,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
     },
     "claude-4.5-opus": {
         "name": "claude-opus-4-5-20251101",
@@ -175,6 +186,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": False,
         "reasoning_model": True,
+        "supports_effort": True,
     },
     "claude-4.5-haiku": {
         "name": "claude-haiku-4-5-20251001",

@@ -66,7 +66,16 @@ def _row(model) -> dict:
         # write them; the others default to False on both sides.
         if getattr(model, flag) or flag in ("supports_json", "supports_images"):
             row[flag] = bool(getattr(model, flag))
+    if _takes_output_effort(model):
+        row["supports_effort"] = True
     return row
+
+
+def _takes_output_effort(model) -> bool:
+    """Whether 0.0.168 sends Anthropic's ``output_config.effort`` to this model."""
+    from lm_deluge.api_requests.anthropic import _supports_ga_effort
+
+    return model.api_spec == "anthropic" and _supports_ga_effort(model)
 
 
 def _module_text(provider: str, models: dict, aliases: dict) -> str:
