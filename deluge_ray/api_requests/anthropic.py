@@ -203,6 +203,12 @@ def parse_response(
         output_tokens=int(u.get("output_tokens") or 0),
         cache_read_tokens=int(u.get("cache_read_input_tokens") or 0),
         cache_write_tokens=int(u.get("cache_creation_input_tokens") or 0),
+        # Of the cache writes, those with the 1-hour TTL (billed at twice the input price).
+        cache_write_1h_tokens=int(
+            (u.get("cache_creation") or {}).get("ephemeral_1h_input_tokens")
+            or u.get("ephemeral_1h_input_tokens")
+            or 0
+        ),
     )
     content = _message(data.get("content") or [])
     thinking = "\n".join(t.content for t in content.thinking_parts if t.content) or None

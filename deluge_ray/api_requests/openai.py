@@ -157,6 +157,7 @@ def parse_response(
         usage_data.get("completion_tokens", 0),
         details.get("cached_tokens", 0),
         details.get("cache_write_tokens", 0),
+        reasoning=(usage_data.get("completion_tokens_details") or {}).get("reasoning_tokens", 0),
     )
     content = _message(choice.get("message") or {})
     logprobs = (choice.get("logprobs") or {}).get("content")

@@ -190,6 +190,7 @@ def parse_response(
         usage_data.get("output_tokens", 0),
         details.get("cached_tokens", 0),
         details.get("cache_write_tokens", 0),
+        reasoning=(usage_data.get("output_tokens_details") or {}).get("reasoning_tokens", 0),
     )
     if state == "incomplete":
         finish = (data.get("incomplete_details") or {}).get("reason") or "incomplete"

@@ -166,19 +166,26 @@ class APIModel:
         output_tokens: int,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        *,
+        cache_write_1h_tokens: int = 0,
     ) -> float:
         """Dollar cost of one call.
 
         ``input_tokens`` excludes the cached-read and cache-write tokens (each is priced at
         its own rate), which is how :class:`~deluge_ray.api_requests.response.Usage` counts.
+        ``cache_write_1h_tokens``, the part of ``cache_write_tokens`` written with
+        Anthropic's 1-hour TTL, costs twice the input price rather than the cache-write
+        price (0.0.168's rule).
 
         >>> m = APIModel("x", "x", "openai", "openai", None, "u", input_cost=2.0, output_cost=8.0)
         >>> m.cost(1_000_000, 500_000)
         6.0
         """
+        one_hour = min(cache_write_tokens, cache_write_1h_tokens)
         return (
             input_tokens * self.input_cost
             + cache_read_tokens * self.cached_input_cost
-            + cache_write_tokens * self.cache_write_cost
+            + (cache_write_tokens - one_hour) * self.cache_write_cost
+            + one_hour * self.input_cost * 2
             + output_tokens * self.output_cost
         ) / _PER_MILLION
