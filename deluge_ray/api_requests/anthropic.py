@@ -16,6 +16,7 @@ from ..config import SamplingParams
 from ..models import APIModel
 from ..prompt import Conversation, Message, Text, Thinking, ToolCall, apply_tool_cache_control
 from ..transport._uploads import ANTHROPIC_FILES_BETA
+from ._claude_thinking import adaptive_thinking, output_effort
 from ._common import (
     ApiKey,
     auth_headers,
@@ -70,33 +71,6 @@ def uses_uploaded_files(blocks: Any) -> bool:
     return False
 
 
-def output_effort(model: APIModel, asked: str | None) -> str | None:
-    """The ``output_config.effort`` to send for output effort ``asked``, as 0.0.168 maps it.
-
-    Only models that take an effort get one (``None`` otherwise, and for ``"none"``, which
-    Anthropic has no level for). ``minimal`` is sent as ``low``; ``xhigh`` is a level of
-    Claude Opus 4.7 and later only, and is sent as ``max`` to older models.
-
-    >>> from deluge_ray.models import get_model
-    >>> output_effort(get_model("claude-4.6-sonnet"), "xhigh")
-    'max'
-    >>> output_effort(get_model("claude-4.7-opus"), "xhigh")
-    'xhigh'
-    """
-    if asked is None or not model.supports_effort or asked == "none":
-        return None
-    if asked == "minimal":
-        return "low"
-    if asked == "xhigh" and not _takes_xhigh_effort(model):
-        return "max"
-    return asked
-
-
-def _takes_xhigh_effort(model: APIModel) -> bool:
-    # 0.0.168's registry marks Claude 5 and later; Opus 4.7/4.8 only by their wire names.
-    return model.supports_xhigh or any(v in model.name for v in ("opus-4-7", "opus-4-8"))
-
-
 def build_request(
     model: APIModel,
     conversation: Conversation,
@@ -114,9 +88,11 @@ def build_request(
 ) -> RequestSpec:
     """The messages-API request for ``conversation``.
 
-    With thinking on, ``max_tokens`` is the thinking budget plus ``max_new_tokens`` (the
+    With a thinking budget, ``max_tokens`` is the budget plus ``max_new_tokens`` (the
     API requires the budget to be below ``max_tokens``, and the answer keeps its own
-    allowance), and temperature/top_p are left out (the API rejects them with thinking).
+    allowance); with adaptive thinking (Claude 4.6 and later) the effort goes in
+    ``output_config`` instead (see :mod:`._claude_thinking`). With thinking on,
+    temperature/top_p are left out (the API rejects them).
     ``service_tier`` is an OpenAI option and is ignored here.
     """
     no_background(background, "Anthropic messages")
@@ -128,8 +104,15 @@ def build_request(
         body["system"] = system
     if uses_uploaded_files(messages) or uses_uploaded_files(system):
         betas.append(BETA_FILES)
-    budget = thinking_budget_for(model, sp)
-    if budget:
+    adaptive = adaptive_thinking(model, sp)
+    budget = None if adaptive else thinking_budget_for(model, sp)
+    effort = output_effort(model, sp.global_effort)
+    if adaptive:
+        # Adaptive thinking shares max_tokens with the answer; the effort sizes it, and
+        # the reasoning effort asked for wins over the output effort.
+        body["max_tokens"] = sp.max_new_tokens
+        body["thinking"], effort = adaptive
+    elif budget:
         body["max_tokens"] = sp.max_new_tokens + budget
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
     else:
@@ -152,7 +135,6 @@ def build_request(
         _, schema = output_schema_dict(output_schema)
         body["output_format"] = {"type": "json_schema", "schema": strict_schema(schema)}
         betas.append(BETA_STRUCTURED_OUTPUTS)
-    effort = output_effort(model, sp.global_effort)
     if effort is not None:
         body["output_config"] = {"effort": effort}
         betas.append(BETA_EFFORT)

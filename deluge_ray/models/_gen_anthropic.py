@@ -24,6 +24,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_xhigh": True,
         "supports_max_reasoning": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_only",
     },
     "claude-5.5-sonnet": {
         "name": "claude-sonnet-5-5",
@@ -40,6 +41,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_xhigh": True,
         "supports_max_reasoning": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_only",
     },
     "claude-5.5-opus": {
         "name": "claude-opus-5-5",
@@ -56,6 +58,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_xhigh": True,
         "supports_max_reasoning": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-5-opus": {
         "name": "claude-opus-5",
@@ -72,6 +75,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_xhigh": True,
         "supports_max_reasoning": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-5-sonnet": {
         "name": "claude-sonnet-5",
@@ -86,6 +90,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": True,
         "reasoning_model": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_only",
     },
     "claude-fable-5": {
         "name": "claude-fable-5",
@@ -101,6 +106,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-fable-5.1": {
         "name": "claude-fable-5-1",
@@ -117,6 +123,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_xhigh": True,
         "supports_max_reasoning": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-4.8-opus": {
         "name": "claude-opus-4-8",
@@ -131,6 +138,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": True,
         "reasoning_model": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-4.7-opus": {
         "name": "claude-opus-4-7",
@@ -145,6 +153,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": True,
         "reasoning_model": True,
         "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-4.6-opus": {
         "name": "claude-opus-4-6",
@@ -159,6 +168,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": False,
         "reasoning_model": True,
         "supports_effort": True,
+        "thinking_style": "adaptive",
     },
     "claude-4.6-sonnet": {
         "name": "claude-sonnet-4-6",
@@ -173,6 +183,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": True,
         "reasoning_model": True,
         "supports_effort": True,
+        "thinking_style": "adaptive",
     },
     "claude-4.5-opus": {
         "name": "claude-opus-4-5-20251101",

@@ -67,6 +67,11 @@ class APIModel:
     supports_max_reasoning: bool = False
     supports_reasoning_none: bool = False
     supports_verbosity: bool = False
+    # How a Claude model is asked to think: "budget" (``budget_tokens``), "adaptive"
+    # (Claude 4.6: adaptive thinking at an effort; a budget is still accepted),
+    # "adaptive_only" (a budget is rejected, so it is turned into an effort) and
+    # "adaptive_summarized" (the same, asking for summarised thinking: Opus 4.7 and later).
+    thinking_style: str = "budget"
     # Variables tried, in order, when ``api_key_env_var`` is unset (0.0.168's fallbacks).
     api_key_env_var_fallbacks: tuple[str, ...] = ()
     # OpenAI wire: leave out temperature/top_p when they are 1.0, and the reasoning effort

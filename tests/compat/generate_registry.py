@@ -68,7 +68,23 @@ def _row(model) -> dict:
             row[flag] = bool(getattr(model, flag))
     if _takes_output_effort(model):
         row["supports_effort"] = True
+    style = _thinking_style(model)
+    if style != "budget":
+        row["thinking_style"] = style
     return row
+
+
+def _thinking_style(model) -> str:
+    """How 0.0.168 asks this Claude model to think (see ``APIModel.thinking_style``)."""
+    from lm_deluge.api_requests import anthropic as claude
+
+    if model.api_spec != "anthropic" or not claude._is_claude_46_or_newer(model):
+        return "budget"
+    if claude._is_claude_47(model):
+        return "adaptive_summarized"
+    if claude._removes_manual_thinking_budget(model):
+        return "adaptive_only"
+    return "adaptive"
 
 
 def _takes_output_effort(model) -> bool:

@@ -113,6 +113,51 @@ def test_anthropic_output_effort_matches_0_0_168(model_id, effort):
     assert ours == theirs
 
 
+def _without_documented_claude_defaults(theirs: dict, ours: dict) -> dict:
+    """0.0.168's Claude body less what the README says deluge_ray leaves out: the API's
+    default effort ``high`` when none was asked for, ``thinking: disabled``, and the
+    temperature 1.0 that thinking implies."""
+    theirs = dict(theirs)
+    if "output_config" not in ours and theirs.get("output_config") == {"effort": "high"}:
+        del theirs["output_config"]
+    if "thinking" not in ours and theirs.get("thinking") == {"type": "disabled"}:
+        del theirs["thinking"]
+    if "temperature" not in ours and "thinking" in ours and theirs.get("temperature") == 1.0:
+        del theirs["temperature"]  # with thinking on, 1.0 is the only value the API takes
+    return theirs
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "claude-4.5-sonnet",
+        "claude-4.6-sonnet",
+        "claude-4.7-opus",
+        "claude-5-sonnet",
+        "claude-5-opus",
+    ],
+)
+def test_claude_thinking_bodies_match_0_0_168(model_id):
+    for sampling in [
+        {"reasoning_effort": "low"},
+        {"reasoning_effort": "minimal"},
+        {"reasoning_effort": "xhigh"},
+        {"reasoning_effort": "high", "global_effort": "low"},
+        {"thinking_budget": 5_000},
+        {"thinking_budget": 40_000},
+    ]:
+        ours = _ours(model_id, "anthropic", **sampling)
+        theirs = _theirs(model_id, "anthropic", **sampling)
+        if sampling == {"reasoning_effort": "minimal"} and "budget_tokens" in ours["thinking"]:
+            # Anthropic's smallest budget is 1,024 (0.0.168 sends 256): README.
+            assert ours["thinking"]["budget_tokens"] == 1_024
+            continue
+        assert ours == _without_documented_claude_defaults(theirs, ours), sampling
+    # Opus 4.7 and later reject budget_tokens: a budget becomes adaptive thinking.
+    if model_id in ("claude-4.7-opus", "claude-5-opus"):
+        assert _ours(model_id, "anthropic", thinking_budget=5_000)["thinking"]["type"] == "adaptive"
+
+
 _REGISTERED = {
     "compat-wire-omit-all": dict(
         reasoning_model=True, omit_default_sampling_params=True, omit_default_reasoning_effort=True
