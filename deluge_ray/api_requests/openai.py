@@ -58,6 +58,13 @@ def sampling_fields(model: APIModel, sp: SamplingParams) -> dict[str, Any]:
     return fields
 
 
+def _max_tokens_field(model: APIModel) -> str:
+    # Cohere's and Mistral's OpenAI-compatible APIs take the older name (0.0.168's rule).
+    if "cohere" in model.base_url or "mistral" in model.name.lower():
+        return "max_tokens"
+    return "max_completion_tokens"
+
+
 def response_format(model: APIModel, sp: SamplingParams, output_schema: Any) -> dict | None:
     """``response_format``: a strict JSON schema, a JSON object, or ``None`` for text."""
     if output_schema is not None:
@@ -96,7 +103,7 @@ def build_request(
     body: dict[str, Any] = {
         "model": model.name,
         "messages": conversation.to_openai(),
-        "max_completion_tokens": sp.max_new_tokens,
+        _max_tokens_field(model): sp.max_new_tokens,
         **sampling_fields(model, sp),
     }
     if sp.logprobs or sp.top_logprobs is not None:

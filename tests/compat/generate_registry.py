@@ -44,6 +44,10 @@ FLAGS = (
     "supports_max_reasoning",
     "supports_reasoning_none",
     "supports_verbosity",
+    "omit_default_sampling_params",
+    "omit_default_reasoning_effort",
+    "stateless_responses",
+    "requires_stateless_responses",
 )
 
 
@@ -66,6 +70,8 @@ def _row(model) -> dict:
         # write them; the others default to False on both sides.
         if getattr(model, flag) or flag in ("supports_json", "supports_images"):
             row[flag] = bool(getattr(model, flag))
+    if model.api_key_env_var_fallbacks:
+        row["api_key_env_var_fallbacks"] = tuple(model.api_key_env_var_fallbacks)
     if _takes_output_effort(model):
         row["supports_effort"] = True
     style = _thinking_style(model)

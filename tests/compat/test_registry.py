@@ -41,6 +41,7 @@ def test_model_matches_0_0_168(key):
     assert ours.provider == PROVIDER_NAMES.get(theirs.provider, theirs.provider)
     assert ours.base_url == theirs.api_base.rstrip("/")
     assert ours.api_key_env_var == theirs.api_key_env_var
+    assert ours.api_key_env_vars == theirs.api_key_env_vars
     for price in PRICES:
         assert getattr(ours, price) == (getattr(theirs, price) or 0.0), price
     for flag in FLAGS:

@@ -95,6 +95,26 @@ def test_responses_bodies_match_0_0_168_but_for_statelessness(model_id):
         assert bool(stateless) == reasoning
 
 
+def test_every_openai_format_model_in_the_registry_gets_0_0_168s_body():
+    """Every model 0.0.168 sends as OpenAI chat (OpenRouter, Together, Groq, Mistral, ...):
+    the per-model flags (omitted defaults, Mistral's ``max_tokens``) shape it the same way."""
+    from lm_deluge.models import registry as oracle_registry
+
+    from .generate_registry import in_scope
+
+    checked = 0
+    for model_id, model in oracle_registry.items():
+        if model_id != model.id or not in_scope(model) or model.api_spec == "anthropic":
+            continue
+        if model.api_spec == "gemini":
+            continue
+        for sampling in ({}, {"reasoning_effort": "high"}, {"verbosity": "low"}):
+            ours = _ours(model_id, "chat", **sampling)
+            assert ours == _theirs(model_id, "chat", **sampling), (model_id, sampling)
+            checked += 1
+    assert checked > 400
+
+
 def test_effort_is_lowered_to_what_the_model_takes():
     # The cases that matter most, spelled out: o3 has no xhigh, GPT-5.2 no max.
     assert _ours("o3", "chat", reasoning_effort="max")["reasoning_effort"] == "high"
