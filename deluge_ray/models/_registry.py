@@ -200,7 +200,7 @@ def _regions(model_id: str, regions: Any) -> tuple[str, ...] | Mapping[str, int]
     if not regions:
         return ()
     if isinstance(regions, Mapping):
-        return MappingProxyType(dict(regions))
+        return dict(regions)  # a copy; a mappingproxy would not pickle to the actors
     if isinstance(regions, str):
         raise ConfigurationError(
             f"register_model({model_id!r}): regions must be a list of region names or a "

@@ -8,6 +8,8 @@ the four prices and the capability flags.
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from lm_deluge.models import registry as oracle_registry
 
@@ -157,6 +159,7 @@ def test_register_model_stores_0_0_168s_other_arguments():
         requires_stateless_responses=True,
     )
     assert dict(model.regions) == {"us-east-1": 2, "us-west-2": 1}
+    assert pickle.loads(pickle.dumps(model)) == model  # models travel to Ray actors
     assert model.requires_stateless_responses and not model.stateless_responses
     with pytest.raises(ConfigurationError, match="api_key_env_var_fallbacks"):
         register_model("compat-bad-fallbacks", api_key_env_var_fallbacks="ONE_STRING")
