@@ -104,10 +104,10 @@ def test_every_openai_format_model_in_the_registry_gets_0_0_168s_body():
 
     checked = 0
     for model_id, model in oracle_registry.items():
-        if model_id != model.id or not in_scope(model) or model.api_spec == "anthropic":
+        if model_id != model.id or not in_scope(model) or model.api_spec in ("anthropic", "gemini"):
             continue
-        if model.api_spec == "gemini":
-            continue
+        if model_id.startswith("compat-"):
+            continue  # registered by other compat tests (on the mock), not 0.0.168's own
         for sampling in ({}, {"reasoning_effort": "high"}, {"verbosity": "low"}):
             ours = _ours(model_id, "chat", **sampling)
             assert ours == _theirs(model_id, "chat", **sampling), (model_id, sampling)
