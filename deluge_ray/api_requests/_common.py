@@ -248,9 +248,16 @@ def tool_arguments(text: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return {}, {"arguments": text}
 
 
-def make_usage(input_total: int, output: int, cache_read: int = 0, cache_write: int = 0) -> Usage:
+def make_usage(
+    input_total: int,
+    output: int,
+    cache_read: int = 0,
+    cache_write: int = 0,
+    reasoning: int = 0,
+) -> Usage:
     """A :class:`Usage` from a prompt total that *includes* cache reads and writes (OpenAI,
-    Gemini); ``Usage.input_tokens`` keeps only the uncached remainder."""
+    Gemini); ``Usage.input_tokens`` keeps only the uncached remainder. ``reasoning`` is the
+    part of ``output`` spent thinking."""
     cache_read = int(cache_read or 0)
     cache_write = int(cache_write or 0)
     return Usage(
@@ -258,6 +265,7 @@ def make_usage(input_total: int, output: int, cache_read: int = 0, cache_write: 
         output_tokens=int(output or 0),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
+        reasoning_tokens=int(reasoning or 0),
     )
 
 
@@ -266,5 +274,9 @@ def cost_of(model: APIModel, usage: Usage | None) -> float | None:
     if usage is None:
         return None
     return model.cost(
-        usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens,
     )

@@ -16,6 +16,7 @@ from ..config import SamplingParams
 from ..models import APIModel
 from ..prompt import Conversation, Message, Text, Thinking, ToolCall, apply_tool_cache_control
 from ..transport._uploads import ANTHROPIC_FILES_BETA
+from ._claude_thinking import adaptive_thinking, output_effort
 from ._common import (
     ApiKey,
     auth_headers,
@@ -40,6 +41,7 @@ __all__ = [
     "BETA_MCP",
     "BETA_STRUCTURED_OUTPUTS",
     "build_request",
+    "output_effort",
     "parse_response",
 ]
 
@@ -86,9 +88,11 @@ def build_request(
 ) -> RequestSpec:
     """The messages-API request for ``conversation``.
 
-    With thinking on, ``max_tokens`` is the thinking budget plus ``max_new_tokens`` (the
+    With a thinking budget, ``max_tokens`` is the budget plus ``max_new_tokens`` (the
     API requires the budget to be below ``max_tokens``, and the answer keeps its own
-    allowance), and temperature/top_p are left out (the API rejects them with thinking).
+    allowance); with adaptive thinking (Claude 4.6 and later) the effort goes in
+    ``output_config`` instead (see :mod:`._claude_thinking`). With thinking on,
+    temperature/top_p are left out (the API rejects them).
     ``service_tier`` is an OpenAI option and is ignored here.
     """
     no_background(background, "Anthropic messages")
@@ -100,8 +104,15 @@ def build_request(
         body["system"] = system
     if uses_uploaded_files(messages) or uses_uploaded_files(system):
         betas.append(BETA_FILES)
-    budget = thinking_budget_for(model, sp)
-    if budget:
+    adaptive = adaptive_thinking(model, sp)
+    budget = None if adaptive else thinking_budget_for(model, sp)
+    effort = output_effort(model, sp.global_effort)
+    if adaptive:
+        # Adaptive thinking shares max_tokens with the answer; the effort sizes it, and
+        # the reasoning effort asked for wins over the output effort.
+        body["max_tokens"] = sp.max_new_tokens
+        body["thinking"], effort = adaptive
+    elif budget:
         body["max_tokens"] = sp.max_new_tokens + budget
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
     else:
@@ -124,8 +135,8 @@ def build_request(
         _, schema = output_schema_dict(output_schema)
         body["output_format"] = {"type": "json_schema", "schema": strict_schema(schema)}
         betas.append(BETA_STRUCTURED_OUTPUTS)
-    if model.supports_effort and sp.global_effort is not None:
-        body["output_config"] = {"effort": sp.global_effort}
+    if effort is not None:
+        body["output_config"] = {"effort": effort}
         betas.append(BETA_EFFORT)
     url = f"{(base_url or model.resolved_base_url()).rstrip('/')}/messages"
     headers = finish_headers(auth_headers("anthropic", api_key), betas, extra_headers)
@@ -174,6 +185,12 @@ def parse_response(
         output_tokens=int(u.get("output_tokens") or 0),
         cache_read_tokens=int(u.get("cache_read_input_tokens") or 0),
         cache_write_tokens=int(u.get("cache_creation_input_tokens") or 0),
+        # Of the cache writes, those with the 1-hour TTL (billed at twice the input price).
+        cache_write_1h_tokens=int(
+            (u.get("cache_creation") or {}).get("ephemeral_1h_input_tokens")
+            or u.get("ephemeral_1h_input_tokens")
+            or 0
+        ),
     )
     content = _message(data.get("content") or [])
     thinking = "\n".join(t.content for t in content.thinking_parts if t.content) or None

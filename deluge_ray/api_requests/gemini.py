@@ -172,10 +172,12 @@ def parse_response(
     content = _message((candidate.get("content") or {}).get("parts") or [], data.get("responseId"))
     meta = data.get("usageMetadata") or {}
     # Thinking tokens are billed as output; candidatesTokenCount leaves them out.
+    thoughts = int(meta.get("thoughtsTokenCount") or 0)
     usage = make_usage(
         meta.get("promptTokenCount", 0),
-        int(meta.get("candidatesTokenCount") or 0) + int(meta.get("thoughtsTokenCount") or 0),
+        int(meta.get("candidatesTokenCount") or 0) + thoughts,
         meta.get("cachedContentTokenCount", 0),
+        reasoning=thoughts,
     )
     logprobs = (candidate.get("logprobsResult") or {}).get("chosenCandidates")
     thinking = "\n".join(t.content for t in content.thinking_parts if t.content) or None

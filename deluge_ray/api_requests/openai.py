@@ -13,7 +13,6 @@ nothing here assumes api.openai.com.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ from ._common import (
     tool_arguments,
 )
 from ._errors import classify_error
+from ._openai_effort import openai_sampling_fields, verbosity_for
 from ._types import ParsedResponse, RequestSpec
 
 if TYPE_CHECKING:
@@ -47,20 +47,22 @@ __all__ = ["build_request", "parse_response", "response_format", "sampling_field
 
 
 def sampling_fields(model: APIModel, sp: SamplingParams) -> dict[str, Any]:
-    """Temperature/top_p for ordinary models; reasoning effort for reasoning models.
+    """Temperature/top_p, ``reasoning_effort`` and ``verbosity`` as chat completions
+    take them (the rules are in :mod:`._openai_effort`)."""
+    fields, effort = openai_sampling_fields(model, sp, chat=True)
+    if effort is not None:
+        fields["reasoning_effort"] = effort
+    verbosity = verbosity_for(model, sp)
+    if verbosity is not None:
+        fields["verbosity"] = verbosity
+    return fields
 
-    OpenAI's reasoning models reject ``temperature`` and ``top_p``, so they are left out.
-    """
-    if model.reasoning_model:
-        return {"reasoning_effort": sp.reasoning_effort} if sp.reasoning_effort else {}
-    if sp.reasoning_effort not in (None, "none"):
-        warnings.warn(
-            f"reasoning_effort={sp.reasoning_effort!r} ignored: {model.id} is not a "
-            "reasoning model.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return {"temperature": sp.temperature, "top_p": sp.top_p}
+
+def _max_tokens_field(model: APIModel) -> str:
+    # Cohere's and Mistral's OpenAI-compatible APIs take the older name (0.0.168's rule).
+    if "cohere" in model.base_url or "mistral" in model.name.lower():
+        return "max_tokens"
+    return "max_completion_tokens"
 
 
 def response_format(model: APIModel, sp: SamplingParams, output_schema: Any) -> dict | None:
@@ -101,7 +103,7 @@ def build_request(
     body: dict[str, Any] = {
         "model": model.name,
         "messages": conversation.to_openai(),
-        "max_completion_tokens": sp.max_new_tokens,
+        _max_tokens_field(model): sp.max_new_tokens,
         **sampling_fields(model, sp),
     }
     if sp.logprobs or sp.top_logprobs is not None:
@@ -162,6 +164,7 @@ def parse_response(
         usage_data.get("completion_tokens", 0),
         details.get("cached_tokens", 0),
         details.get("cache_write_tokens", 0),
+        reasoning=(usage_data.get("completion_tokens_details") or {}).get("reasoning_tokens", 0),
     )
     content = _message(choice.get("message") or {})
     logprobs = (choice.get("logprobs") or {}).get("content")

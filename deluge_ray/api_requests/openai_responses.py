@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..config import SamplingParams
+from ..errors import ConfigurationError
 from ..models import APIModel
 from ..prompt import Conversation, Message, Text, Thinking, ToolCall
 from ._common import (
@@ -29,8 +30,8 @@ from ._common import (
     tool_arguments,
 )
 from ._errors import classify_error
+from ._openai_effort import openai_sampling_fields, verbosity_for
 from ._types import ErrorInfo, ErrorKind, ParsedResponse, RequestSpec
-from .openai import sampling_fields
 
 __all__ = ["PENDING_STATUSES", "build_request", "parse_response"]
 
@@ -74,11 +75,18 @@ def build_request(
     if payload.get("instructions"):
         body["instructions"] = payload["instructions"]
     body["max_output_tokens"] = sp.max_new_tokens
-    fields = sampling_fields(model, sp)
-    if "reasoning_effort" in fields:
-        body["reasoning"] = {"effort": fields.pop("reasoning_effort")}
+    fields, effort = openai_sampling_fields(model, sp, chat=False)
     body.update(fields)
-    if model.reasoning_model and not background:
+    if effort is not None:
+        body["reasoning"] = {"effort": effort, "summary": "auto"}
+    stateless_model = model.stateless_responses or model.requires_stateless_responses
+    if background and stateless_model:
+        raise ConfigurationError(
+            f"{model.id} was registered with stateless_responses (or "
+            "requires_stateless_responses), which background=True cannot honour: OpenAI "
+            "stores background responses to be polled. Use background=False for this model."
+        )
+    if (model.reasoning_model or stateless_model) and not background:
         # Stateless replay: the encrypted reasoning comes back on each reasoning item.
         body["store"] = False
         body["include"] = ["reasoning.encrypted_content"]
@@ -89,6 +97,9 @@ def build_request(
     fmt = _text_format(model, sp, output_schema)
     if fmt is not None:
         body["text"] = {"format": fmt}
+    verbosity = verbosity_for(model, sp)
+    if verbosity is not None:
+        body.setdefault("text", {})["verbosity"] = verbosity
     funcs, servers, native = split_tools(tools)
     entries = [t.for_openai_responses(strict=sp.strict_tools) for t in funcs]
     entries += [s.for_openai_responses() for s in servers] + native
@@ -179,6 +190,7 @@ def parse_response(
         usage_data.get("output_tokens", 0),
         details.get("cached_tokens", 0),
         details.get("cache_write_tokens", 0),
+        reasoning=(usage_data.get("output_tokens_details") or {}).get("reasoning_tokens", 0),
     )
     if state == "incomplete":
         finish = (data.get("incomplete_details") or {}).get("reason") or "incomplete"

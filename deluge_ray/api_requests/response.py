@@ -182,6 +182,7 @@ class APIResponse:
                 usage.output_tokens,
                 usage.cache_read_tokens,
                 usage.cache_write_tokens,
+                cache_write_1h_tokens=usage.cache_write_1h_tokens,
             )
         return cls(
             id=id,

@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from .._secrets import read_api_key
 from ..config import SamplingParams
 from ..errors import ConfigurationError
 from ..models import APIModel, get_model
@@ -415,7 +414,7 @@ async def stream_chat(
         cache_pattern=cache_pattern,
         extra_headers=extra_headers,
         extra_body=extra_body,
-        api_key=read_api_key(model.api_key_env_var, model=model.id),
+        api_key=model.resolve_api_key(),
         base_url=model.resolved_base_url(),
     )
     estimated = conversation.count_tokens(sp.max_new_tokens)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._secrets import Secret, read_api_key
+from .._secrets import Secret
 from ..transport._work import ModelRoute
 from ._config import ModelConfig
 
@@ -34,7 +34,7 @@ def limiter_name(provider: str, key: Secret | None) -> str:
 
 def read_keys(cfg: ModelConfig) -> list[Secret | None]:
     """Every model's key from this process's environment (MissingAPIKeyError if unset)."""
-    return [read_api_key(m.api_key_env_var, model=m.id) for m in cfg.models]
+    return [m.resolve_api_key() for m in cfg.models]
 
 
 def default_limiter_factory(provider: str, key: Secret | None, limits: LimiterLimits) -> Any:

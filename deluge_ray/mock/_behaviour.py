@@ -265,6 +265,11 @@ class Generated:
     output_tokens: int
     finish: str
 
+    @property
+    def reasoning_tokens(self) -> int:
+        """The part of ``output_tokens`` spent on thinking (reported where providers do)."""
+        return count_text_tokens(self.thinking) if self.thinking else 0
+
 
 def default_text(view: RequestView) -> str:
     """The deterministic default reply: an echo of the prompt's last user turn."""

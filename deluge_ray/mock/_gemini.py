@@ -171,11 +171,15 @@ def _lower_types(schema: Any) -> Any:
 
 
 def _usage(gen: Generated) -> dict[str, Any]:
-    return {
+    # As Gemini reports them: candidatesTokenCount leaves the thinking tokens out.
+    usage = {
         "promptTokenCount": gen.input_tokens,
-        "candidatesTokenCount": gen.output_tokens,
+        "candidatesTokenCount": gen.output_tokens - gen.reasoning_tokens,
         "totalTokenCount": gen.input_tokens + gen.output_tokens,
     }
+    if gen.reasoning_tokens:
+        usage["thoughtsTokenCount"] = gen.reasoning_tokens
+    return usage
 
 
 def _response(

@@ -208,7 +208,7 @@ def render_responses(view: RequestView, gen: Generated) -> dict[str, Any]:
             "input_tokens": gen.input_tokens,
             "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": gen.output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": gen.reasoning_tokens},
             "total_tokens": gen.input_tokens + gen.output_tokens,
         },
         "metadata": body.get("metadata") or {},

@@ -32,7 +32,7 @@ def find_models(
     """Models matching every filter given (``None`` = no filter), one per model.
 
     An alias and its model count once. ``name_contains`` matches the id without regard to
-    case; ``has_api_key`` tests whether the model's key variable is set now; ``sort_by`` is
+    case; ``has_api_key`` tests whether one of the model's key variables is set now; ``sort_by`` is
     ``"input_cost"`` or ``"output_cost"``, with a leading ``-`` for most expensive first.
 
     >>> [m.id for m in find_models(provider="openai", name_contains="gpt-4.1-mini")]
@@ -77,7 +77,7 @@ def find_models(
         found = [
             m
             for m in found
-            if bool(m.api_key_env_var and os.environ.get(m.api_key_env_var)) == has_api_key
+            if any(os.environ.get(name) for name in m.api_key_env_vars) == has_api_key
         ]
     if sort_by is not None:
         field = sort_by.lstrip("-")

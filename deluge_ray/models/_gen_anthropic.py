@@ -23,6 +23,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_only",
     },
     "claude-5.5-sonnet": {
         "name": "claude-sonnet-5-5",
@@ -38,6 +40,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_only",
     },
     "claude-5.5-opus": {
         "name": "claude-opus-5-5",
@@ -53,6 +57,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-5-opus": {
         "name": "claude-opus-5",
@@ -68,6 +74,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-5-sonnet": {
         "name": "claude-sonnet-5",
@@ -81,6 +89,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_only",
     },
     "claude-fable-5": {
         "name": "claude-fable-5",
@@ -95,6 +105,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": True,
         "reasoning_model": True,
         "supports_xhigh": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-fable-5.1": {
         "name": "claude-fable-5-1",
@@ -110,6 +122,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "reasoning_model": True,
         "supports_xhigh": True,
         "supports_max_reasoning": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-4.8-opus": {
         "name": "claude-opus-4-8",
@@ -123,6 +137,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-4.7-opus": {
         "name": "claude-opus-4-7",
@@ -136,6 +152,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive_summarized",
     },
     "claude-4.6-opus": {
         "name": "claude-opus-4-6",
@@ -149,6 +167,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": False,
         "reasoning_model": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive",
     },
     "claude-4.6-sonnet": {
         "name": "claude-sonnet-4-6",
@@ -162,6 +182,8 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "supports_effort": True,
+        "thinking_style": "adaptive",
     },
     "claude-4.5-opus": {
         "name": "claude-opus-4-5-20251101",
@@ -175,6 +197,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": False,
         "reasoning_model": True,
+        "supports_effort": True,
     },
     "claude-4.5-haiku": {
         "name": "claude-haiku-4-5-20251001",

@@ -86,6 +86,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "omit_default_sampling_params": True,
     },
     "gemini-3.7-flash": {
         "name": "gemini-3.7-flash",
@@ -99,6 +100,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "omit_default_sampling_params": True,
     },
     "gemini-3.8-flash": {
         "name": "gemini-3.8-flash",
@@ -112,6 +114,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "omit_default_sampling_params": True,
     },
     "gemini-4-argon": {
         "name": "gemini-4-argon",
@@ -125,6 +128,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_json": True,
         "supports_images": True,
         "reasoning_model": True,
+        "omit_default_sampling_params": True,
     },
     "gemini-3.1-pro-preview": {
         "name": "gemini-3.1-pro-preview",

@@ -143,6 +143,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": False,
         "reasoning_model": True,
         "supports_max_reasoning": True,
+        "omit_default_reasoning_effort": True,
     },
     "glm-5.3-flash-openrouter": {
         "name": "z-ai/glm-5.3-flash",
@@ -157,6 +158,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "supports_images": True,
         "reasoning_model": True,
         "supports_max_reasoning": True,
+        "omit_default_reasoning_effort": True,
     },
     "nemotron-3-ultra-openrouter": {
         "name": "nvidia/nemotron-3-ultra-550b-a55b",

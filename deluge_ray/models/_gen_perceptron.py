@@ -20,6 +20,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "output_cost": 1.5,
         "supports_json": True,
         "supports_images": True,
+        "omit_default_sampling_params": True,
     },
     "isaac-0.2-2b-preview": {
         "name": "isaac-0.2-2b-preview",
@@ -32,6 +33,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "output_cost": 1.25,
         "supports_json": True,
         "supports_images": True,
+        "omit_default_sampling_params": True,
     },
     "isaac-0.2-1b": {
         "name": "isaac-0.2-1b",
@@ -44,6 +46,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "output_cost": 1.25,
         "supports_json": True,
         "supports_images": True,
+        "omit_default_sampling_params": True,
     },
     "isaac-0.1": {
         "name": "isaac-0.1",
@@ -56,6 +59,7 @@ MODELS: dict[str, dict[str, Any]] = {
         "output_cost": 1.25,
         "supports_json": True,
         "supports_images": True,
+        "omit_default_sampling_params": True,
     },
 }
 

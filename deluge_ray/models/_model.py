@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .._constants import (
     API_VERSION_PATHS,
@@ -11,6 +12,8 @@ from .._constants import (
     DEFAULT_BASE_URLS,
     SDK_BASE_URL_ENV_VARS,
 )
+from .._secrets import Secret
+from ..errors import MissingAPIKeyError
 
 __all__ = ["APIModel"]
 
@@ -64,6 +67,24 @@ class APIModel:
     supports_max_reasoning: bool = False
     supports_reasoning_none: bool = False
     supports_verbosity: bool = False
+    # How a Claude model is asked to think: "budget" (``budget_tokens``), "adaptive"
+    # (Claude 4.6: adaptive thinking at an effort; a budget is still accepted),
+    # "adaptive_only" (a budget is rejected, so it is turned into an effort) and
+    # "adaptive_summarized" (the same, asking for summarised thinking: Opus 4.7 and later).
+    thinking_style: str = "budget"
+    # Variables tried, in order, when ``api_key_env_var`` is unset (0.0.168's fallbacks).
+    api_key_env_var_fallbacks: tuple[str, ...] = ()
+    # OpenAI wire: leave out temperature/top_p when they are 1.0, and the reasoning effort
+    # when none was asked for, for servers that reject or misread the defaults.
+    omit_default_sampling_params: bool = False
+    omit_default_reasoning_effort: bool = False
+    # Responses API: send every request stateless (``store: false``, encrypted reasoning
+    # replayed); ``requires_stateless_responses`` says the server accepts nothing else.
+    stateless_responses: bool = False
+    requires_stateless_responses: bool = False
+    # Stored as registered (a list, or a dict of region -> weight) and never used: only
+    # 0.0.168's Bedrock routes spread requests over regions, and deluge_ray has no Bedrock.
+    regions: tuple[str, ...] | Mapping[str, int] = field(default=(), hash=False)
 
     @classmethod
     def from_registry(cls, name: str) -> APIModel:
@@ -75,6 +96,35 @@ class APIModel:
         from ._registry import get_model
 
         return get_model(name)
+
+    @property
+    def api_key_env_vars(self) -> tuple[str, ...]:
+        """The variables that may hold the API key, in the order they are tried."""
+        names = (self.api_key_env_var, *self.api_key_env_var_fallbacks)
+        return tuple(name for name in names if name)
+
+    def resolve_api_key(self) -> Secret | None:
+        """The API key from this process's environment: the first of
+        :attr:`api_key_env_vars` that is set, or ``None`` for a model that needs no key.
+
+        Read it on the driver (actors' environments differ). Raises
+        :class:`~deluge_ray.errors.MissingAPIKeyError` naming every variable tried.
+        """
+        if not self.api_key_env_vars:
+            return None
+        for name in self.api_key_env_vars:
+            value = os.environ.get(name)
+            if value:
+                return Secret(value)
+        names = self.api_key_env_vars
+        error = MissingAPIKeyError(names[0], self.id)
+        if len(names) > 1:
+            error.args = (
+                f"None of the environment variables {', '.join(names)} is set (needed by "
+                f"model {self.id!r}; they are tried in that order). Export one of them in "
+                f"the process that creates the LLMClient, e.g. `export {names[0]}=...`.",
+            )
+        raise error
 
     def resolved_base_url(self) -> str:
         """The base URL to call, read from the environment *now*.
@@ -121,19 +171,26 @@ class APIModel:
         output_tokens: int,
         cache_read_tokens: int = 0,
         cache_write_tokens: int = 0,
+        *,
+        cache_write_1h_tokens: int = 0,
     ) -> float:
         """Dollar cost of one call.
 
         ``input_tokens`` excludes the cached-read and cache-write tokens (each is priced at
         its own rate), which is how :class:`~deluge_ray.api_requests.response.Usage` counts.
+        ``cache_write_1h_tokens``, the part of ``cache_write_tokens`` written with
+        Anthropic's 1-hour TTL, costs twice the input price rather than the cache-write
+        price (0.0.168's rule).
 
         >>> m = APIModel("x", "x", "openai", "openai", None, "u", input_cost=2.0, output_cost=8.0)
         >>> m.cost(1_000_000, 500_000)
         6.0
         """
+        one_hour = min(cache_write_tokens, cache_write_1h_tokens)
         return (
             input_tokens * self.input_cost
             + cache_read_tokens * self.cached_input_cost
-            + cache_write_tokens * self.cache_write_cost
+            + (cache_write_tokens - one_hour) * self.cache_write_cost
+            + one_hour * self.input_cost * 2
             + output_tokens * self.output_cost
         ) / _PER_MILLION

@@ -82,8 +82,14 @@ def register_model(
     supports_max_reasoning: bool = False,
     supports_reasoning_none: bool = False,
     supports_verbosity: bool = False,
+    omit_default_sampling_params: bool = False,
+    omit_default_reasoning_effort: bool = False,
+    stateless_responses: bool = False,
+    requires_stateless_responses: bool = False,
+    regions: list[str] | Mapping[str, int] | None = None,
     aliases: list[str] | None = None,
     api_base: str | None = None,
+    api_key_env_var_fallbacks: list[str] | None = None,
 ) -> APIModel:
     """Add (or replace) a model, e.g. an OpenAI-compatible server, and return it.
 
@@ -93,6 +99,14 @@ def register_model(
     server needs no key; ``cached_input_cost`` defaults to ``input_cost``. As in
     lm-deluge 0.0.168, ``api_base`` is another name for ``base_url`` and every name in
     ``aliases`` also finds the model.
+
+    Also as in 0.0.168: ``api_key_env_var_fallbacks`` are read, in order, when
+    ``api_key_env_var`` is unset; ``omit_default_sampling_params`` leaves temperature and
+    top_p out of OpenAI-format requests when they are 1.0, and
+    ``omit_default_reasoning_effort`` leaves the reasoning effort out when none was asked
+    for; ``stateless_responses`` (or ``requires_stateless_responses``) sends every
+    Responses-API request with ``store: false`` and the encrypted reasoning included.
+    ``regions`` is stored but unused (0.0.168 uses it for Bedrock only).
 
     >>> m = register_model("my-vllm", name="meta-llama/Llama-3.1-8B-Instruct",
     ...                    provider="vllm", base_url="http://localhost:8000/v1",
@@ -130,6 +144,7 @@ def register_model(
     ):
         if price < 0:
             raise ConfigurationError(f"{label} must be >= 0 (USD per million tokens), got {price}.")
+    fallbacks = _key_fallbacks(id, api_key_env_var_fallbacks)
     model = APIModel(
         id=id,
         name=name or id,
@@ -156,12 +171,42 @@ def register_model(
         supports_max_reasoning=supports_max_reasoning,
         supports_reasoning_none=supports_reasoning_none,
         supports_verbosity=supports_verbosity,
+        api_key_env_var_fallbacks=fallbacks,
+        omit_default_sampling_params=omit_default_sampling_params,
+        omit_default_reasoning_effort=omit_default_reasoning_effort,
+        stateless_responses=stateless_responses,
+        requires_stateless_responses=requires_stateless_responses,
+        regions=_regions(id, regions),
     )
     with _lock:
         _models[id] = model
         for alias in aliases or ():
             _models[alias] = model
     return model
+
+
+def _key_fallbacks(model_id: str, names: Any) -> tuple[str, ...]:
+    if names is None:
+        return ()
+    if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigurationError(
+            f"register_model({model_id!r}): api_key_env_var_fallbacks must be a list of "
+            f"environment variable names, got {names!r}."
+        )
+    return tuple(names)
+
+
+def _regions(model_id: str, regions: Any) -> tuple[str, ...] | Mapping[str, int]:
+    if not regions:
+        return ()
+    if isinstance(regions, Mapping):
+        return dict(regions)  # a copy; a mappingproxy would not pickle to the actors
+    if isinstance(regions, str):
+        raise ConfigurationError(
+            f"register_model({model_id!r}): regions must be a list of region names or a "
+            f"dict of region -> weight, got the string {regions!r}."
+        )
+    return tuple(regions)
 
 
 def _builtin(

@@ -28,7 +28,6 @@ from typing import Any
 
 import aiohttp
 
-from .._secrets import read_api_key
 from ..api_requests import build_request, parse_response
 from ..api_requests._types import ErrorKind, ParsedResponse
 from ..api_requests.response import APIResponse
@@ -113,7 +112,7 @@ async def submit_batch_job(
         raise ConfigurationError(f"batch_size must be a positive integer, got {batch_size!r}.")
     conversations = prompts_to_conversations(list(prompts))
     sp = sampling_params or SamplingParams()
-    key = read_api_key(chosen.api_key_env_var, model=chosen.id)
+    key = chosen.resolve_api_key()
     base = chosen.resolved_base_url()
     # Build every request up front: a bad prompt fails before anything is uploaded.
     specs = [

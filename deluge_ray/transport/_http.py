@@ -18,7 +18,6 @@ from typing import Any
 
 import aiohttp
 
-from .._secrets import read_api_key
 from ..api_requests._common import auth_headers
 from ..api_requests._errors import classify_error, credentials_in, redact_error, with_called_url
 from ..api_requests._types import ErrorInfo, ErrorKind
@@ -76,7 +75,7 @@ def model_headers(model: APIModel, *, json_body: bool = True) -> dict[str, str]:
     The key is read from the model's environment variable now, on the driver; it only
     ever lives in the returned dict that goes on the wire.
     """
-    key = read_api_key(model.api_key_env_var, model=model.id)
+    key = model.resolve_api_key()
     headers = auth_headers(model.api_spec, key)
     if not json_body:
         headers.pop("content-type", None)  # multipart bodies set their own boundary

@@ -28,6 +28,7 @@ from ..api_requests import ErrorInfo, ErrorKind
 from ..api_requests._errors import redact_secrets, with_called_url
 from ..api_requests.response import APIResponse, attach_raw_body
 from ..errors import ConfigurationError
+from ._fallback import FallbackChain
 from ._retry import BLOCKLIST_STATUSES, backoff, should_retry
 from ._work import CallSpec, ModelRoute, WorkItem, WorkResult
 
@@ -108,10 +109,12 @@ class RequestRunner:
         requests_sent = rate_limited = 0
         new_blocklisted: list[str] = []
         route = self._choose(spec, set())
+        chain = FallbackChain.of(spec, route)  # fallback models, tried in order
+        budget = chain.attempt_budget(spec.max_attempts) if chain else spec.max_attempts
         last_error: ErrorInfo | None = None
         last_route = route or spec.routes[0]
         attempt = 0
-        while attempt < spec.max_attempts:
+        while attempt < budget:
             if route is None:
                 break
             attempt += 1
@@ -131,16 +134,21 @@ class RequestRunner:
             if should_retry(reply.kind):
                 if reply.kind is ErrorKind.RATE_LIMITED:
                     rate_limited += 1
+                if chain and chain.must_move_on(budget - attempt + 1, self.blocklisted):
+                    route = chain.step(self.blocklisted)
+                    continue
                 delay = backoff(attempt, reply.retry_after, self._rng)
             elif reply.kind is ErrorKind.RETRY_OTHER_MODEL:
                 if reply.status in BLOCKLIST_STATUSES and route.model.id not in self.blocklisted:
                     self.blocklisted.add(route.model.id)
                     new_blocklisted.append(route.model.id)
-                route = self._choose(spec, {route.model.id})
+                route = (
+                    chain.step(self.blocklisted) if chain else self._choose(spec, {route.model.id})
+                )
                 continue
             else:  # GIVE_UP: the request itself is wrong
                 break
-            if attempt < spec.max_attempts:
+            if attempt < budget:
                 await self._sleep(delay)
         return WorkResult(
             key=item.key,

@@ -157,9 +157,4 @@ SIGNATURE_EXEMPT: dict[tuple[str, str], str] = {
 
 #: What is still missing, exactly as the surface walk reports it. The test demands the
 #: walk's findings equal this list, so a gap that gets closed must be removed from it.
-#: Owner: the models engineer (register_model's 0.0.168 keyword arguments).
-KNOWN_GAPS: dict[str, list[str]] = {
-    ".models": [
-        "deluge_ray.models.register_model lacks parameters ['api_key_env_var_fallbacks', 'omit_default_reasoning_effort', 'omit_default_sampling_params', 'regions', 'requires_stateless_responses', 'stateless_responses']",
-    ],
-}
+KNOWN_GAPS: dict[str, list[str]] = {}

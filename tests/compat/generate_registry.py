@@ -44,6 +44,10 @@ FLAGS = (
     "supports_max_reasoning",
     "supports_reasoning_none",
     "supports_verbosity",
+    "omit_default_sampling_params",
+    "omit_default_reasoning_effort",
+    "stateless_responses",
+    "requires_stateless_responses",
 )
 
 
@@ -66,7 +70,34 @@ def _row(model) -> dict:
         # write them; the others default to False on both sides.
         if getattr(model, flag) or flag in ("supports_json", "supports_images"):
             row[flag] = bool(getattr(model, flag))
+    if model.api_key_env_var_fallbacks:
+        row["api_key_env_var_fallbacks"] = tuple(model.api_key_env_var_fallbacks)
+    if _takes_output_effort(model):
+        row["supports_effort"] = True
+    style = _thinking_style(model)
+    if style != "budget":
+        row["thinking_style"] = style
     return row
+
+
+def _thinking_style(model) -> str:
+    """How 0.0.168 asks this Claude model to think (see ``APIModel.thinking_style``)."""
+    from lm_deluge.api_requests import anthropic as claude
+
+    if model.api_spec != "anthropic" or not claude._is_claude_46_or_newer(model):
+        return "budget"
+    if claude._is_claude_47(model):
+        return "adaptive_summarized"
+    if claude._removes_manual_thinking_budget(model):
+        return "adaptive_only"
+    return "adaptive"
+
+
+def _takes_output_effort(model) -> bool:
+    """Whether 0.0.168 sends Anthropic's ``output_config.effort`` to this model."""
+    from lm_deluge.api_requests.anthropic import _supports_ga_effort
+
+    return model.api_spec == "anthropic" and _supports_ga_effort(model)
 
 
 def _module_text(provider: str, models: dict, aliases: dict) -> str:

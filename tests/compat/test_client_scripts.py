@@ -10,12 +10,24 @@ from __future__ import annotations
 import lm_deluge
 import pytest
 
-from ..support.clients import mock_fixtures
+from deluge_ray import LLMClient
+from deluge_ray.mock import use_mock
 
-mock_server, mock, make_client = mock_fixtures(latency_ms=1, client_needs_mock=True)
+from ..support.clients import CLIENT_DEFAULTS, mock_fixtures
+
+mock_server, mock, _ = mock_fixtures(latency_ms=1)
 
 PROMPTS = ["Say hello.", "Name a colour.", "Count to three."]
 ORACLE_ID = "compat-gpt-4.1-mini-on-mock"
+
+
+@pytest.fixture(scope="module")
+def our_client(ray_cluster, mock_server):
+    """One deluge_ray client for the module: starting a client's caller costs ~2 s."""
+    with use_mock(mock_server):
+        client = LLMClient("gpt-4.1-mini", **{**CLIENT_DEFAULTS, "max_new_tokens": 64})
+        yield client
+        client.shutdown()
 
 
 @pytest.fixture
@@ -46,30 +58,26 @@ def _fields(resp):
     )
 
 
-async def test_process_prompts_async_gives_the_same_answers(oracle_client, make_client):
-    ours = await make_client(max_new_tokens=64).process_prompts_async(PROMPTS)
+async def test_process_prompts_async_gives_the_same_answers(oracle_client, our_client):
+    ours = await our_client.process_prompts_async(PROMPTS)
     theirs = await oracle_client.process_prompts_async(PROMPTS, show_progress=False)
     assert [_fields(r) for r in ours] == [_fields(r) for r in theirs]
     assert all(not r.is_error and r.completion for r in ours)
 
 
-async def test_return_completions_only(oracle_client, make_client):
-    ours = await make_client(max_new_tokens=64).process_prompts_async(
-        PROMPTS, return_completions_only=True
-    )
+async def test_return_completions_only(oracle_client, our_client):
+    ours = await our_client.process_prompts_async(PROMPTS, return_completions_only=True)
     theirs = await oracle_client.process_prompts_async(
         PROMPTS, return_completions_only=True, show_progress=False
     )
     assert ours == theirs
 
 
-async def test_conversation_prompts_and_costs(oracle_client, make_client):
+async def test_conversation_prompts_and_costs(oracle_client, our_client):
     convs = [lambda lib, p=p: lib.Conversation().system("Be brief.").user(p) for p in PROMPTS]
     import deluge_ray
 
-    ours = await make_client(max_new_tokens=64).process_prompts_async(
-        [c(deluge_ray) for c in convs]
-    )
+    ours = await our_client.process_prompts_async([c(deluge_ray) for c in convs])
     theirs = await oracle_client.process_prompts_async(
         [c(lm_deluge) for c in convs], show_progress=False
     )

@@ -8,6 +8,8 @@ the four prices and the capability flags.
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from lm_deluge.models import registry as oracle_registry
 
@@ -41,6 +43,7 @@ def test_model_matches_0_0_168(key):
     assert ours.provider == PROVIDER_NAMES.get(theirs.provider, theirs.provider)
     assert ours.base_url == theirs.api_base.rstrip("/")
     assert ours.api_key_env_var == theirs.api_key_env_var
+    assert ours.api_key_env_vars == theirs.api_key_env_vars
     for price in PRICES:
         assert getattr(ours, price) == (getattr(theirs, price) or 0.0), price
     for flag in FLAGS:
@@ -119,3 +122,44 @@ def test_openai_compatible_providers_are_called_at_their_base_url(model_id, url,
     )
     assert spec.url == url
     assert spec.json["model"] == model.name
+
+
+def test_api_key_fallbacks_are_tried_in_order_like_0_0_168(monkeypatch):
+    from lm_deluge.models import register_model as oracle_register
+
+    from deluge_ray.errors import MissingAPIKeyError
+    from deluge_ray.models import register_model
+
+    names = ["COMPAT_KEY_MAIN", "COMPAT_KEY_FIRST", "COMPAT_KEY_SECOND"]
+    common = dict(name="m", api_key_env_var=names[0], api_key_env_var_fallbacks=names[1:])
+    theirs = oracle_register("compat-key-fallbacks", api_base="http://127.0.0.1:9/v1", **common)
+    ours = register_model("compat-key-fallbacks", base_url="http://127.0.0.1:9/v1", **common)
+    assert ours.api_key_env_vars == theirs.api_key_env_vars == tuple(names)
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(
+        MissingAPIKeyError, match="COMPAT_KEY_MAIN, COMPAT_KEY_FIRST, COMPAT_KEY_SECOND"
+    ):
+        ours.resolve_api_key()
+    monkeypatch.setenv("COMPAT_KEY_SECOND", "sk-second")
+    monkeypatch.setenv("COMPAT_KEY_FIRST", "sk-first")
+    assert ours.resolve_api_key().reveal() == theirs.resolve_api_key() == "sk-first"
+    monkeypatch.setenv("COMPAT_KEY_MAIN", "sk-main")
+    assert ours.resolve_api_key().reveal() == theirs.resolve_api_key() == "sk-main"
+
+
+def test_register_model_stores_0_0_168s_other_arguments():
+    from deluge_ray.errors import ConfigurationError
+    from deluge_ray.models import register_model
+
+    model = register_model(
+        "compat-regions",
+        base_url="http://127.0.0.1:9/v1",
+        regions={"us-east-1": 2, "us-west-2": 1},
+        requires_stateless_responses=True,
+    )
+    assert dict(model.regions) == {"us-east-1": 2, "us-west-2": 1}
+    assert pickle.loads(pickle.dumps(model)) == model  # models travel to Ray actors
+    assert model.requires_stateless_responses and not model.stateless_responses
+    with pytest.raises(ConfigurationError, match="api_key_env_var_fallbacks"):
+        register_model("compat-bad-fallbacks", api_key_env_var_fallbacks="ONE_STRING")

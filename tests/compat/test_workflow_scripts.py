@@ -9,10 +9,23 @@ import lm_deluge.cache
 import pytest
 
 import deluge_ray.cache
+from deluge_ray import LLMClient
+from deluge_ray.mock import use_mock
 
-from ..support.clients import mock_fixtures
+from ..support.clients import CLIENT_DEFAULTS, mock_fixtures
 
 mock_server, mock, make_client = mock_fixtures(latency_ms=1, client_needs_mock=True)
+
+
+@pytest.fixture(scope="module")
+def plain_client(ray_cluster, mock_server):
+    """One default deluge_ray client shared by the scripts that need no special settings
+    (starting a client's caller costs ~2 s)."""
+    with use_mock(mock_server):
+        client = LLMClient("gpt-4.1-mini", **{**CLIENT_DEFAULTS, "max_new_tokens": 64})
+        yield client
+        client.shutdown()
+
 
 ORACLE_ID = "compat-workflow-gpt-4.1-mini-on-mock"
 WIRE = "gpt-4.1-mini-2025-04-14"
@@ -86,7 +99,7 @@ def test_extract_parses_the_json_the_model_returns(oracle_client, make_client, m
     assert ours == theirs == [{"name": "Ada", "born": 1815}] * 2
 
 
-def test_translate_sends_only_the_non_english_texts(oracle_client, make_client, mock, monkeypatch):
+def test_translate_sends_only_the_non_english_texts(oracle_client, plain_client, mock, monkeypatch):
     import importlib
 
     from deluge_ray.pipelines import is_english
@@ -102,12 +115,12 @@ def test_translate_sends_only_the_non_english_texts(oracle_client, make_client, 
 
     before = mock.stats()["requests"]
     theirs = their_module.translate(list(texts), oracle_client())
-    ours = our_translate(list(texts), make_client(max_new_tokens=64))
+    ours = our_translate(list(texts), plain_client)
     assert ours == theirs == ["The world is very beautiful and it is big.", texts[1]]
     assert mock.stats()["requests"] - before == 2  # one French text per library
 
 
-def test_score_llm_reads_yes_and_no_alike(oracle_client, make_client, mock):
+def test_score_llm_reads_yes_and_no_alike(oracle_client, plain_client, mock):
     from lm_deluge.pipelines.score import score_llm as their_score
 
     from deluge_ray.pipelines.score import score_llm as our_score
@@ -116,7 +129,7 @@ def test_score_llm_reads_yes_and_no_alike(oracle_client, make_client, mock):
     template = "Is this review positive? {}"
     inputs = [("a good film",), ("a dull film",), ["good acting"]]
     theirs = their_score(template, inputs, oracle_client(), return_probabilities=False)
-    ours = our_score(template, inputs, make_client(max_new_tokens=64), return_probabilities=False)
+    ours = our_score(template, inputs, plain_client, return_probabilities=False)
     assert ours == theirs == [True, False, True]
 
 

@@ -108,7 +108,10 @@ def test_json_mode_and_output_schema() -> None:
 def test_reasoning_effort_on_reasoning_models_only() -> None:
     json = body(model=O3, sp=SamplingParams(reasoning_effort="high", temperature=0.2)).json
     assert json["reasoning_effort"] == "high"
-    assert "temperature" not in json and "top_p" not in json  # o-series reject them
+    # o-series accept only temperature/top_p 1.0; GPT-5.2+ none at all while reasoning.
+    assert (json["temperature"], json["top_p"]) == (1.0, 1.0)
+    json = body(model=get_model("gpt-5.2"), sp=SamplingParams(reasoning_effort="high")).json
+    assert "temperature" not in json and "top_p" not in json
     with pytest.warns(UserWarning, match="not a reasoning model"):
         assert "reasoning_effort" not in body(sp=SamplingParams(reasoning_effort="low")).json
 

@@ -116,9 +116,9 @@ def test_reasoning_items_are_replayed_with_encrypted_content() -> None:
     assert reasoning == [
         {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAA"}
     ]
-    assert json["reasoning"] == {"effort": "low"}
+    assert json["reasoning"] == {"effort": "low", "summary": "auto"}
     assert json["store"] is False and json["include"] == ["reasoning.encrypted_content"]
-    assert "temperature" not in json
+    assert json["temperature"] == 1.0  # the only value a reasoning model takes
 
 
 def test_json_mode_and_output_schema_use_text_format() -> None:
