@@ -158,9 +158,11 @@ def run_status(
     err: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rounds: int | None = None,
+    width: int | None = None,
 ) -> int:
     """Print the status once, or every ``watch`` seconds (``rounds`` times, or until Ctrl-C).
 
+    ``out`` / ``width``: where to print and how wide (default: the terminal).
     Returns the exit status: 0, or 1 when no cluster is found or reachable.
     """
     from rich.console import Console
@@ -181,7 +183,7 @@ def run_status(
         )
         return EXIT_NO_CLUSTER
     ray, where = connected
-    console = Console(file=out) if out is not None else Console()
+    console = Console(file=out, width=width) if out is not None else Console(width=width)
     if watch is None:
         console.print(render_status(collect_limiter_status(ray), where))
         return 0
