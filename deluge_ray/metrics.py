@@ -39,6 +39,7 @@ from typing import Any
 
 __all__ = [
     "LIMITER_TICK_S",
+    "METRIC_NAMES",
     "LimiterGauges",
     "ResultMetrics",
     "limiter_gauges",
@@ -203,6 +204,10 @@ class LimiterGauges:
         for name, value in values.items():
             if value is not None:
                 _instrument("gauge", name, self.GAUGES[name], ("limiter",)).set(value, self._tags)
+
+
+METRIC_NAMES = (*_DESCRIPTIONS, "deluge_ray_latency_seconds", *LimiterGauges.GAUGES)
+"""Every metric deluge_ray records (before Ray's ``ray_`` prefix and type suffixes)."""
 
 
 def limiter_gauges(limiter: str) -> LimiterGauges | None:

@@ -105,6 +105,19 @@ def _job(port: int) -> None:
     print(json.dumps({"expected": expected, "samples": samples}))
 
 
+def test_the_grafana_dashboard_charts_every_metric_and_only_those() -> None:
+    from deluge_ray.metrics import METRIC_NAMES
+
+    dashboard = json.loads((REPO / "docs" / "grafana" / "deluge_ray.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    charted = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"ray_(deluge_ray_\w+)", expr)
+    }
+    assert charted == set(METRIC_NAMES)
+
+
 def test_a_small_batch_shows_up_on_the_prometheus_endpoint() -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
