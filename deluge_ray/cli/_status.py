@@ -54,7 +54,10 @@ def _num(value: float | None, unit: str = "") -> str:
 
 
 def _usd(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.4f}"
+    if value is None:
+        return "—"
+    # Test runs and cheap models spend fractions of a cent: keep them visible.
+    return f"${value:,.4f}" if value == 0 or abs(value) >= 0.01 else f"${value:.6f}"
 
 
 def _limit(status: LimiterStatus, dim: str) -> str:
