@@ -105,6 +105,17 @@ def _job(port: int) -> None:
     print(json.dumps({"expected": expected, "samples": samples}))
 
 
+def test_nothing_is_recorded_when_metrics_are_turned_off(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from deluge_ray import metrics
+
+    monkeypatch.setattr(metrics, "_available", None)  # decided again, under this env
+    monkeypatch.setenv("DELUGE_RAY_METRICS", "0")
+    assert metrics.result_metrics(SimpleNamespace(items=[], specs={})) is None
+    assert metrics.limiter_gauges("limiter:openai:0123456789ab") is None
+
+
 def test_the_grafana_dashboard_charts_every_metric_and_only_those() -> None:
     from deluge_ray.metrics import METRIC_NAMES
 
