@@ -181,8 +181,13 @@ class StatusBook:
         now = self._clock()
         self._expire(now)
         for client, seen in list(self._last_seen.items()):
-            if now - seen > self.window:
-                del self._last_seen[client]
+            if now - seen > self.window:  # gone quiet: forget it (a long-lived limiter
+                del self._last_seen[client]  # sees many short-lived clients)
+                self._tenant_of_client.pop(client, None)
+                for caller in [
+                    c for c, t in self._tenant_of_caller.items() if t.client_id == client
+                ]:
+                    del self._tenant_of_caller[caller]
         totals: dict[str, list[int]] = {client: [0, 0, 0] for client in self._last_seen}
         for _, client, requests, tokens, limited in self._events:
             row = totals.setdefault(client, [0, 0, 0])
