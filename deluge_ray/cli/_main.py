@@ -142,7 +142,9 @@ def _add_status_parser(sub: argparse._SubParsersAction) -> None:
         description="Show each RateLimiter of a running Ray cluster: limits, the last "
         "minute's rates, slots, cooldown, 429s, budgets and each client's share. Never "
         "starts a cluster.",
-        epilog="exit codes:\n  0    shown\n  1    no Ray cluster found or reachable",
+        epilog="output: on stdout, per RateLimiter a table of its limits and state and one "
+        "of its clients (name, priority, share of the last minute, slots, 429s, spend).\n\n"
+        "exit codes:\n  0    shown\n  1    no Ray cluster found or reachable",
         formatter_class=_HelpFormatter,
     )
     status.add_argument(
