@@ -32,6 +32,7 @@ Nothing is recorded when metrics cannot be exported: without Ray's default extra
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import time
@@ -120,7 +121,14 @@ class ResultMetrics:
         return emit_timed
 
     def record(self, results: list[Any]) -> None:
-        """Record one list of ``WorkResult`` s: counters summed per tag set, then sent."""
+        """Record one list of ``WorkResult`` s: counters summed per tag set, then sent.
+
+        Never raises: a metrics failure must not cost a result.
+        """
+        with contextlib.suppress(Exception):
+            self._record(results)
+
+    def _record(self, results: list[Any]) -> None:
         counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
 
         def add(metric: str, amount: float, **tags: str) -> None:
