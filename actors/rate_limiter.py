@@ -44,7 +44,7 @@ import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
 from deluge_ray.errors import ConfigurationError
-from deluge_ray.metrics import limiter_gauges
+from deluge_ray.metrics import LIMITER_TICK_S, limiter_gauges
 from deluge_ray.ratelimit._budget import spend_file_path
 from deluge_ray.ratelimit._service import LimiterService, check_limits
 
@@ -73,6 +73,7 @@ class _ReconstructableLimiter(LimiterService):
             spend_path=spend_path,
             name=name,
             gauges=limiter_gauges(name) if name else None,  # None when metrics are off
+            tick_s=LIMITER_TICK_S,
         )
 
 

@@ -27,7 +27,8 @@ per minute), ``deluge_ray_limiter_effective_rpm`` and
 
 Nothing is recorded when metrics cannot be exported: without Ray's default extras
 (``pip install 'deluge-ray[metrics]'``), outside a Ray worker or driver, or with
-``DELUGE_RAY_METRICS=0``.
+``DELUGE_RAY_METRICS=0`` in the environment of the Ray processes (an embedded Ray inherits
+the driver's; on a cluster, set it where ``ray start`` runs).
 """
 
 from __future__ import annotations
