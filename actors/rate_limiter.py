@@ -27,6 +27,11 @@ restart wait for the new instance; one that still fails is retried by the ``Leas
 ...                            max_concurrent=None)  # doctest: +SKIP
 >>> ray.get(limiter.stats.remote())["rpm"]  # doctest: +SKIP
 3000
+
+Status. ``status()`` returns a :class:`~deluge_ray.ratelimit._status.LimiterStatus`
+snapshot (limits, last minute's rates, slots, cooldown, 429s, and each client with its
+priority, share and spend): what ``deluge-ray status`` prints. With metrics available
+(:mod:`deluge_ray.metrics`) the actor also sets its gauges every few seconds.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
 from deluge_ray.errors import ConfigurationError
+from deluge_ray.metrics import LIMITER_TICK_S, limiter_gauges
 from deluge_ray.ratelimit._budget import spend_file_path
 from deluge_ray.ratelimit._service import LimiterService, check_limits
 
@@ -59,7 +65,16 @@ class _ReconstructableLimiter(LimiterService):
         restarted = ray.get_runtime_context().was_current_actor_reconstructed
         # The key budget's spend lives in a file on this node, so a restart keeps it.
         spend_path = spend_file_path(name) if name else None
-        super().__init__(rpm, tpm, max_concurrent, restarted=restarted, spend_path=spend_path)
+        super().__init__(
+            rpm,
+            tpm,
+            max_concurrent,
+            restarted=restarted,
+            spend_path=spend_path,
+            name=name,
+            gauges=limiter_gauges(name) if name else None,  # None when metrics are off
+            tick_s=LIMITER_TICK_S,
+        )
 
 
 RateLimiter = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=1000)(

@@ -1,4 +1,4 @@
-"""The ``deluge-ray`` command line: ``run``, ``demo`` and ``mock-server``.
+"""The ``deluge-ray`` command line: ``run``, ``demo``, ``status`` and ``mock-server``.
 
 Every failure the user can fix (a missing file, a malformed line, an unknown model, a bad
 flag) is reported as one line on stderr with a non-zero exit status, never a traceback.
@@ -135,6 +135,31 @@ def _add_demo_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_status_parser(sub: argparse._SubParsersAction) -> None:
+    status = sub.add_parser(
+        "status",
+        help="show every shared RateLimiter of a running Ray cluster and its clients",
+        description="Show each RateLimiter of a running Ray cluster: limits, the last "
+        "minute's rates, slots, cooldown, 429s, budgets and each client's share. Never "
+        "starts a cluster.",
+        epilog="output: on stdout, per RateLimiter a table of its limits and state and one "
+        "of its clients (name, priority, share of the last minute, slots, 429s, spend).\n\n"
+        "exit codes:\n  0    shown\n  1    no Ray cluster found or reachable",
+        formatter_class=_HelpFormatter,
+    )
+    status.add_argument(
+        "--address", help="Ray cluster address (none: RAY_ADDRESS, else one on this machine)"
+    )
+    status.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=2.0,
+        metavar="SECONDS",
+        help="redraw every SECONDS (2 when given alone) until Ctrl-C",
+    )
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deluge-ray",
@@ -143,6 +168,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(sub)
     _add_demo_parser(sub)
+    _add_status_parser(sub)
     mock = sub.add_parser(
         "mock-server",
         help="serve the mock provider on 127.0.0.1",
@@ -281,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "demo":
             return _cmd_demo(args)
+        if args.command == "status":
+            from ._status import run_status
+
+            return run_status(args.address, args.watch)
         from ..mock import cli as mock_cli
 
         return mock_cli.run(args)

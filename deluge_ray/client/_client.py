@@ -35,6 +35,7 @@ from ._config import check_limits, fallback_ids, normalise_models
 from ._configurable import ConfigurableClient
 from ._engine import Engine, Job
 from ._engine_factory import new_engine
+from ._limiter_status import LimiterStatusMixin
 from ._options import (
     check_client_options,
     check_service_tier,
@@ -59,7 +60,7 @@ __all__ = ["LLMClient"]
 Effort = Literal["low", "medium", "high", "xhigh", "minimal", "none", "max"]
 
 
-class LLMClient(ConfigurableClient):
+class LLMClient(ConfigurableClient, LimiterStatusMixin):
     """Send prompts to LLM providers at their rate limit, through Ray actors.
 
     Every constructor argument of lm-deluge 0.0.168's client is accepted with the same
@@ -127,7 +128,7 @@ class LLMClient(ConfigurableClient):
             num_callers=num_callers,
             postprocess=postprocess,
         )
-        self.tenancy = client_tenancy(priority=priority, budget_usd=budget_usd, key_budget_usd=key_budget_usd, key_budget_window=key_budget_window)  # fmt: skip
+        self.tenancy = client_tenancy(priority=priority, budget_usd=budget_usd, key_budget_usd=key_budget_usd, key_budget_window=key_budget_window, name=name)  # fmt: skip
         check_unsendable_options(
             cache_ttl=cache_ttl,
             stateless_responses=stateless_responses,
@@ -278,7 +279,7 @@ class LLMClient(ConfigurableClient):
                         self.max_concurrent_requests,
                     ),
                     self._limiter_factory,
-                    tenant=self.tenancy.tenant,
+                    tenant=self.tenancy.tenant_for(self._models.models),
                 )
             return self._make_engine()
 

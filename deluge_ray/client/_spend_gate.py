@@ -36,6 +36,7 @@ class SpendGate:
     def __init__(self, tenancy: Tenancy) -> None:
         self._tenancy = tenancy
         self._own = SpendLedger() if tenancy.budget_usd is not None else None
+        self._client_id = tenancy.tenant.client_id  # the limiters' status shows spend by client
 
     @property
     def active(self) -> bool:
@@ -54,7 +55,9 @@ class SpendGate:
         key_limiters = _limiters(routes) if tenancy.key_budget_usd is not None else []
         answers = await asyncio.gather(
             *(
-                lim.reserve_spend.remote(costs, tenancy.key_budget_usd, tenancy.key_budget_window)
+                lim.reserve_spend.remote(
+                    costs, tenancy.key_budget_usd, tenancy.key_budget_window, self._client_id
+                )
                 for lim in key_limiters
             )
         )
@@ -75,7 +78,7 @@ class SpendGate:
                 c for c, ok, r in zip(costs, admitted, reasons, strict=True) if ok and r
             )
             if given_back:
-                lim.settle_spend.remote(given_back, 0.0)
+                lim.settle_spend.remote(given_back, 0.0, self._client_id)
         return reasons
 
     def settle(self, routes: Any, reserved: float, actual: float) -> None:
@@ -84,4 +87,8 @@ class SpendGate:
             self._own.settle(reserved=reserved, actual=actual)
         if self._tenancy.key_budget_usd is not None and (reserved or actual):
             for lim in _limiters(routes):
-                lim.settle_spend.remote(reserved, actual)
+                lim.settle_spend.remote(reserved, actual, self._client_id)
+        elif self._own is not None:  # only shown in `deluge-ray status`
+            spent = self._own.spent(float("inf"))
+            for lim in _limiters(routes):
+                lim.note_client_spend.remote(self._client_id, spent, self._tenancy.budget_usd)

@@ -16,13 +16,34 @@ deluge_ray.errors.ConfigurationError: budget_usd must be a positive number of US
 
 from __future__ import annotations
 
+import os
+import sys
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..errors import ConfigurationError
 from ..ratelimit._priority import Tenant, parse_priority
 
-__all__ = ["Tenancy", "client_tenancy"]
+__all__ = ["Tenancy", "client_tenancy", "default_client_name"]
+
+
+def default_client_name(argv: list[str] | None = None, pid: int | None = None) -> str:
+    """What a client without a chosen ``name`` is called in ``deluge-ray status``.
+
+    The script that made it and its process id, so two runs of one script are told apart.
+
+    >>> default_client_name(["/jobs/nightly.py", "--fast"], pid=42)
+    'nightly.py:42'
+    >>> default_client_name([], pid=7)
+    'python:7'
+    """
+    argv = sys.argv if argv is None else argv
+    script = os.path.basename(argv[0]) if argv and argv[0] else ""
+    if script in ("", "-c", "-m") or script.startswith("ipykernel"):
+        script = "notebook" if script.startswith("ipykernel") else "python"
+    return f"{script}:{os.getpid() if pid is None else pid}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,11 @@ class Tenancy:
     budget_usd: float | None = None
     key_budget_usd: float | None = None
     key_budget_window: float = 86_400.0
+
+    def tenant_for(self, models: Iterable[Any]) -> Tenant:
+        """The tenant labelled with the client's models (``APIModel`` s), for the status."""
+        pairs = tuple(dict.fromkeys((m.provider, m.id) for m in models))
+        return replace(self.tenant, models=pairs)
 
 
 def _check_positive(name: str, value: object, what: str, allow_none: bool = True) -> None:
@@ -53,15 +79,25 @@ def client_tenancy(
     budget_usd: object = None,
     key_budget_usd: object = None,
     key_budget_window: object = 86_400.0,
+    name: str | None = None,
 ) -> Tenancy:
-    """Check the tenancy arguments and give the client a fresh id (see the module doc)."""
+    """Check the tenancy arguments and give the client a fresh id (see the module doc).
+
+    ``name`` is how the client shows in ``deluge-ray status`` (default: see
+    :func:`default_client_name`).
+    """
     level = parse_priority(priority)
     _check_positive("weight", weight, "shares", allow_none=False)
     _check_positive("budget_usd", budget_usd, "US dollars")
     _check_positive("key_budget_usd", key_budget_usd, "US dollars")
     _check_positive("key_budget_window", key_budget_window, "seconds", allow_none=False)
     # A random id: two clients of the same name are still two tenants.
-    tenant = Tenant(client_id=f"client-{uuid.uuid4().hex[:10]}", level=level, weight=float(weight))  # type: ignore[arg-type]
+    tenant = Tenant(
+        client_id=f"client-{uuid.uuid4().hex[:10]}",
+        level=level,
+        weight=float(weight),  # type: ignore[arg-type]
+        name=str(name) if name else default_client_name(),
+    )
     return Tenancy(
         tenant=tenant,
         budget_usd=None if budget_usd is None else float(budget_usd),  # type: ignore[arg-type]

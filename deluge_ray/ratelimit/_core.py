@@ -573,3 +573,28 @@ class LimiterCore:
             "incarnation": self.incarnation,
             "restarted": self.restarted,
         }
+
+    def status_state(self) -> dict[str, Any]:
+        """Read-only raw state for ``LimiterService.status`` (levels as of now, unrefilled)."""
+        now = self._clock()
+
+        def level(bucket: Bucket) -> float | None:
+            if not bucket.limited:
+                return None
+            return min(bucket.cap, bucket.level + bucket.rate * max(0.0, now - bucket.updated))
+
+        return {
+            "now": now,
+            "configured": {"rpm": self._rpm, "tpm": self._tpm},
+            "learnt": {"rpm": self._learnt["requests"], "tpm": self._learnt["tokens"]},
+            "effective": {"rpm": self._effective("requests", now), "tpm": self._effective("tokens", now)},
+            "max_concurrent": self._max_concurrent,
+            "levels": {"requests": level(self._requests), "tokens": level(self._tokens)},
+            "in_use": self._in_use,
+            "slots_held": dict(self._slots_held),
+            "tenants": dict(self._priorities.tenants),
+            "cooldown_s": max(0.0, self._cooldown_until - now),
+            "counts": dict(self._counts),
+            "incarnation": self.incarnation,
+            "restarted": self.restarted,
+        }  # fmt: skip

@@ -90,11 +90,17 @@ def parse_priority(priority: object) -> int:
 
 @dataclass(frozen=True)
 class Tenant:
-    """The client behind a lease request: id, priority level (higher first), weight."""
+    """The client behind a lease request: id, priority level (higher first), weight.
+
+    ``name`` and ``models`` (``(provider, model id)`` pairs) only label the client in the
+    limiter's status; they play no part in sharing.
+    """
 
     client_id: str
     level: int = PRIORITY_CLASSES["default"]
     weight: float = 1.0
+    name: str = ""
+    models: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not (isinstance(self.weight, (int, float)) and self.weight > 0):

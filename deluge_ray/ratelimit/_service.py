@@ -13,6 +13,9 @@ callers at once. Being a plain class, it is tested without Ray.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 
 from ..errors import ConfigurationError
@@ -20,6 +23,7 @@ from ._budget import SpendLedger
 from ._core import LimiterCore
 from ._priority import Tenant
 from ._records import Lease, UsageReport
+from ._status import LimiterStatus, StatusBook, build_status
 
 __all__ = ["LimiterService", "check_limits"]
 
@@ -37,6 +41,8 @@ class LimiterService:
     ``restarted`` says this instance replaces a lost one (the core then starts
     conservatively); ``options`` go to the core. ``spend_path`` is the SQLite file where
     the key's budget spend is kept (opened on first use; ``None``: in memory only).
+    ``name`` is the actor's name (shown in the status); ``gauges``, when given (see
+    :func:`deluge_ray.metrics.limiter_gauges`), get the status every ``tick_s`` seconds.
     """
 
     def __init__(
@@ -47,11 +53,20 @@ class LimiterService:
         *,
         restarted: bool = False,
         spend_path: str | None = None,
+        name: str = "",
+        gauges: Any = None,
+        tick_s: float = 5.0,
         **options: Any,
     ) -> None:
         self._core = LimiterCore(rpm, tpm, max_concurrent, restarted=restarted, **options)
         self._spend_path = spend_path
         self._ledger: SpendLedger | None = None
+        self._name = name
+        # What ``status`` reports; noted as leases pass, never consulted by a grant.
+        self._book = StatusBook(clock=options.get("clock", time.monotonic))
+        self._key_budget: tuple[float, float] | None = None  # (cap, window) last asked for
+        self._gauges, self._tick_s = gauges, tick_s
+        self._ticker: asyncio.Task | None = None
 
     def _spend(self) -> SpendLedger:
         if self._ledger is None:
@@ -70,23 +85,41 @@ class LimiterService:
 
         ``tenant`` is the client behind the caller, with its priority (see ``_priority``).
         """
-        return self._core.lease(caller_id, want_requests, tokens_per_request, report, tenant)
+        lease = self._core.lease(caller_id, want_requests, tokens_per_request, report, tenant)
+        self._book.note_lease(caller_id, tenant, lease, report, self._core.incarnation)
+        if self._gauges is not None and self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        return lease
 
     async def reserve_spend(
-        self, costs: list[float], cap_usd: float, window_seconds: float
+        self, costs: list[float], cap_usd: float, window_seconds: float, client_id: str = ""
     ) -> tuple[list[bool], float]:
         """Reserve worst-case ``costs`` against the key's budget of ``cap_usd`` per window.
 
         Returns which were admitted and the dollars spent or reserved in the window
         (see :mod:`deluge_ray.ratelimit._budget`; the cap is the caller's, last one wins).
+        ``client_id`` names the client reserving, for the status.
         """
         ledger = self._spend()
         admitted = ledger.reserve(costs, cap=cap_usd, window=window_seconds)
+        self._key_budget = (cap_usd, window_seconds)
+        self._book.note_spend(
+            client_id, sum(c for c, ok in zip(costs, admitted, strict=True) if ok)
+        )
         return admitted, ledger.spent(window_seconds)
 
-    async def settle_spend(self, reserved_usd: float, actual_usd: float) -> None:
+    async def settle_spend(
+        self, reserved_usd: float, actual_usd: float, client_id: str = ""
+    ) -> None:
         """Replace reserved dollars by what the requests actually cost."""
         self._spend().settle(reserved=reserved_usd, actual=actual_usd)
+        self._book.note_spend(client_id, actual_usd - reserved_usd)
+
+    async def note_client_spend(
+        self, client_id: str, spent_usd: float, budget_usd: float | None
+    ) -> None:
+        """A client's own budget and its spend so far (shown in the status only)."""
+        self._book.note_own_spend(client_id, spent_usd, budget_usd)
 
     async def key_spend(self, window_seconds: float) -> float:
         """Dollars spent or reserved on this key in the last ``window_seconds``."""
@@ -94,6 +127,7 @@ class LimiterService:
 
     async def release_caller(self, caller_id: str) -> int:
         """Forget a caller known to be dead; returns the concurrency slots it gave back."""
+        self._book.forget_caller(caller_id)
         return self._core.release_caller(caller_id)
 
     async def set_limits(
@@ -113,3 +147,28 @@ class LimiterService:
     async def stats(self) -> dict[str, Any]:
         """Grants, lease calls, 429 cooldowns, the incarnation and the effective limits."""
         return self._core.stats()
+
+    async def status(self) -> LimiterStatus:
+        """A snapshot of this limiter for ``deluge-ray status`` (see ``ratelimit._status``)."""
+        return self._status()
+
+    def _status(self) -> LimiterStatus:
+        key_spend = key_cap = None
+        if self._key_budget is not None:
+            key_cap, window = self._key_budget
+            key_spend = self._spend().spent(window)
+        return build_status(
+            self._name,
+            self._core.status_state(),
+            self._book,
+            key_spend_usd=key_spend,
+            key_budget_usd=key_cap,
+        )
+
+    async def _tick(self) -> None:
+        # The gauges are set from the status on a timer, not per lease: a lease call must
+        # stay arithmetic only. A failing exporter must never stop the limiter.
+        while True:
+            with contextlib.suppress(Exception):
+                self._gauges.record(self._status())
+            await asyncio.sleep(self._tick_s)

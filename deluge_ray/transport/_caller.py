@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+from ..metrics import result_metrics
 from ._result_stream import stream_in_batches
 from ._runner import RequestRunner
 from ._session import ProviderTransport
@@ -53,10 +54,15 @@ class BatchCaller:
         """Serve every item of ``batch``; yield lists of :class:`WorkResult` as they finish."""
         self._runner.blocklisted.update(batch.blocklisted_models)
         runner, specs = self._runner, batch.specs
-        return stream_in_batches(
-            lambda emit: [_serve(runner, item, specs[item.spec_id], emit) for item in batch.items],
-            len(batch.items),
-        )
+        metrics = result_metrics(batch)  # None when metrics cannot be exported
+
+        def start(emit: Callable[[WorkResult], None]) -> list:
+            if metrics is not None:
+                emit = metrics.timed(emit)
+            return [_serve(runner, item, specs[item.spec_id], emit) for item in batch.items]
+
+        on_batch = metrics.record if metrics is not None else None
+        return stream_in_batches(start, len(batch.items), on_batch=on_batch)
 
     async def close(self) -> None:
         """Close the HTTP session and give unused lease capacity back."""

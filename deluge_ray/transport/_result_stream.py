@@ -49,12 +49,14 @@ async def stream_in_batches(
     is_final: Callable[[T], bool] = _always_final,
     flush_s: float = FLUSH_S,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    on_batch: Callable[[list[T]], None] | None = None,
 ) -> AsyncIterator[list[T]]:
     """Run the coroutines ``start(emit)`` returns; yield lists of what they ``emit``.
 
     ``units`` is how many final items to expect (one per unit of work); ``is_final`` says
     whether an item ends its unit. Leaving the generator early (the consumer went away)
     cancels every coroutine still running, so no quota is spent for nobody.
+    ``on_batch`` sees each list just before it is yielded (metrics: once per list).
     """
     ready_items: asyncio.Queue[T] = asyncio.Queue()
     tasks = [asyncio.ensure_future(coro) for coro in start(ready_items.put_nowait)]
@@ -67,6 +69,8 @@ async def stream_in_batches(
             while not ready_items.empty():
                 batch.append(ready_items.get_nowait())
             outstanding -= sum(1 for item in batch if is_final(item))
+            if on_batch is not None:
+                on_batch(batch)
             yield batch
     finally:
         for task in tasks:
