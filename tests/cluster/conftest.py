@@ -3,17 +3,24 @@
 Head and two workers, one CPU each. Worker A offers the custom resource ``control``, so a
 RateLimiter or CacheActor placed with ``resource:control`` runs there and, once A is lost,
 restarts on the node that replaces it (see :class:`Nodes`). Node deaths are detected in
-about two seconds instead of Ray's default fifteen or more: the health-check settings are
+about five seconds instead of Ray's default fifteen or more (shorter checks declare
+nodes of this loaded machine dead by mistake): the health-check settings are
 the cluster's own, and the behaviour under test does not depend on them.
 
 The rest of the suite shares one single-node Ray (``ray_cluster`` in ``tests/conftest.py``),
 which cannot stay connected while this process joins another cluster: the fixture shuts it
 down first and, if it was running, starts it again afterwards with the same settings, so
 modules that run later (pytest orders them by path) find it as they expect.
+
+``Cluster`` also writes its address to Ray's machine-wide "current cluster" file, which
+makes every plain ``ray.init()`` on this machine (other test runs included) join it instead
+of starting its own Ray: the file is put back as it was at once (:func:`kept_address_file`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,9 +31,9 @@ from tests.conftest import SESSION_RAY_ARGS
 
 CONTROL = "control"  # the custom resource of the node hosting control-plane actors
 _FAST_NODE_DEATH = {
-    "health_check_period_ms": 500,
-    "health_check_timeout_ms": 1000,
-    "health_check_failure_threshold": 4,
+    "health_check_period_ms": 1000,
+    "health_check_timeout_ms": 2000,
+    "health_check_failure_threshold": 5,
 }
 
 
@@ -43,12 +50,15 @@ class Nodes:
     def workers(self) -> list[Any]:
         return [self.control, self.plain]
 
-    def replace(self, node: Any) -> Any:
-        """Kill ``node`` at once (no graceful shutdown) and add a node with its resources.
+    def replace(self, node: Any, *, add_another: bool = True) -> Any:
+        """Kill ``node`` at once (no graceful shutdown) and add a node with its resources
+        (unless ``add_another`` is false: the module's last test spares the start-up).
 
         Must run on the main thread (Ray installs signal handlers for a new node).
         """
         self.cluster.remove_node(node, allow_graceful=False)
+        if not add_another:
+            return None
         resources = {CONTROL: 1} if node is self.control else {}
         new = self.cluster.add_node(num_cpus=1, resources=resources)
         if node is self.control:
@@ -64,6 +74,28 @@ class Nodes:
         return state.actors(handle._actor_id.hex())["Address"]["NodeID"]
 
 
+@contextlib.contextmanager
+def kept_address_file() -> Iterator[Callable[[], None]]:
+    """Yield a function restoring Ray's current-cluster file; it also runs on exit."""
+    from ray._private.utils import get_ray_address_file
+
+    path = get_ray_address_file(None)
+    before = open(path).read() if os.path.exists(path) else None
+
+    def restore() -> None:
+        if before is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        else:
+            with open(path, "w") as fh:
+                fh.write(before)
+
+    try:
+        yield restore
+    finally:
+        restore()
+
+
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[Nodes]:
     import ray
@@ -73,20 +105,22 @@ def nodes() -> Iterator[Nodes]:
 
     session_was_up = ray.is_initialized()
     ray.shutdown()
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "_system_config": _FAST_NODE_DEATH},
-    )
-    try:
-        the_nodes = Nodes(cluster)
-        # Joined the way a user's driver joins (and keeps Ray's fault chatter quiet).
-        ensure_ray(cluster.address)
-        yield the_nodes
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-        if session_was_up:
-            ray.init(**SESSION_RAY_ARGS)
+    with kept_address_file() as restore_address_file:
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 1, "_system_config": _FAST_NODE_DEATH},
+        )
+        restore_address_file()
+        try:
+            the_nodes = Nodes(cluster)
+            # Joined the way a user's driver joins (and keeps Ray's fault chatter quiet).
+            ensure_ray(cluster.address)
+            yield the_nodes
+        finally:
+            ray.shutdown()
+            cluster.shutdown()
+    if session_was_up:
+        ray.init(**SESSION_RAY_ARGS)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:

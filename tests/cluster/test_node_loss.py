@@ -156,8 +156,12 @@ def test_losing_the_caches_node_loses_no_entry(
 
 
 def test_losing_a_callers_node_loses_no_prompt(nodes: Nodes, mock: MockProvider, make_client):
+    import ray
+
     client = make_client()
     client.process_prompts_sync(["warm up"])  # every caller started and placed
+    limiter = ray.get_actor(client._routes[0].limiter_name, namespace="deluge_ray")
+    assert nodes.node_of(limiter) == nodes.head.node_id  # the default placement
     callers = client._engine.pool.live_callers()
     worker_ids = {node.node_id: node for node in nodes.workers()}
     hosts = [nodes.node_of(c) for c in callers if nodes.node_of(c) in worker_ids]
@@ -200,7 +204,7 @@ def test_losing_a_subagents_node_loses_no_loop(nodes: Nodes, mock: MockProvider,
         assert on_workers, "SPREAD placed no SubAgent on a worker"
         futures = pool.start_loops([Conversation().user(f"task {i}") for i in range(18)])
         wait_until(lambda: mock.stats()["requests"] >= 12, "12 model calls")
-        nodes.replace(worker_ids[nodes.node_of(on_workers[0])])
+        nodes.replace(worker_ids[nodes.node_of(on_workers[0])], add_another=False)
         results = [f.result(timeout=300) for f in futures]
     finally:
         pool.close()
