@@ -7,6 +7,13 @@ file before the call returns, so an actor restarted by Ray (``max_restarts=-1``)
 every entry. Calls are batched: ``get_many``/``put_many`` of a whole batch of prompts is
 one round trip.
 
+Placement and shared storage. Like the RateLimiter, the actor is created on the head node
+by default (``DELUGE_RAY_CONTROL_NODE`` or ``placement=`` override it, see
+:mod:`deluge_ray.actors._placement`). If its node is lost anyway, Ray restarts it on
+another node, where it reads its SQLite file again: on a multi-node cluster give ``path``
+a directory every node mounts (NFS, EFS, Filestore, a shared ``hostPath``), or the new
+instance starts empty. One actor writes the file at a time, so SQLite on NFS is safe here.
+
 Example (needs a running Ray)::
 
     from deluge_ray.actors.cache_actor import get_cache_actor
@@ -28,6 +35,7 @@ from typing import Any
 import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
+from deluge_ray.actors._placement import control_placement
 from deluge_ray.cache._lru import LRUIndex
 from deluge_ray.cache._sqlite_kv import SqliteKV
 
@@ -155,6 +163,7 @@ def get_cache_actor(
     max_entries: int | None = None,
     max_bytes: int | None = None,
     detached: bool = True,
+    placement: str | None = None,
 ) -> Any:
     """Get the cache actor called ``name``, creating it if no one has yet.
 
@@ -162,7 +171,9 @@ def get_cache_actor(
     on the cluster that passes the same name shares it. ``path``, ``max_entries`` and
     ``max_bytes`` apply only when this call creates it. ``detached=True`` (the default)
     keeps it alive after this driver exits, as a cache shared by jobs should be; remove
-    it with ``ray.kill(handle)``. Returns an ``ActorHandle`` for
+    it with ``ray.kill(handle)``. ``placement`` (``"head"``, ``"any"``, ``"resource:NAME"`` or a node id) says
+    where a new actor goes; ``None`` reads ``DELUGE_RAY_CONTROL_NODE`` (default: the head
+    node). Returns an ``ActorHandle`` for
     :class:`~deluge_ray.cache.DistributedDictCache`.
 
     >>> handle = get_cache_actor("evals", max_entries=1_000_000)  # doctest: +SKIP
@@ -178,8 +189,10 @@ def get_cache_actor(
         "get_if_exists": True,
         "num_cpus": 0,
         "max_restarts": -1,
-        # Calls caught by a restart are re-sent to the new actor; every method is idempotent.
-        "max_task_retries": 3,
+        # Calls caught by a restart are re-sent to the new actor, however long it takes
+        # Ray to notice a lost node; every method is idempotent.
+        "max_task_retries": -1,
+        **control_placement(placement),
     }
     if detached:
         options["lifetime"] = "detached"

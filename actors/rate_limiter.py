@@ -19,8 +19,13 @@ The new instance knows it was reconstructed and starts conservatively, with a ne
 incarnation id that tells callers to drop what they hold from the old one (the rule is in
 ``LimiterCore``'s docstring). The key budget's spend is the exception: it is written to the
 SQLite file ``spend_file_path(name)`` on the actor's node and read back by the new
-instance (see ``deluge_ray.ratelimit._budget``). ``max_task_retries`` lets a lease call issued during a
-restart wait for the new instance; one that still fails is retried by the ``LeaseClient``.
+instance (see ``deluge_ray.ratelimit._budget``). ``max_task_retries=-1`` lets a lease call
+issued during a restart wait for the new instance; one that still fails is retried by the
+``LeaseClient``.
+
+Placement. The limiter is a control-plane actor: created on the head node by default (a soft
+affinity: elsewhere when the head cannot take it), overridable with
+``DELUGE_RAY_CONTROL_NODE`` or ``placement=`` (see :mod:`deluge_ray.actors._placement`).
 
 >>> import ray  # doctest: +SKIP
 >>> limiter = get_rate_limiter("openai", key_fingerprint("sk-..."), rpm=3000, tpm=None,
@@ -43,6 +48,7 @@ from typing import Any
 import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
+from deluge_ray.actors._placement import control_placement
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.metrics import LIMITER_TICK_S, limiter_gauges
 from deluge_ray.ratelimit._budget import spend_file_path
@@ -77,7 +83,9 @@ class _ReconstructableLimiter(LimiterService):
         )
 
 
-RateLimiter = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=3, max_concurrency=1000)(
+# max_task_retries=-1: a lease call caught by a restart waits for the new instance (a lease
+# granted twice at worst leaves capacity unused, never over the limit).
+RateLimiter = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1, max_concurrency=1000)(
     _ReconstructableLimiter
 )
 """The ``RateLimiter`` actor class (``LimiterService`` wrapped by Ray)."""
@@ -106,6 +114,7 @@ def _get_or_create(
     rpm: float | None,
     tpm: float | None,
     max_concurrent: int | None,
+    placement: str | None = None,
 ) -> tuple[Any, Any]:
     check_limits(rpm, tpm, max_concurrent)
     name = limiter_name(provider, key_fingerprint)
@@ -114,6 +123,7 @@ def _get_or_create(
         namespace=RAY_NAMESPACE,
         get_if_exists=True,
         lifetime="detached",
+        **control_placement(placement),
     ).remote(rpm, tpm, max_concurrent, name)
     # For a limiter that already existed the constructor arguments were ignored: apply the
     # limits (last writer wins). For a new limiter this is a no-op.
@@ -127,15 +137,19 @@ def get_rate_limiter(
     rpm: float | None,
     tpm: float | None,
     max_concurrent: int | None,
+    placement: str | None = None,
 ) -> Any:
     """Get or create the shared limiter for ``provider`` + key, and apply these limits.
+
+    ``placement`` (``"head"``, ``"any"``, ``"resource:NAME"`` or a node id) says where a new limiter goes;
+    ``None`` reads ``DELUGE_RAY_CONTROL_NODE`` (default: the head node).
 
     Needs a connected Ray. Outside an event loop it waits until the limits are in force;
     inside a running loop it must not block, so the limits are applied in the background
     (Ray does not order calls to an async actor, so a lease sent at once may still see the
     old limits): use :func:`aget_rate_limiter` there when that matters.
     """
-    handle, applied = _get_or_create(provider, key_fingerprint, rpm, tpm, max_concurrent)
+    handle, applied = _get_or_create(provider, key_fingerprint, rpm, tpm, max_concurrent, placement)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -150,8 +164,9 @@ async def aget_rate_limiter(
     rpm: float | None,
     tpm: float | None,
     max_concurrent: int | None,
+    placement: str | None = None,
 ) -> Any:
     """:func:`get_rate_limiter` for async code: returns once the limits are in force."""
-    handle, applied = _get_or_create(provider, key_fingerprint, rpm, tpm, max_concurrent)
+    handle, applied = _get_or_create(provider, key_fingerprint, rpm, tpm, max_concurrent, placement)
     await applied
     return handle

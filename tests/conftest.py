@@ -12,6 +12,14 @@ os.environ.setdefault("DELUGE_RAY_TOKENIZER", "estimate")
 
 import pytest
 
+# The session's Ray; tests/cluster/ starts it again with these after its multi-node cluster.
+SESSION_RAY_ARGS = {
+    "num_cpus": 2,
+    "include_dashboard": False,
+    "log_to_driver": False,
+    "namespace": "deluge_ray",
+}
+
 
 @pytest.fixture(scope="session")
 def ray_cluster():
@@ -19,11 +27,6 @@ def ray_cluster():
     import ray
 
     if not ray.is_initialized():
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            log_to_driver=False,
-            namespace="deluge_ray",
-        )
+        ray.init(**SESSION_RAY_ARGS)
     yield ray
     ray.shutdown()

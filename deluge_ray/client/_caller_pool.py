@@ -89,10 +89,30 @@ class RayCallerPool:
             yield results
 
     def is_caller_lost(self, exc: BaseException) -> bool:
-        """Actor death or an unreachable actor: resend its work elsewhere."""
-        from ray.exceptions import ActorUnavailableError, ObjectLostError, RayActorError
+        """Actor death, an unreachable actor or its node gone: resend its work elsewhere.
 
-        return isinstance(exc, (RayActorError, ActorUnavailableError, ObjectLostError))
+        Every failure of Ray's own machinery counts (a lost node shows up as any of them,
+        depending on when the call meets it); only an error the caller's code raised
+        (``RayTaskError``) or a Ray that refuses the call outright fails the items.
+        """
+        from ray.exceptions import (
+            LocalRayletDiedError,
+            NodeDiedError,
+            ObjectLostError,
+            RayActorError,
+            RaySystemError,
+            WorkerCrashedError,
+        )
+
+        lost = (
+            RayActorError,  # ActorDiedError, ActorUnavailableError
+            ObjectLostError,  # OwnerDiedError, ObjectFetchTimedOutError, ...
+            NodeDiedError,
+            WorkerCrashedError,
+            LocalRayletDiedError,
+            RaySystemError,
+        )
+        return isinstance(exc, lost)
 
     async def replace(self, caller: Any) -> None:
         """Swap a dead caller for a fresh one (a no-op if already replaced, by any client)."""

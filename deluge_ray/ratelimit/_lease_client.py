@@ -92,15 +92,17 @@ class _ActorLimiter:
         report: UsageReport | None,
         *tenant: Tenant,
     ) -> Lease:
-        from ray.exceptions import ActorUnavailableError, RayActorError
+        from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, RaySystemError
 
         try:
             # Awaiting the ObjectRef yields to the event loop; ray.get would block it.
             return await self._handle.lease.remote(
                 caller_id, want_requests, tokens_per_request, report, *tenant
             )
-        except (RayActorError, ActorUnavailableError) as exc:
-            # The actor restarts (max_restarts=-1): the caller retries; never a failed request.
+        except (RayActorError, ObjectLostError, NodeDiedError, RaySystemError) as exc:
+            # The actor restarts (max_restarts=-1), on another node if its node was lost
+            # (RayActorError covers ActorDiedError and ActorUnavailableError): the caller
+            # retries; never a failed request.
             raise LimiterUnavailable(
                 f"the rate limiter did not answer ({type(exc).__name__})"
             ) from exc
