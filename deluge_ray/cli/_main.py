@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 
 from ..errors import DelugeError
+from ._head import add_head_parsers, run_down, run_up
 from ._run import MAX_PROBLEMS_SHOWN
 from ._tables import print_table
 
@@ -143,6 +144,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(sub)
     _add_demo_parser(sub)
+    add_head_parsers(sub, _HelpFormatter)
     mock = sub.add_parser(
         "mock-server",
         help="serve the mock provider on 127.0.0.1",
@@ -281,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "demo":
             return _cmd_demo(args)
+        if args.command in ("up", "down"):
+            return run_up(args) if args.command == "up" else run_down(args)
         from ..mock import cli as mock_cli
 
         return mock_cli.run(args)

@@ -2,8 +2,10 @@
 
 The rule (issue 4, item 8): if this process is already connected (``ray.is_initialized()``)
 use that; if ``address=`` was given, or ``RAY_ADDRESS`` is set, join that cluster; otherwise
-start an embedded single-machine Ray with no dashboard, no usage-stats prompt and no worker
-log forwarding, so a plain script or a notebook cell stays quiet (see ``_ray_output``).
+join the machine-wide local Ray head, started first if none runs (``_local_head``; issue 15,
+item 1), or, with ``DELUGE_RAY_LOCAL=process``, start a Ray of this process alone. Either
+way: no dashboard, no usage-stats prompt and no worker log forwarding, so a plain script or
+a notebook cell stays quiet (see ``_ray_output``).
 
 Three rules of issue 15:
 
@@ -36,6 +38,8 @@ from typing import Any, TypeVar
 from .._constants import RAY_NAMESPACE
 from ..errors import RuntimeUnavailableError
 from ._cluster_probe import AUTH_HELP, check_cluster_address
+from ._head_settings import LOCAL_MODE_ENV, local_mode
+from ._local_head import ensure_local_head
 from ._ray_output import (
     debug_enabled,
     quiet_ray_environment,
@@ -158,9 +162,23 @@ def _join(ray: ModuleType, target: str) -> None:
         ) from exc
 
 
+def _join_local_head(ray: ModuleType) -> None:
+    record = ensure_local_head()
+    try:
+        _join(ray, record.address)
+    except RuntimeUnavailableError as exc:
+        raise RuntimeUnavailableError(
+            f"Could not join this machine's local Ray head at {record.address!r} "
+            f"({exc}). Run `deluge-ray down` and try again, or set "
+            f"{LOCAL_MODE_ENV}=process to use a Ray of this process alone."
+        ) from exc
+
+
 def _start_embedded(ray: ModuleType) -> None:
     try:
         ray.init(
+            # "local": always a new Ray of this process, never one found on the machine.
+            address="local",
             namespace=RAY_NAMESPACE,
             include_dashboard=False,
             log_to_driver=debug_enabled(),
@@ -178,8 +196,9 @@ def ensure_ray(address: str | None = None) -> ModuleType:
     """Return the ``ray`` module with this process connected to a cluster.
 
     ``address`` (or ``RAY_ADDRESS``) joins an existing cluster, e.g. ``"auto"``,
-    ``"10.0.0.5:6379"`` or ``"ray://head:10001"``; without either an embedded local Ray is
-    started. Raises :class:`RuntimeUnavailableError` (a one-line message saying what to
+    ``"10.0.0.5:6379"`` or ``"ray://head:10001"``; without either this machine's shared
+    local Ray head is joined (started first if none runs), or with
+    ``DELUGE_RAY_LOCAL=process`` a Ray of this process alone is started. Raises :class:`RuntimeUnavailableError` (a one-line message saying what to
     do) when the cluster cannot be reached or refuses this process.
     """
     quiet_ray_environment()
@@ -197,6 +216,8 @@ def ensure_ray(address: str | None = None) -> ModuleType:
         with quiet_ray_logger():
             if target:
                 run_on_lifetime_thread(lambda: _join(ray, target))
+            elif local_mode() == "machine":
+                run_on_lifetime_thread(lambda: _join_local_head(ray))
             else:
                 run_on_lifetime_thread(lambda: _start_embedded(ray))
         route_ray_error_feed()
