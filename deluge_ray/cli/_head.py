@@ -52,16 +52,16 @@ def _idle_text(seconds: float | None) -> str:
 def run_up(args: argparse.Namespace) -> int:
     """Start (or find) the head; print where it is."""
     from ..client._head_settings import parse_idle_timeout
-    from ..client._local_head import describe_local_head, ensure_local_head
+    from ..client._local_head import find_or_start_local_head
 
-    before = describe_local_head()
     kwargs = {}
     if args.idle_timeout is not None:
         kwargs["idle_timeout_s"] = parse_idle_timeout(args.idle_timeout, source="--idle-timeout")
-    record = ensure_local_head(dashboard=args.dashboard, announce_join=False, **kwargs)
-    already = before is not None and before["pid"] == record.head_pid
+    record, started = find_or_start_local_head(
+        dashboard=args.dashboard, announce_join=False, **kwargs
+    )
     print_table(
-        "deluge-ray up: " + ("already running" if already else "started"),
+        "deluge-ray up: " + ("started" if started else "already running"),
         [
             ("address", record.address),
             ("pid", str(record.head_pid)),

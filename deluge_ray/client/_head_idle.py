@@ -49,10 +49,10 @@ class IdleRule:
 
 
 def poll_interval(timeout_s: float | None) -> float:
-    """How often the watcher looks: a tenth of the timeout, within 0.25 s .. 5 s."""
+    """How often the watcher looks: a tenth of the timeout, within 0.25 s .. 2 s."""
     if timeout_s is None:
-        return 5.0
-    return min(5.0, max(0.25, timeout_s / 10))
+        return 2.0
+    return min(2.0, max(0.25, timeout_s / 10))
 
 
 def watch_until_idle(

@@ -51,6 +51,7 @@ __all__ = [
     "count_drivers",
     "describe_local_head",
     "ensure_local_head",
+    "find_or_start_local_head",
     "stop_local_head",
     "terminate_head",
 ]
@@ -97,6 +98,9 @@ def _head_environment() -> dict[str, str]:
     env.pop("RAY_ADDRESS", None)  # the head is a new cluster, not a join
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     env.setdefault("RAY_AUTH_MODE", "disabled")  # a private head; the user's choice wins
+    # Draining on SIGTERM waits for the node's work to move elsewhere: on a one-node head
+    # with detached actors (the limiters) it only ever waits out its 30 s.
+    env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"
     return env
 
 
@@ -188,6 +192,19 @@ def ensure_local_head(
 ) -> HeadRecord:
     """The running machine-wide head, started first if there is none (or only a dead one).
 
+    The arguments are those of :func:`find_or_start_local_head`.
+    """
+    record, _started = find_or_start_local_head(
+        idle_timeout_s=idle_timeout_s, dashboard=dashboard, announce_join=announce_join
+    )
+    return record
+
+
+def find_or_start_local_head(
+    *, idle_timeout_s: Any = _KEEP, dashboard: bool = False, announce_join: bool = True
+) -> tuple[HeadRecord, bool]:
+    """``(record, started)``: the running head, and whether this call started it.
+
     ``idle_timeout_s`` (seconds, ``None`` for never) sets a running head's timeout too;
     by default a new head takes ``DELUGE_RAY_HEAD_IDLE_TIMEOUT`` and a running one keeps
     its own. ``announce_join`` marks that this process is about to join, which keeps the
@@ -200,6 +217,7 @@ def ensure_local_head(
             terminate_head(record, timeout=10.0)  # a half-dead head: its port is closed
             remove_record(state_dir)
             record = None
+        started = record is None
         if record is None:
             timeout = idle_timeout_from_env() if idle_timeout_s is _KEEP else idle_timeout_s
             record = _start_head(state_dir, timeout, dashboard)
@@ -208,7 +226,7 @@ def ensure_local_head(
             write_record(state_dir, record)
         if announce_join:
             touch_join_marker(state_dir)
-    return record
+    return record, started
 
 
 def stop_local_head(timeout: float = STOP_TIMEOUT_S) -> HeadRecord | None:

@@ -71,8 +71,8 @@ def test_no_timeout_means_never():
     rule = IdleRule(None, clock=clock)
     clock.now += 10**9
     assert not rule.should_stop()
-    assert poll_interval(None) == 5.0
-    assert poll_interval(1) == 0.25 and poll_interval(30) == 3.0 and poll_interval(600) == 5.0
+    assert poll_interval(None) == 2.0
+    assert poll_interval(1) == 0.25 and poll_interval(10) == 1.0 and poll_interval(600) == 2.0
 
 
 def test_the_watch_loop_stops_an_idle_head_in_virtual_time():

@@ -1,0 +1,225 @@
+"""The machine-wide local Ray head, used the way a user's processes use it (issue 15,
+items 1 and 7): no cluster configured, two processes racing to start start one head, two
+driver scripts share one limiter through it, and ``deluge-ray down`` stops it.
+
+Every process here runs with a state directory and a Ray temp dir of this module's own
+(``DELUGE_RAY_STATE_DIR``, ``RAY_TMPDIR``) and the head picks a free GCS port, so nothing
+here can join, or be joined by, a head or a Ray that anyone else started on this machine.
+One head serves the whole module (starting one costs seconds); it is stopped at the end
+even when a test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from unittest import mock as env_patch
+
+import pytest
+
+from deluge_ray.client._head_state import (
+    HeadRecord,
+    pid_alive,
+    read_record,
+    wait_for_exit,
+    write_record,
+)
+from deluge_ray.client._local_head import find_or_start_local_head, stop_local_head
+from deluge_ray.mock import Latency, Limits, MockConfig, MockProvider
+from tests.support.examples import example_env
+
+CLI = [sys.executable, "-m", "deluge_ray.cli._main"]
+TIMEOUT = 240
+RPM = 3_000  # 50 a second: the mock refuses the 51st request of any second
+
+
+@contextmanager
+def _environment(env: dict[str, str]):
+    with env_patch.patch.dict(os.environ, env, clear=True):
+        yield
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory):
+    """The environment of a user's process on a machine of its own, with no cluster."""
+    state = tmp_path_factory.mktemp("machine-head")
+    # A short path: Ray's unix sockets live under it and their paths are length-limited.
+    ray_tmp = tempfile.mkdtemp(prefix="drh-", dir="/tmp")
+    env = example_env()
+    env.pop("RAY_ADDRESS", None)
+    env.update(
+        DELUGE_RAY_LOCAL="machine",
+        DELUGE_RAY_STATE_DIR=str(state / "state"),
+        DELUGE_RAY_CACHE_DIR=str(state / "cache"),
+        # A head left behind by a crashed run stops by itself soon after.
+        DELUGE_RAY_HEAD_IDLE_TIMEOUT="120",
+        RAY_TMPDIR=ray_tmp,
+    )
+    try:
+        yield env
+    finally:
+        with _environment(env):
+            stop_local_head(timeout=30)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def _address_in(output: str) -> str:
+    line = next(line for line in output.splitlines() if "address" in line)
+    return line.split("│")[2].strip()
+
+
+@pytest.fixture(scope="module")
+def raced_head(isolated):
+    """Two ``deluge-ray up`` started at the same instant; what each printed."""
+    racers = [
+        subprocess.Popen(
+            [*CLI, "up"], env=isolated, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [racer.communicate(timeout=TIMEOUT) for racer in racers]
+    for racer, (out, err) in zip(racers, outputs, strict=True):
+        assert racer.returncode == 0, out + err
+    return [out for out, _ in outputs]
+
+
+def test_two_processes_racing_to_start_start_one_head(isolated, raced_head):
+    titles = sorted(out.splitlines()[0].strip() for out in raced_head)
+    assert titles == ["deluge-ray up: already running", "deluge-ray up: started"], raced_head
+    assert _address_in(raced_head[0]) == _address_in(raced_head[1])
+    record = read_record(isolated["DELUGE_RAY_STATE_DIR"])
+    assert record is not None and record.address == _address_in(raced_head[0])
+    assert pid_alive(record.head_pid) and pid_alive(record.watcher_pid)
+    # One `ray start` ever ran: one Ray session in the head's temp dir.
+    sessions = [p for p in Path(record.ray_temp_dir).glob("session_2*") if p.is_dir()]
+    assert len(sessions) == 1, sessions
+    assert record.ray_temp_dir.startswith(isolated["RAY_TMPDIR"])  # isolated from /tmp/ray
+    assert record.idle_timeout_s == 120.0
+
+
+DRIVER = textwrap.dedent(
+    """
+    import json, os, sys, time
+
+    from deluge_ray import LLMClient
+    from deluge_ray.client._local_head import describe_local_head
+
+    client = LLMClient("gpt-4.1-mini", max_requests_per_minute=int(sys.argv[2]),
+                       max_tokens_per_minute=50_000_000, progress="manual")
+    client.process_prompts_sync(["warm up"], show_progress=False)  # joined, limiter ready
+    barrier = sys.argv[1]
+    open(os.path.join(barrier, str(os.getpid())), "w").close()
+    while len(os.listdir(barrier)) < 2:  # both drivers start sending together
+        time.sleep(0.01)
+    out = client.process_prompts_sync([f"{os.getpid()} {i}" for i in range(int(sys.argv[3]))],
+                                      show_progress=False)
+    import ray
+    print(json.dumps({
+        "ok": sum(not r.is_error for r in out),
+        "limiter": client._routes[0].limiter._actor_id.hex(),
+        "gcs": ray.get_runtime_context().gcs_address,
+        "drivers": describe_local_head()["drivers"],
+    }))
+    """
+)
+
+
+def test_two_driver_scripts_with_no_cluster_share_one_limiter(isolated, raced_head, tmp_path):
+    per_driver = 100
+    config = MockConfig(limits=Limits(rpm=RPM), latency=Latency.fixed(20))
+    with MockProvider(config) as mock:
+        env = {**isolated, **mock.environment(), "OPENAI_API_KEY": f"sk-{uuid.uuid4().hex}"}
+        barrier = tmp_path / "barrier"
+        barrier.mkdir()
+        drivers = [
+            subprocess.Popen(
+                [sys.executable, "-c", DRIVER, str(barrier), str(RPM), str(per_driver)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [driver.communicate(timeout=TIMEOUT) for driver in drivers]
+        stats = mock.stats()
+    for driver, (_out, err) in zip(drivers, outputs, strict=True):
+        assert driver.returncode == 0, err[-3000:]
+    reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert [r["ok"] for r in reports] == [per_driver, per_driver]
+    record = read_record(isolated["DELUGE_RAY_STATE_DIR"])
+    assert {r["gcs"] for r in reports} == {record.address}  # both joined the one head
+    assert reports[0]["limiter"] == reports[1]["limiter"]  # ... and its one limiter
+    assert all(r["drivers"] >= 1 for r in reports)
+    # One limit for both: the provider refused (almost) nothing. Two limiters, each pacing
+    # at the whole limit, had 9% refused (the issue's measurement).
+    assert stats["requests"] >= 2 * (per_driver + 1)
+    assert stats["rate_limited"] <= 0.01 * stats["requests"], stats
+
+
+def test_an_idle_head_stops_itself(isolated, raced_head):
+    state = isolated["DELUGE_RAY_STATE_DIR"]
+    with _environment(isolated):  # what `deluge-ray up --idle-timeout 1` does
+        record, started = find_or_start_local_head(idle_timeout_s=1.0, announce_join=False)
+    assert not started and record.idle_timeout_s == 1.0
+    # The drivers above have exited: the watcher (looking 4 times a second) stops it.
+    assert wait_for_exit(record.head_pid, record.head_start_ticks, timeout=TIMEOUT)
+    assert wait_for_exit(record.watcher_pid, None, timeout=30)
+    assert read_record(state) is None
+    assert "stopping the head (idle" in (Path(state) / "watcher.log").read_text()
+    assert not _ray_processes_under(record.ray_temp_dir)
+
+
+def _ray_processes_under(temp_dir: str) -> list[int]:
+    """Processes whose command line names ``temp_dir`` (gcs_server, raylet, workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and pid_alive(int(entry.name)):
+            try:
+                if temp_dir.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_up_replaces_a_stale_record_and_down_stops_the_head(isolated, raced_head):
+    state = isolated["DELUGE_RAY_STATE_DIR"]
+    stale = HeadRecord(
+        address="127.0.0.1:1",
+        head_pid=2**22 + 1,  # above the default pid_max: no such process
+        head_start_ticks=None,
+        started_at=0.0,
+        idle_timeout_s=600.0,
+        ray_temp_dir="/nonexistent",
+        python=sys.executable,
+    )
+    write_record(state, stale)  # left by a head that died with the machine
+    up = _cli(isolated, "up", "--idle-timeout", "never")
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.startswith("deluge-ray up: started") and "never" in up.stdout
+    record = read_record(state)
+    assert record is not None and record.head_pid != stale.head_pid
+    assert record.idle_timeout_s is None
+
+    done = _cli(isolated, "down")
+    assert done.returncode == 0, done.stderr
+    assert f"stopped the local Ray head at {record.address}" in done.stdout
+    assert read_record(state) is None
+    assert not pid_alive(record.head_pid, record.head_start_ticks)
+    assert not _ray_processes_under(record.ray_temp_dir)
+    assert wait_for_exit(record.watcher_pid, None, timeout=30)  # it was told to stop too
+    with _environment(isolated):
+        assert stop_local_head() is None  # `down` again: nothing to stop
