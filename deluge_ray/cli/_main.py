@@ -1,4 +1,4 @@
-"""The ``deluge-ray`` command line: ``run``, ``demo`` and ``mock-server``.
+"""The ``deluge-ray`` command line: ``run``, ``demo``, ``mock-server``, ``up`` and ``down``.
 
 Every failure the user can fix (a missing file, a malformed line, an unknown model, a bad
 flag) is reported as one line on stderr with a non-zero exit status, never a traceback.
