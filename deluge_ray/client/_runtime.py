@@ -30,7 +30,9 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import queue
+import sys
 import threading
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar
@@ -164,6 +166,15 @@ def _join(ray: ModuleType, target: str) -> None:
 
 def _join_local_head(ray: ModuleType) -> None:
     record = ensure_local_head()
+    if record.python != sys.executable:
+        # Actors run the head's interpreter and packages, not this process's.
+        warnings.warn(
+            f"this machine's local Ray head runs {record.python}, this process "
+            f"{sys.executable}: deluge_ray's actors will run the head's Python and packages. "
+            f"Run `deluge-ray down` to start it again from this Python, or set "
+            f"{LOCAL_MODE_ENV}=process.",
+            stacklevel=1,
+        )
     try:
         _join(ray, record.address)
     except RuntimeUnavailableError as exc:
