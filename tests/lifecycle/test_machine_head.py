@@ -5,8 +5,8 @@ driver scripts share one limiter through it, and ``deluge-ray down`` stops it.
 Every process here runs with a state directory and a Ray temp dir of this module's own
 (``DELUGE_RAY_STATE_DIR``, ``RAY_TMPDIR``) and the head picks a free GCS port, so nothing
 here can join, or be joined by, a head or a Ray that anyone else started on this machine.
-One head serves the whole module (starting one costs seconds); it is stopped at the end
-even when a test fails.
+One head serves the whole module (starting one costs seconds): it ends by stopping itself
+when idle, and is stopped at the end even when a test fails.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ import pytest
 from deluge_ray.client._head_state import (
     HeadRecord,
     pid_alive,
+    process_start_ticks,
     read_record,
     wait_for_exit,
     write_record,
@@ -80,9 +82,22 @@ def _address_in(output: str) -> str:
     return line.split("│")[2].strip()
 
 
+STALE = HeadRecord(
+    address="127.0.0.1:1",
+    head_pid=2**22 + 1,  # above the default pid_max: no such process
+    head_start_ticks=None,
+    started_at=0.0,
+    idle_timeout_s=600.0,
+    ray_temp_dir="/nonexistent",
+    python=sys.executable,
+)
+
+
 @pytest.fixture(scope="module")
 def raced_head(isolated):
-    """Two ``deluge-ray up`` started at the same instant; what each printed."""
+    """Two ``deluge-ray up`` started at the same instant, over the record of a head that
+    died with the machine; what each printed."""
+    write_record(isolated["DELUGE_RAY_STATE_DIR"], STALE)
     racers = [
         subprocess.Popen(
             [*CLI, "up"], env=isolated, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -101,6 +116,7 @@ def test_two_processes_racing_to_start_start_one_head(isolated, raced_head):
     assert _address_in(raced_head[0]) == _address_in(raced_head[1])
     record = read_record(isolated["DELUGE_RAY_STATE_DIR"])
     assert record is not None and record.address == _address_in(raced_head[0])
+    assert record.head_pid != STALE.head_pid  # the dead head's record was replaced
     assert pid_alive(record.head_pid) and pid_alive(record.watcher_pid)
     # One `ray start` ever ran: one Ray session in the head's temp dir.
     sessions = [p for p in Path(record.ray_temp_dir).glob("session_2*") if p.is_dir()]
@@ -195,31 +211,36 @@ def _ray_processes_under(temp_dir: str) -> list[int]:
     return found
 
 
-def test_up_replaces_a_stale_record_and_down_stops_the_head(isolated, raced_head):
+def test_down_stops_the_head_and_its_watcher(isolated, raced_head):
+    """``deluge-ray down`` on a recorded head. The head stopping for real (Ray's processes
+    gone) is checked above; here stand-in processes take the head's and the watcher's
+    place, since a second real head would cost this module a second `ray start`."""
     state = isolated["DELUGE_RAY_STATE_DIR"]
-    stale = HeadRecord(
-        address="127.0.0.1:1",
-        head_pid=2**22 + 1,  # above the default pid_max: no such process
-        head_start_ticks=None,
-        started_at=0.0,
-        idle_timeout_s=600.0,
-        ray_temp_dir="/nonexistent",
-        python=sys.executable,
-    )
-    write_record(state, stale)  # left by a head that died with the machine
-    up = _cli(isolated, "up", "--idle-timeout", "never")
-    assert up.returncode == 0, up.stderr
-    assert up.stdout.startswith("deluge-ray up: started") and "never" in up.stdout
-    record = read_record(state)
-    assert record is not None and record.head_pid != stale.head_pid
-    assert record.idle_timeout_s is None
-
-    done = _cli(isolated, "down")
-    assert done.returncode == 0, done.stderr
-    assert f"stopped the local Ray head at {record.address}" in done.stdout
-    assert read_record(state) is None
-    assert not pid_alive(record.head_pid, record.head_start_ticks)
-    assert not _ray_processes_under(record.ray_temp_dir)
-    assert wait_for_exit(record.watcher_pid, None, timeout=30)  # it was told to stop too
-    with _environment(isolated):
-        assert stop_local_head() is None  # `down` again: nothing to stop
+    assert read_record(state) is None  # the idle head above is gone
+    sleeper = [sys.executable, "-c", "import time; time.sleep(600)"]
+    head, watcher = subprocess.Popen(sleeper), subprocess.Popen(sleeper)
+    try:
+        write_record(
+            state,
+            HeadRecord(
+                address="127.0.0.1:9",
+                head_pid=head.pid,
+                head_start_ticks=process_start_ticks(head.pid),
+                started_at=0.0,
+                idle_timeout_s=None,
+                ray_temp_dir="/nonexistent",
+                python=sys.executable,
+                watcher_pid=watcher.pid,
+            ),
+        )
+        done = _cli(isolated, "down")
+        assert done.returncode == 0, done.stderr
+        assert "stopped the local Ray head at 127.0.0.1:9" in done.stdout
+        assert head.wait(30) == -signal.SIGTERM and watcher.wait(30) == -signal.SIGTERM
+        assert read_record(state) is None
+        with _environment(isolated):
+            assert stop_local_head() is None  # `down` again: nothing to stop
+    finally:
+        for proc in (head, watcher):
+            proc.kill()
+            proc.wait()
