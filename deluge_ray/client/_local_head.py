@@ -63,13 +63,17 @@ STOP_TIMEOUT_S = 60.0
 _KEEP = object()  # "leave the idle timeout as it is"
 # The Popen objects of what this process started: kept so they are reaped, never waited on.
 _spawned: list[subprocess.Popen] = []
+_gcs_clients: dict[str, Any] = {}
 
 
 def count_drivers(address: str, timeout: float = 5.0) -> int:
     """Drivers connected to the head at ``address`` (its GCS job table; raises if unreachable)."""
     from ray._raylet import GcsClient
 
-    jobs = GcsClient(address=address).get_all_job_info(
+    client = _gcs_clients.get(address)
+    if client is None:  # one per address: the watcher asks every few seconds for hours
+        client = _gcs_clients[address] = GcsClient(address=address)
+    jobs = client.get_all_job_info(
         skip_submission_job_info_field=True, skip_is_running_tasks_field=True, timeout=timeout
     )
     return sum(

@@ -173,6 +173,9 @@ def test_two_driver_scripts_with_no_cluster_share_one_limiter(isolated, raced_he
         stats = mock.stats()
     for driver, (_out, err) in zip(drivers, outputs, strict=True):
         assert driver.returncode == 0, err[-3000:]
+        # Joining (or starting) the head is quiet: nothing of Ray's on the terminal.
+        for internal in ("Traceback", "(raylet)", "Connecting to existing Ray", "ray start"):
+            assert internal not in err, err[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     assert [r["ok"] for r in reports] == [per_driver, per_driver]
     record = read_record(isolated["DELUGE_RAY_STATE_DIR"])
