@@ -23,14 +23,16 @@ def add_head_parsers(sub: argparse._SubParsersAction, formatter: type) -> None:
         description="Start the local Ray head that every deluge_ray process on this machine "
         "joins when no cluster is given (DELUGE_RAY_STATE_DIR says where its record lives). "
         "It stops itself after the idle timeout with no driver connected.",
-        epilog="exit codes:\n  0    the head is running\n  2    it could not be started",
+        epilog="output: a table of the head's address, pid, idle timeout and start time.\n\n"
+        "exit codes:\n  0    the head is running\n  2    it could not be started",
         formatter_class=formatter,
     )
     up.add_argument(
         "--idle-timeout",
         metavar="SECONDS",
         help="stop after this long with no driver (0 or 'never': only `deluge-ray down`); "
-        "also changes a running head's timeout. Default: DELUGE_RAY_HEAD_IDLE_TIMEOUT or 600",
+        "also changes a running head's timeout. Unset: a new head takes "
+        "DELUGE_RAY_HEAD_IDLE_TIMEOUT (else 600), a running one keeps its own",
     )
     up.add_argument(
         "--dashboard", action="store_true", help="start Ray's dashboard too (a new head only)"
@@ -40,7 +42,8 @@ def add_head_parsers(sub: argparse._SubParsersAction, formatter: type) -> None:
         help="stop this machine's shared local Ray head",
         description="Stop the machine-wide local Ray head and its idle watcher. Drivers "
         "still connected to it lose their Ray.",
-        epilog="exit codes:\n  0    stopped, or none was running",
+        epilog="output: one line saying which head was stopped, or that none was running.\n\n"
+        "exit codes:\n  0    stopped, or none was running",
         formatter_class=formatter,
     )
 
