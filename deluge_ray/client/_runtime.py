@@ -41,6 +41,7 @@ from .._constants import RAY_NAMESPACE
 from ..errors import RuntimeUnavailableError
 from ._cluster_probe import AUTH_HELP, check_cluster_address
 from ._head_settings import LOCAL_MODE_ENV, local_mode
+from ._head_state import HeadRecord
 from ._local_head import ensure_local_head
 from ._ray_output import (
     debug_enabled,
@@ -164,8 +165,28 @@ def _join(ray: ModuleType, target: str) -> None:
         ) from exc
 
 
-def _join_local_head(ray: ModuleType) -> None:
-    record = ensure_local_head()
+def _head_in_background() -> concurrent.futures.Future[HeadRecord] | None:
+    """Find or start the machine-wide head on a helper thread while this process imports
+    Ray (about a second), so that a cold start pays for the slower of the two, not both.
+    ``None`` if this process is already connected. (The head is a detached process: the
+    thread that starts it may end.)"""
+    loaded = sys.modules.get("ray")
+    if loaded is not None and getattr(loaded, "is_initialized", lambda: False)():
+        return None
+    future: concurrent.futures.Future[HeadRecord] = concurrent.futures.Future()
+
+    def find_or_start() -> None:
+        try:
+            future.set_result(ensure_local_head())
+        except BaseException as exc:  # handed to the joining thread, never lost
+            future.set_exception(exc)
+
+    threading.Thread(target=find_or_start, name="deluge-ray-local-head", daemon=True).start()
+    return future
+
+
+def _join_local_head(ray: ModuleType, head: concurrent.futures.Future | None) -> None:
+    record = head.result() if head is not None else ensure_local_head()
     if record.python != sys.executable:
         # Actors run the head's interpreter and packages, not this process's.
         warnings.warn(
@@ -209,8 +230,9 @@ def ensure_ray(address: str | None = None) -> ModuleType:
     ``address`` (or ``RAY_ADDRESS``) joins an existing cluster, e.g. ``"auto"``,
     ``"10.0.0.5:6379"`` or ``"ray://head:10001"``; without either this machine's shared
     local Ray head is joined (started first if none runs), or with
-    ``DELUGE_RAY_LOCAL=process`` a Ray of this process alone is started. Raises :class:`RuntimeUnavailableError` (a one-line message saying what to
-    do) when the cluster cannot be reached or refuses this process.
+    ``DELUGE_RAY_LOCAL=process`` a Ray of this process alone is started. Raises
+    :class:`RuntimeUnavailableError` (a one-line message saying what to do) when the
+    cluster cannot be reached or refuses this process.
     """
     quiet_ray_environment()
     target = address or os.environ.get("RAY_ADDRESS") or None
@@ -219,6 +241,7 @@ def ensure_ray(address: str | None = None) -> ModuleType:
         # Set before Ray is imported, which reads it. (If the user started Ray themselves
         # with token auth, Ray has already set this variable and it is left as it is.)
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    head = _head_in_background() if not target and local_mode() == "machine" else None
     import ray
 
     with _init_lock:
@@ -228,7 +251,7 @@ def ensure_ray(address: str | None = None) -> ModuleType:
             if target:
                 run_on_lifetime_thread(lambda: _join(ray, target))
             elif local_mode() == "machine":
-                run_on_lifetime_thread(lambda: _join_local_head(ray))
+                run_on_lifetime_thread(lambda: _join_local_head(ray, head))
             else:
                 run_on_lifetime_thread(lambda: _start_embedded(ray))
         route_ray_error_feed()
