@@ -1,6 +1,7 @@
 """The machine-wide local Ray head, used the way a user's processes use it (issue 15,
-items 1 and 7): no cluster configured, two processes racing to start start one head, two
-driver scripts share one limiter through it, and ``deluge-ray down`` stops it.
+items 1 and 7): with no cluster configured, two driver scripts started at the same instant
+start one head and share one limiter through it; ``deluge-ray up`` sets its idle timeout,
+it stops itself when idle, and ``deluge-ray down`` stops it.
 
 Every process here runs with a state directory and a Ray temp dir of this module's own
 (``DELUGE_RAY_STATE_DIR``, ``RAY_TMPDIR``) and the head picks a free GCS port, so nothing
@@ -34,7 +35,7 @@ from deluge_ray.client._head_state import (
     wait_for_exit,
     write_record,
 )
-from deluge_ray.client._local_head import find_or_start_local_head, stop_local_head
+from deluge_ray.client._local_head import stop_local_head
 from deluge_ray.mock import Latency, Limits, MockConfig, MockProvider
 from tests.support.examples import example_env
 
@@ -93,38 +94,6 @@ STALE = HeadRecord(
 )
 
 
-@pytest.fixture(scope="module")
-def raced_head(isolated):
-    """Two ``deluge-ray up`` started at the same instant, over the record of a head that
-    died with the machine; what each printed."""
-    write_record(isolated["DELUGE_RAY_STATE_DIR"], STALE)
-    racers = [
-        subprocess.Popen(
-            [*CLI, "up"], env=isolated, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(2)
-    ]
-    outputs = [racer.communicate(timeout=TIMEOUT) for racer in racers]
-    for racer, (out, err) in zip(racers, outputs, strict=True):
-        assert racer.returncode == 0, out + err
-    return [out for out, _ in outputs]
-
-
-def test_two_processes_racing_to_start_start_one_head(isolated, raced_head):
-    titles = sorted(out.splitlines()[0].strip() for out in raced_head)
-    assert titles == ["deluge-ray up: already running", "deluge-ray up: started"], raced_head
-    assert _address_in(raced_head[0]) == _address_in(raced_head[1])
-    record = read_record(isolated["DELUGE_RAY_STATE_DIR"])
-    assert record is not None and record.address == _address_in(raced_head[0])
-    assert record.head_pid != STALE.head_pid  # the dead head's record was replaced
-    assert pid_alive(record.head_pid) and pid_alive(record.watcher_pid)
-    # One `ray start` ever ran: one Ray session in the head's temp dir.
-    sessions = [p for p in Path(record.ray_temp_dir).glob("session_2*") if p.is_dir()]
-    assert len(sessions) == 1, sessions
-    assert record.ray_temp_dir.startswith(isolated["RAY_TMPDIR"])  # isolated from /tmp/ray
-    assert record.idle_timeout_s == 120.0
-
-
 DRIVER = textwrap.dedent(
     """
     import json, os, sys, time
@@ -134,7 +103,8 @@ DRIVER = textwrap.dedent(
 
     client = LLMClient("gpt-4.1-mini", max_requests_per_minute=int(sys.argv[2]),
                        max_tokens_per_minute=50_000_000, progress="manual")
-    client.process_prompts_sync(["warm up"], show_progress=False)  # joined, limiter ready
+    # The first call finds no head: both drivers race to start one, then join it.
+    client.process_prompts_sync(["warm up"], show_progress=False)
     barrier = sys.argv[1]
     open(os.path.join(barrier, str(os.getpid())), "w").close()
     while len(os.listdir(barrier)) < 2:  # both drivers start sending together
@@ -150,18 +120,23 @@ DRIVER = textwrap.dedent(
     }))
     """
 )
+PER_DRIVER = 100
 
 
-def test_two_driver_scripts_with_no_cluster_share_one_limiter(isolated, raced_head, tmp_path):
-    per_driver = 100
+@pytest.fixture(scope="module")
+def two_drivers(isolated, tmp_path_factory):
+    """Two driver scripts started at the same instant on a machine with no Ray running
+    (only the record of a head that died with the machine), each sending ``PER_DRIVER``
+    prompts on one key to a mock enforcing ``RPM`` in per-second windows. Returns each
+    driver's report, its stderr, and the mock's counters."""
+    write_record(isolated["DELUGE_RAY_STATE_DIR"], STALE)
     config = MockConfig(limits=Limits(rpm=RPM), latency=Latency.fixed(20))
     with MockProvider(config) as mock:
         env = {**isolated, **mock.environment(), "OPENAI_API_KEY": f"sk-{uuid.uuid4().hex}"}
-        barrier = tmp_path / "barrier"
-        barrier.mkdir()
+        barrier = tmp_path_factory.mktemp("barrier")
         drivers = [
             subprocess.Popen(
-                [sys.executable, "-c", DRIVER, str(barrier), str(RPM), str(per_driver)],
+                [sys.executable, "-c", DRIVER, str(barrier), str(RPM), str(PER_DRIVER)],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -173,27 +148,45 @@ def test_two_driver_scripts_with_no_cluster_share_one_limiter(isolated, raced_he
         stats = mock.stats()
     for driver, (_out, err) in zip(drivers, outputs, strict=True):
         assert driver.returncode == 0, err[-3000:]
-        # Joining (or starting) the head is quiet: nothing of Ray's on the terminal.
-        for internal in ("Traceback", "(raylet)", "Connecting to existing Ray", "ray start"):
-            assert internal not in err, err[-3000:]
     reports = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
-    assert [r["ok"] for r in reports] == [per_driver, per_driver]
+    return reports, [err for _, err in outputs], stats
+
+
+def test_two_drivers_racing_to_start_start_one_head(isolated, two_drivers):
+    reports, _, _ = two_drivers
     record = read_record(isolated["DELUGE_RAY_STATE_DIR"])
+    assert record is not None and record.head_pid != STALE.head_pid  # the dead one replaced
     assert {r["gcs"] for r in reports} == {record.address}  # both joined the one head
-    assert reports[0]["limiter"] == reports[1]["limiter"]  # ... and its one limiter
-    assert all(r["drivers"] >= 1 for r in reports)
+    assert pid_alive(record.head_pid) and pid_alive(record.watcher_pid)  # it outlived them
+    # One `ray start` ever ran: one Ray session in the head's temp dir.
+    sessions = [p for p in Path(record.ray_temp_dir).glob("session_2*") if p.is_dir()]
+    assert len(sessions) == 1, sessions
+    assert record.ray_temp_dir.startswith(isolated["RAY_TMPDIR"])  # isolated from /tmp/ray
+    assert record.idle_timeout_s == 120.0
+    assert all(r["drivers"] >= 1 for r in reports)  # each saw itself connected
+
+
+def test_two_driver_scripts_with_no_cluster_share_one_limiter(two_drivers):
+    reports, stderrs, stats = two_drivers
+    assert [r["ok"] for r in reports] == [PER_DRIVER, PER_DRIVER]
+    assert reports[0]["limiter"] == reports[1]["limiter"]  # one limiter for the key
     # One limit for both: the provider refused (almost) nothing. Two limiters, each pacing
     # at the whole limit, had 9% refused (the issue's measurement).
-    assert stats["requests"] >= 2 * (per_driver + 1)
+    assert stats["requests"] >= 2 * (PER_DRIVER + 1)
     assert stats["rate_limited"] <= 0.01 * stats["requests"], stats
+    for err in stderrs:  # starting and joining the head is quiet
+        for internal in ("Traceback", "(raylet)", "Connecting to existing Ray", "ray start"):
+            assert internal not in err, err[-3000:]
 
 
-def test_an_idle_head_stops_itself(isolated, raced_head):
+def test_up_sets_a_running_heads_idle_timeout_and_the_idle_head_stops_itself(isolated, two_drivers):
     state = isolated["DELUGE_RAY_STATE_DIR"]
-    with _environment(isolated):  # what `deluge-ray up --idle-timeout 1` does
-        record, started = find_or_start_local_head(idle_timeout_s=1.0, announce_join=False)
-    assert not started and record.idle_timeout_s == 1.0
-    # The drivers above have exited: the watcher (looking 4 times a second) stops it.
+    record = read_record(state)
+    up = _cli(isolated, "up", "--idle-timeout", "1")
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.startswith("deluge-ray up: already running"), up.stdout
+    assert _address_in(up.stdout) == record.address and "1 s" in up.stdout
+    # The drivers have exited: the watcher (looking 4 times a second) stops the head.
     assert wait_for_exit(record.head_pid, record.head_start_ticks, timeout=TIMEOUT)
     assert wait_for_exit(record.watcher_pid, None, timeout=30)
     assert read_record(state) is None
@@ -214,7 +207,7 @@ def _ray_processes_under(temp_dir: str) -> list[int]:
     return found
 
 
-def test_down_stops_the_head_and_its_watcher(isolated, raced_head):
+def test_down_stops_the_head_and_its_watcher(isolated, two_drivers):
     """``deluge-ray down`` on a recorded head. The head stopping for real (Ray's processes
     gone) is checked above; here stand-in processes take the head's and the watcher's
     place, since a second real head would cost this module a second `ray start`."""
