@@ -97,6 +97,15 @@ def _log_tail(path: str, lines: int = 8) -> str:
         return ""
 
 
+def _read_address(ready_file: str) -> str:
+    """The address `ray start` wrote, or "" while it has not (finished writing) yet."""
+    try:
+        with open(ready_file) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def _head_environment() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)  # the head is a new cluster, not a join
@@ -145,18 +154,19 @@ def _start_head(state_dir: str, idle_timeout_s: float | None, dashboard: bool) -
     ]
     head = _spawn(cmd, log_path, state_dir, env)
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not os.path.exists(ready_file):
+    while not (address := _read_address(ready_file)):
         if head.poll() is not None or time.monotonic() > deadline:
             if head.poll() is None:
                 head.kill()
+            said = (_log_tail(log_path).splitlines() or ["no output"])[-1]
+            if time.monotonic() > deadline:
+                said = f"not up within {START_TIMEOUT_S:g} s"
             raise RuntimeUnavailableError(
                 f"Could not start the machine-wide local Ray head (see {log_path}): "
-                f"{_log_tail(log_path).splitlines()[-1:] or 'no output'}. "
+                f"{said}. "
                 "Set DELUGE_RAY_LOCAL=process to use a Ray of this process instead."
             )
         time.sleep(0.05)
-    with open(ready_file) as f:
-        address = f.read().strip()
     record = HeadRecord(
         address=address,
         head_pid=head.pid,

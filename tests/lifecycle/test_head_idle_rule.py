@@ -236,3 +236,22 @@ def test_the_state_lock_excludes_and_the_join_marker_moves(tmp_path):
     worker.join(10)
     assert inside == ["first", "second"]
     assert join_marker_time(state) is not None
+
+
+def test_a_head_that_cannot_start_is_one_clear_error_and_leaves_no_record(tmp_path, monkeypatch):
+    from deluge_ray.client import _local_head
+    from deluge_ray.errors import RuntimeUnavailableError
+
+    monkeypatch.setenv("DELUGE_RAY_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))
+    # The interpreter that would run `ray start` exits at once, as a broken install would.
+    monkeypatch.setattr(_local_head.sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeUnavailableError) as raised:
+        _local_head.ensure_local_head()
+    message = str(raised.value)
+    assert "Could not start the machine-wide local Ray head" in message
+    assert str(tmp_path / "state" / "head.log") in message
+    assert "DELUGE_RAY_LOCAL=process" in message and "\n" not in message
+    assert read_record(str(tmp_path / "state")) is None
+    with state_lock(str(tmp_path / "state")):  # the lock was let go
+        pass
