@@ -88,6 +88,9 @@ BENCH_ENV = {
     "RAY_AUTH_MODE": "disabled",
     "OPENAI_API_KEY": API_KEY,
     "PYTHONUNBUFFERED": "1",
+    # Each worker's Ray is its own, as measured so far; a benchmark of the machine-wide
+    # head (bench_startup) sets "machine" and a state directory of its own.
+    "DELUGE_RAY_LOCAL": "process",
 }
 
 for _name, _value in BENCH_ENV.items():

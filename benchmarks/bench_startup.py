@@ -15,6 +15,17 @@ file cache is warm: the first repetition pays for reading the libraries from dis
   a ProviderCaller actor, one request with its 50 ms);
 * ``lm_deluge``: the same single call with lm-deluge (no runtime to start).
 
+The ``deluge_ray`` side above runs with ``DELUGE_RAY_LOCAL=process`` (a Ray of its own, as
+before the machine-wide head). The machine-wide head (issue 15, item 2) adds two more,
+each with a state directory and Ray temp dir of this run's own:
+
+* ``machine_cold``: the same first call with ``DELUGE_RAY_LOCAL=machine`` and no head
+  running, so the process starts the head (``ray start --head``) and joins it; the head
+  is stopped after each repetition so that the next one is cold again;
+* ``machine_warm``: with the head already up (started once, before), ``WARM_REPS`` (5,
+  quick 2) fresh processes each make the first call, alternating with as many fresh
+  lm-deluge processes (``lm_deluge`` again): medians of each, in the same run.
+
 Cold measurements alternate ``ray_init`` / ``deluge_ray`` / ``lm_deluge`` for ``reps``
 rounds (3, quick 1) and report medians; deluge_ray's *extra* start-up is its first call
 minus Ray's import + init. One unmeasured ``ray_init`` process runs first, so that the
@@ -27,11 +38,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock as env_patch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -39,6 +55,7 @@ import _common as C
 
 LATENCY_MS = 50
 LIMIT_RPM = 3000  # a normal limit: one request at a time never comes near it
+WARM_REPS = 5  # fresh processes per side with the machine-wide head up (quick: 2)
 
 
 def _sequential(client: Any, count: int) -> list[float]:
@@ -124,7 +141,51 @@ def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-SIDES = {"ray_init": ray_init_side, "deluge_ray": deluge_ray_side, "lm_deluge": lm_deluge_side}
+SIDES = {
+    "ray_init": ray_init_side,
+    "deluge_ray": deluge_ray_side,
+    "lm_deluge": lm_deluge_side,
+    # The same deluge_ray process, run with DELUGE_RAY_LOCAL=machine (see _machine_env).
+    "machine_cold": deluge_ray_side,
+    "machine_warm": deluge_ray_side,
+}
+COLD_SIDES = ("ray_init", "deluge_ray", "lm_deluge")
+PROCESS_ENV = {"DELUGE_RAY_LOCAL": "process"}
+
+
+@contextlib.contextmanager
+def _machine_env():
+    """The environment of processes sharing a machine-wide head of this run's own."""
+    root = tempfile.mkdtemp(prefix="bench-head-")
+    ray_tmp = tempfile.mkdtemp(prefix="bsh-", dir="/tmp")  # short: Ray's socket paths
+    env = {
+        "DELUGE_RAY_LOCAL": "machine",
+        "DELUGE_RAY_STATE_DIR": os.path.join(root, "state"),
+        "DELUGE_RAY_CACHE_DIR": os.path.join(root, "cache"),
+        "RAY_TMPDIR": ray_tmp,
+    }
+    try:
+        yield env
+    finally:
+        _stop_head(env)
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def _stop_head(env: dict[str, str]) -> None:
+    from deluge_ray.client._local_head import stop_local_head
+
+    with env_patch.patch.dict(os.environ, env):
+        stop_local_head(timeout=60)
+
+
+def _start_head(env: dict[str, str]) -> float:
+    from deluge_ray.client._local_head import ensure_local_head
+
+    t0 = time.perf_counter()
+    with env_patch.patch.dict(os.environ, {**C.BENCH_ENV, **env}):
+        ensure_local_head(announce_join=False)
+    return round(time.perf_counter() - t0, 3)
 
 
 def _median(rows: list[dict[str, Any]], key: str) -> float | None:
@@ -134,21 +195,67 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
 
 def run(quick: bool = False) -> dict[str, Any]:
     reps = 1 if quick else 3
+    warm_reps = 2 if quick else WARM_REPS
     warm_calls = 10 if quick else 30
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
-    with C.MockServer(latency_ms=LATENCY_MS) as mock:
+    warm_lm: list[dict[str, Any]] = []
+    head_start_s: float | None = None
+    with C.MockServer(latency_ms=LATENCY_MS) as mock, _machine_env() as machine:
+        params = {"base_url": mock.openai_base_url}
         # Not measured: reads Ray's libraries into the OS file cache, so the first measured
         # process does not pay for the disk while the others do not.
         C.run_worker(__file__, "ray_init", {}, label="startup-priming", timeout=600)
         for rep in range(reps):
             last = rep == reps - 1
-            for side in SIDES:
-                params = {"base_url": mock.openai_base_url}
+            for side in COLD_SIDES:
+                side_params = dict(params)
                 if last and side != "ray_init":
-                    params["warm_calls"] = warm_calls  # measured once, in the last round
+                    side_params["warm_calls"] = warm_calls  # measured once, in the last round
                 runs[side].append(
-                    C.run_worker(__file__, side, params, label=f"startup-{side}-{rep}", timeout=600)
+                    C.run_worker(
+                        __file__,
+                        side,
+                        side_params,
+                        env=PROCESS_ENV,
+                        label=f"startup-{side}-{rep}",
+                        timeout=600,
+                    )
                 )
+            # Nothing running: this process starts the machine-wide head, then joins it.
+            runs["machine_cold"].append(
+                C.run_worker(
+                    __file__,
+                    "machine_cold",
+                    params,
+                    env=machine,
+                    label=f"startup-machine-cold-{rep}",
+                    timeout=600,
+                )
+            )
+            _stop_head(machine)
+        head_start_s = _start_head(machine)
+        for rep in range(warm_reps):
+            runs["machine_warm"].append(
+                C.run_worker(
+                    __file__,
+                    "machine_warm",
+                    params,
+                    env=machine,
+                    label=f"startup-machine-warm-{rep}",
+                    timeout=600,
+                )
+            )
+            warm_lm.append(
+                C.run_worker(
+                    __file__,
+                    "lm_deluge",
+                    params,
+                    env=PROCESS_ENV,
+                    label=f"startup-machine-warm-lm-{rep}",
+                    timeout=600,
+                )
+            )
+    runs["lm_deluge_beside_warm"] = warm_lm
     for row in runs["ray_init"]:
         row["import_and_init_s"] = round(row["import_s"] + row["init_s"], 3)
     summary = {
@@ -165,7 +272,17 @@ def run(quick: bool = False) -> dict[str, Any]:
         "lm_deluge_warm_overhead_ms": runs["lm_deluge"][-1].get("warm_overhead_ms"),
         "lm_deluge_warm_median_ms": runs["lm_deluge"][-1].get("warm_median_ms"),
         "lm_deluge_warm_p90_ms": runs["lm_deluge"][-1].get("warm_p90_ms"),
+        "machine_cold_first_call_s": _median(runs["machine_cold"], "first_call_s"),
+        "machine_warm_first_call_s": _median(runs["machine_warm"], "first_call_s"),
+        "machine_warm_import_s": _median(runs["machine_warm"], "import_s"),
+        "lm_deluge_beside_warm_first_call_s": _median(warm_lm, "first_call_s"),
+        "lm_deluge_beside_warm_import_s": _median(warm_lm, "import_s"),
+        "head_start_s": head_start_s,
     }
+    for key, rows in (("machine_warm", runs["machine_warm"]), ("lm_deluge_beside_warm", warm_lm)):
+        for row in rows:
+            row["import_and_first_call_s"] = round(row["import_s"] + row["first_call_s"], 3)
+        summary[f"{key}_import_and_first_call_s"] = _median(rows, "import_and_first_call_s")
     # deluge_ray imports Ray lazily, inside the first call: compare with import + init.
     first, base = summary["deluge_ray_first_call_s"], summary["ray_import_and_init_s"]
     if first is not None and base is not None:
@@ -174,7 +291,12 @@ def run(quick: bool = False) -> dict[str, Any]:
         "benchmark": "startup",
         "quick": quick,
         "machine": C.machine_info(),
-        "config": {"latency_ms": LATENCY_MS, "reps": reps, "warm_calls": warm_calls},
+        "config": {
+            "latency_ms": LATENCY_MS,
+            "reps": reps,
+            "warm_calls": warm_calls,
+            "machine_warm_reps": warm_reps,
+        },
         "summary": summary,
         "runs": runs,
     }
@@ -223,6 +345,36 @@ def markdown(report: dict[str, Any]) -> str:
             "",
         ],
     ]
+    warm_target = round(1.0 + cfg["latency_ms"] / 1000, 3)
+    machine_rows = [
+        [
+            "machine-wide head already up: first call in a fresh process (s, median; "
+            f"target <= {warm_target})",
+            s.get("machine_warm_first_call_s"),
+            s.get("lm_deluge_beside_warm_first_call_s"),
+            C.ratio(
+                s.get("machine_warm_first_call_s"), s.get("lm_deluge_beside_warm_first_call_s")
+            ),
+        ],
+        [
+            "same, import + first call (s, median)",
+            s.get("machine_warm_import_and_first_call_s"),
+            s.get("lm_deluge_beside_warm_import_and_first_call_s"),
+            "",
+        ],
+        [
+            "nothing running: first call starts the head and joins it (s, median)",
+            s.get("machine_cold_first_call_s"),
+            "",
+            "",
+        ],
+        [
+            "nothing running, DELUGE_RAY_LOCAL=process: first call (s, the row above it)",
+            s["deluge_ray_first_call_s"],
+            "",
+            "",
+        ],
+    ]
     return "\n".join(
         [
             "## 5. Start-up and per-request overhead",
@@ -235,6 +387,12 @@ def markdown(report: dict[str, Any]) -> str:
             "the same process after the first; overhead = median - mock latency.",
             "",
             C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], rows),
+            "",
+            "The machine-wide local Ray head: warm figures are medians of "
+            f"{cfg.get('machine_warm_reps')} fresh processes per side, alternating, with the "
+            "head started once before them; cold ones start it (and it is stopped after each).",
+            "",
+            C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], machine_rows),
         ]
     )
 

@@ -9,11 +9,18 @@ import os
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("DELUGE_RAY_TOKENIZER", "estimate")
+# Every Ray a test (or a script a test runs) starts is its own and ends with it: never the
+# machine-wide local head, which would outlive the test and be shared with whoever else
+# runs deluge_ray here. Tests of that head set their own state directory and this back.
+os.environ["DELUGE_RAY_LOCAL"] = "process"
 
 import pytest
 
 # The session's Ray; tests/cluster/ starts it again with these after its multi-node cluster.
 SESSION_RAY_ARGS = {
+    # "local": always a new Ray of this session, never one that ray_current_cluster or a
+    # running head on this machine (another test's, another user's) points at.
+    "address": "local",
     "num_cpus": 2,
     "include_dashboard": False,
     "log_to_driver": False,

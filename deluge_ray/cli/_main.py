@@ -1,4 +1,5 @@
-"""The ``deluge-ray`` command line: ``run``, ``demo``, ``status`` and ``mock-server``.
+"""The ``deluge-ray`` command line: ``run``, ``demo``, ``status``, ``up``, ``down`` and
+``mock-server``.
 
 Every failure the user can fix (a missing file, a malformed line, an unknown model, a bad
 flag) is reported as one line on stderr with a non-zero exit status, never a traceback.
@@ -14,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 
 from ..errors import DelugeError
+from ._head import add_head_parsers, run_down, run_up
 from ._run import MAX_PROBLEMS_SHOWN
 from ._tables import print_table
 
@@ -169,6 +171,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_run_parser(sub)
     _add_demo_parser(sub)
     _add_status_parser(sub)
+    add_head_parsers(sub, _HelpFormatter)
     mock = sub.add_parser(
         "mock-server",
         help="serve the mock provider on 127.0.0.1",
@@ -311,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._status import run_status
 
             return run_status(args.address, args.watch)
+        if args.command in ("up", "down"):
+            return run_up(args) if args.command == "up" else run_down(args)
         from ..mock import cli as mock_cli
 
         return mock_cli.run(args)

@@ -37,16 +37,44 @@ def _local_cluster() -> str | None:
         return None
 
 
+def _local_head() -> dict[str, Any] | None:
+    """This machine's deluge_ray head (``deluge-ray up``, or the first client's), if running."""
+    from ..client._local_head import describe_local_head
+
+    try:
+        return describe_local_head()
+    except Exception:  # an unreadable state dir is "no head", not a traceback
+        return None
+
+
 def which_cluster(address: str | None) -> str | None:
-    """The address ``deluge-ray status`` reads: ``address``, else ``RAY_ADDRESS``, else a
-    cluster already running on this machine; ``None`` when there is none (never start one).
+    """The address ``deluge-ray status`` reads: ``address``, else ``RAY_ADDRESS``, else this
+    machine's deluge_ray head, else a cluster ``ray start`` made on this machine; ``None``
+    when there is none (it never starts one).
     """
     if address:
         return address
     from_env = os.environ.get("RAY_ADDRESS", "").strip()
     if from_env:
         return from_env
+    head = _local_head()
+    if head is not None:
+        return str(head["address"])
     return _local_cluster()
+
+
+def _describe_target(target: str) -> str:
+    """``target`` for the title line; this machine's head says how long it has left."""
+    head = _local_head()
+    if head is None or head["address"] != target:
+        return target
+    idle = head["idle_timeout_s"]
+    stops = "never stops by itself" if idle is None else f"stops after {idle:.0f} s idle"
+    drivers = "?" if head["drivers"] is None else head["drivers"]
+    return (
+        f"this machine's local head at {target} (up {head['uptime_s']:.0f} s, "
+        f"{drivers} driver(s) connected, {stops}; `deluge-ray down` stops it)"
+    )
 
 
 def _num(value: float | None, unit: str = "") -> str:
@@ -132,7 +160,7 @@ def render_status(statuses: Sequence[LimiterStatus], where: str) -> Any:
         return Text(
             f"no RateLimiter on the Ray cluster at {where} (no deluge_ray client has used it)"
         )
-    parts: list[Any] = []
+    parts: list[Any] = [Text(f"Ray cluster: {where}")]
     for status in sorted(statuses, key=lambda s: s.name):
         parts.append(_limiter_table(status))
         if status.clients:
@@ -144,13 +172,13 @@ def _connect(address: str | None) -> tuple[Any, str] | None:
     """``(ray, where)`` connected to the chosen cluster; ``None`` when there is none."""
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():  # already connected (an embedding program)
-        return ray, "this process's cluster"
+        return ray, "the one this process is connected to"
     target = which_cluster(address)
     if target is None:
         return None
     from ..client._runtime import ensure_ray
 
-    return ensure_ray(target), repr(target)
+    return ensure_ray(target), _describe_target(target)
 
 
 def run_status(
@@ -180,8 +208,9 @@ def run_status(
         return EXIT_NO_CLUSTER
     if connected is None:
         print(
-            "deluge-ray: no Ray cluster found on this machine; give --address or set "
-            "RAY_ADDRESS (`deluge-ray status` never starts one)",
+            "deluge-ray: no Ray cluster found on this machine; give --address, set "
+            "RAY_ADDRESS, or start the local head with `deluge-ray up` (`deluge-ray status` "
+            "never starts one)",
             file=err,
         )
         return EXIT_NO_CLUSTER

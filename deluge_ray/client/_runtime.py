@@ -2,8 +2,10 @@
 
 The rule (issue 4, item 8): if this process is already connected (``ray.is_initialized()``)
 use that; if ``address=`` was given, or ``RAY_ADDRESS`` is set, join that cluster; otherwise
-start an embedded single-machine Ray with no dashboard, no usage-stats prompt and no worker
-log forwarding, so a plain script or a notebook cell stays quiet (see ``_ray_output``).
+join the machine-wide local Ray head, started first if none runs (``_local_head``; issue 15,
+item 1), or, with ``DELUGE_RAY_LOCAL=process``, start a Ray of this process alone. Either
+way: no dashboard, no usage-stats prompt and no worker log forwarding, so a plain script or
+a notebook cell stays quiet (see ``_ray_output``).
 
 Three rules of issue 15:
 
@@ -28,7 +30,9 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import queue
+import sys
 import threading
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar
@@ -36,6 +40,9 @@ from typing import Any, TypeVar
 from .._constants import RAY_NAMESPACE
 from ..errors import RuntimeUnavailableError
 from ._cluster_probe import AUTH_HELP, check_cluster_address
+from ._head_settings import LOCAL_MODE_ENV, local_mode
+from ._head_state import HeadRecord
+from ._local_head import ensure_local_head
 from ._ray_output import (
     debug_enabled,
     quiet_ray_environment,
@@ -158,9 +165,52 @@ def _join(ray: ModuleType, target: str) -> None:
         ) from exc
 
 
+def _head_in_background() -> concurrent.futures.Future[HeadRecord] | None:
+    """Find or start the machine-wide head on a helper thread while this process imports
+    Ray (about a second), so that a cold start pays for the slower of the two, not both.
+    ``None`` if this process is already connected. (The head is a detached process: the
+    thread that starts it may end.)"""
+    loaded = sys.modules.get("ray")
+    if loaded is not None and getattr(loaded, "is_initialized", lambda: False)():
+        return None
+    future: concurrent.futures.Future[HeadRecord] = concurrent.futures.Future()
+
+    def find_or_start() -> None:
+        try:
+            future.set_result(ensure_local_head())
+        except BaseException as exc:  # handed to the joining thread, never lost
+            future.set_exception(exc)
+
+    threading.Thread(target=find_or_start, name="deluge-ray-local-head", daemon=True).start()
+    return future
+
+
+def _join_local_head(ray: ModuleType, head: concurrent.futures.Future | None) -> None:
+    record = head.result() if head is not None else ensure_local_head()
+    if record.python != sys.executable:
+        # Actors run the head's interpreter and packages, not this process's.
+        warnings.warn(
+            f"this machine's local Ray head runs {record.python}, this process "
+            f"{sys.executable}: deluge_ray's actors will run the head's Python and packages. "
+            f"Run `deluge-ray down` to start it again from this Python, or set "
+            f"{LOCAL_MODE_ENV}=process.",
+            stacklevel=1,
+        )
+    try:
+        _join(ray, record.address)
+    except RuntimeUnavailableError as exc:
+        raise RuntimeUnavailableError(
+            f"Could not join this machine's local Ray head at {record.address!r} "
+            f"({exc}). Run `deluge-ray down` and try again, or set "
+            f"{LOCAL_MODE_ENV}=process to use a Ray of this process alone."
+        ) from exc
+
+
 def _start_embedded(ray: ModuleType) -> None:
     try:
         ray.init(
+            # "local": always a new Ray of this process, never one found on the machine.
+            address="local",
             namespace=RAY_NAMESPACE,
             include_dashboard=False,
             log_to_driver=debug_enabled(),
@@ -178,9 +228,11 @@ def ensure_ray(address: str | None = None) -> ModuleType:
     """Return the ``ray`` module with this process connected to a cluster.
 
     ``address`` (or ``RAY_ADDRESS``) joins an existing cluster, e.g. ``"auto"``,
-    ``"10.0.0.5:6379"`` or ``"ray://head:10001"``; without either an embedded local Ray is
-    started. Raises :class:`RuntimeUnavailableError` (a one-line message saying what to
-    do) when the cluster cannot be reached or refuses this process.
+    ``"10.0.0.5:6379"`` or ``"ray://head:10001"``; without either this machine's shared
+    local Ray head is joined (started first if none runs), or with
+    ``DELUGE_RAY_LOCAL=process`` a Ray of this process alone is started. Raises
+    :class:`RuntimeUnavailableError` (a one-line message saying what to do) when the
+    cluster cannot be reached or refuses this process.
     """
     quiet_ray_environment()
     target = address or os.environ.get("RAY_ADDRESS") or None
@@ -189,6 +241,7 @@ def ensure_ray(address: str | None = None) -> ModuleType:
         # Set before Ray is imported, which reads it. (If the user started Ray themselves
         # with token auth, Ray has already set this variable and it is left as it is.)
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    head = _head_in_background() if not target and local_mode() == "machine" else None
     import ray
 
     with _init_lock:
@@ -197,6 +250,8 @@ def ensure_ray(address: str | None = None) -> ModuleType:
         with quiet_ray_logger():
             if target:
                 run_on_lifetime_thread(lambda: _join(ray, target))
+            elif local_mode() == "machine":
+                run_on_lifetime_thread(lambda: _join_local_head(ray, head))
             else:
                 run_on_lifetime_thread(lambda: _start_embedded(ray))
         route_ray_error_feed()

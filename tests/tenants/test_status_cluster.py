@@ -60,6 +60,7 @@ def test_status_shows_the_client_its_priority_and_its_traffic(
 def test_with_no_cluster_status_says_so_in_one_line(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env["RAY_TMPDIR"] = str(tmp_path)  # where Ray records the cluster `ray start` made
+    env["DELUGE_RAY_STATE_DIR"] = str(tmp_path / "head")  # and where deluge_ray keeps its head
     # Both cases in one process (a Python start-up each would double the test's time).
     code = (
         "from deluge_ray.cli import main; "
