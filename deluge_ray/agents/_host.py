@@ -84,7 +84,12 @@ async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None
                 tools=setup.tools,
                 max_rounds=setup.max_rounds,
                 rounds_done=job.rounds_done,
-                on_round=lambda rounds, conv: emit(reporter.checkpoint(rounds, conv)),
+                on_round=lambda rounds, conv, response: emit(
+                    reporter.checkpoint(
+                        rounds, conv, response if setup.send_round_responses else None
+                    )
+                ),
+                max_turns_warning=setup.max_turns_warning,
             )
         except Exception as exc:  # a bug, not a tool failure: report it for this loop
             emit(reporter.failed(exc))

@@ -26,14 +26,23 @@ from ..prompt import Conversation
 from ..ratelimit._release import release_dead_caller
 from ._checkpoint import LoopProgress
 from ._context import AgentContext, as_agent_context
+from ._fleet import Idle
 from ._loop import check_max_rounds, copy_conversation, mark_stop, prepare_tools
+from ._options import LoopOptions
 from ._records import LoopEvent, SwarmSetup
+from ._wire_tools import schemas_once
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
     from ..client._client import LLMClient
 
-__all__ = ["MAX_RESTARTS_PER_LOOP", "CheckpointInfo", "LoopEndCallback", "SubAgentPool"]
+__all__ = [
+    "MAX_RESTARTS_PER_LOOP",
+    "CheckpointInfo",
+    "EventCallback",
+    "LoopEndCallback",
+    "SubAgentPool",
+]
 
 # A loop whose actor dies more often than this is answered with an error response.
 MAX_RESTARTS_PER_LOOP = 3
@@ -59,6 +68,9 @@ class _Loop(LoopProgress):
     restarts: int = 0
     actor_index: int = -1
 
+
+# Called on the pool's thread with each event of a loop and the loop's messages before it.
+EventCallback = Callable[[LoopEvent, list[Any]], None]
 
 # Called once per loop on the pool's thread with its final response (success or error) and
 # its totals; returns the response the loop's future gets (e.g. after postprocess).
@@ -97,6 +109,8 @@ class SubAgentPool:
         max_concurrent_agents: int = 10,
         on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
         on_loop_end: LoopEndCallback | None = None,
+        options: LoopOptions | None = None,
+        on_event: EventCallback | None = None,
     ) -> None:
         check_max_rounds(max_rounds)
         for name, value in (
@@ -115,6 +129,9 @@ class SubAgentPool:
         self._max_concurrent = max_concurrent_agents
         self._on_checkpoint = on_checkpoint
         self._on_loop_end = on_loop_end
+        self._options = options or LoopOptions()
+        self._on_event = on_event
+        self._fleet = self._context.fleet
         self._swarm_id = f"swarm-{uuid.uuid4().hex[:12]}"
         self._loops: dict[int, _Loop] = {}
         self._slots: list[_Slot] = []
@@ -157,12 +174,16 @@ class SubAgentPool:
         return self._loops[index].rounds_done
 
     def close(self) -> None:
-        """Cancel what still runs, kill the actors and stop the pool's thread."""
+        """Cancel what still runs and stop the pool's thread. The actors go back to the
+        client's fleet when every loop was answered (see :mod:`._fleet`), else die."""
         if self._closed:
             return
         self._closed = True
         import ray
 
+        clean = all(
+            loop.future.done() and not loop.future.cancelled() for loop in self._loops.values()
+        )
         fut = asyncio.run_coroutine_threadsafe(self._cancel_all(), self._loop)
         try:
             fut.result(timeout=10)
@@ -170,6 +191,10 @@ class SubAgentPool:
             pass
         self._thread.close()
         for slot in self._slots:
+            if clean and slot.alive and self._fleet is not None:
+                slot.handle.forget.remote(self._swarm_id)  # its tool copies, not the actor
+                self._fleet.give_back(Idle(slot.handle, slot.caller_id))
+                continue
             try:
                 ray.kill(slot.handle, no_restart=True)
             except Exception:
@@ -193,11 +218,15 @@ class SubAgentPool:
         )
         self._setup = SwarmSetup(
             swarm_id=self._swarm_id,
-            spec=context.swarm_spec(tuple(prepared.request) or None),
+            spec=context.swarm_spec(
+                schemas_once(prepared.request), **self._options.request_options
+            ),
             tools=prepared,
             max_rounds=self._max_rounds,
             max_concurrent=math.ceil(self._max_concurrent / self._num_actors),
             max_new_tokens=context.max_new_tokens,
+            max_turns_warning=self._options.max_turns_warning,
+            send_round_responses=self._options.on_round_complete is not None,
         )
         await asyncio.gather(*(self._new_slot() for _ in range(self._num_actors)))
 
@@ -205,8 +234,12 @@ class SubAgentPool:
         from ..actors.sub_agent import SubAgent
 
         index = len(self._slots)
-        caller_id = f"{self._swarm_id}-{index}"
-        handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
+        kept = self._fleet.take() if self._fleet is not None else None
+        if kept is not None:  # an actor an earlier swarm of this client left running
+            handle, caller_id = kept.handle, kept.caller_id
+        else:
+            caller_id = f"{self._swarm_id}-{index}"
+            handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
         slot = _Slot(index, handle, caller_id)
         self._slots.append(slot)
         try:
@@ -303,6 +336,8 @@ class SubAgentPool:
         loop = self._loops[event.index]
         if loop.future.done():
             return
+        if self._on_event is not None:  # before apply: it needs the messages before
+            self._on_event(event, list(loop.conversation.messages))
         loop.apply(event)
         if event.error is not None:
             self._fail(loop, f"agent loop failed in SubAgent actor: {event.error}")

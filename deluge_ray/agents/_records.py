@@ -33,6 +33,11 @@ class SwarmSetup:
     max_rounds: int
     max_concurrent: int
     max_new_tokens: int
+    #: The final-turn warning policy (see :mod:`deluge_ray.agents._options`).
+    max_turns_warning: str = "omit"
+    #: Whether checkpoints carry their round's response (the driver's
+    #: ``on_round_complete`` needs it; otherwise it is not worth the transfer).
+    send_round_responses: bool = False
 
 
 @dataclass
@@ -87,6 +92,8 @@ class LoopEvent:
     response: APIResponse | None = None
     error: str | None = None
     spent: Spent = field(default_factory=Spent)  # by its model calls since then
+    #: A checkpoint's own round response, without its prompt, when the swarm asked.
+    round_response: APIResponse | None = None
 
     @property
     def final(self) -> bool:
