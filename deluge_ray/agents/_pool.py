@@ -29,7 +29,7 @@ from ._context import AgentContext, as_agent_context
 from ._fleet import Idle
 from ._loop import check_max_rounds, copy_conversation, mark_stop, prepare_tools
 from ._options import LoopOptions
-from ._records import LoopEvent, SwarmSetup
+from ._records import LoopEvent, SwarmSetup, unpack_events
 from ._wire_tools import schemas_once
 
 if TYPE_CHECKING:
@@ -284,7 +284,7 @@ class SubAgentPool:
                 self._swarm_id, jobs
             )
             async for ref in gen:
-                for event in await ref:
+                for event in unpack_events(await ref):
                     self._apply(event, slot)
         except asyncio.CancelledError:
             raise

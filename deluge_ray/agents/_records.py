@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from ._loop import AgentTools
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
 
-__all__ = ["LoopEvent", "LoopJob", "Spent", "SwarmSetup"]
+__all__ = ["LoopEvent", "LoopJob", "Spent", "SwarmSetup", "pack_events", "unpack_events"]
 
 
 @dataclass
@@ -99,3 +100,23 @@ class LoopEvent:
     def final(self) -> bool:
         """Whether this event ends its loop (a response or an error)."""
         return self.response is not None or self.error is not None
+
+
+def pack_events(events: list[LoopEvent]) -> bytes:
+    """One batch of events as bytes, for the trip from a SubAgent to the driver.
+
+    Events hold only plain dataclasses of this package (messages, parts, responses), which
+    the standard pickler handles in C; Ray's own serialiser would walk them through
+    cloudpickle's Python-level hook, object by object – measured at a tenth of a
+    SubAgent's CPU in a 1,000-loop swarm.
+
+    >>> [e.index for e in unpack_events(pack_events([LoopEvent(3, 1)]))]
+    [3]
+    """
+    return pickle.dumps(events, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_events(data: bytes) -> list[LoopEvent]:
+    """The events :func:`pack_events` packed (on the driver; the bytes come from our own
+    actor, never from outside)."""
+    return pickle.loads(data)
