@@ -58,6 +58,10 @@ class AgentContext:
     #: The client's idle SubAgent actors, kept between swarms (``None``: every swarm
     #: starts and kills its own).
     fleet: SubAgentFleet | None = None
+    #: The client's cache, which SubAgents consult before each model call (``None``:
+    #: none), and the request key a cache built with ``include_request_params`` wants.
+    cache: Any = None
+    request_key: str = ""
 
 
 def as_agent_context(source: Any) -> AgentContext:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..prompt import Conversation
 from ..transport._result_stream import stream_in_batches
@@ -31,12 +31,15 @@ from ._checkpoint import LoopReporter
 from ._loop import agent_loop
 from ._records import LoopEvent, LoopJob, SwarmSetup
 
+if TYPE_CHECKING:
+    from ..api_requests import APIResponse
+
 __all__ = ["EVENT_FLUSH_S", "LoopHost"]
 
 # How long a batch of events gathers more (see transport/_result_stream.py for the rule).
 # Longer than a caller's 30 ms: a checkpoint never holds its loop up (the loop goes on in
-# this actor), so only a loop's final event waits, and each batch costs both ends a Ray
-# object report; 100 ms halves the driver's CPU per model call against 30 ms.
+# this actor), so only a loop's final event waits, and every batch costs both ends a Ray
+# object report, so fewer, larger batches cost less CPU.
 EVENT_FLUSH_S = 0.1
 
 
@@ -98,6 +101,29 @@ class _Swarm:
         self.setup = setup
         self.model = model
         self.semaphore = asyncio.Semaphore(setup.max_concurrent)
+        self.cache_io = None
+        if setup.cache is not None:
+            from ..client._cache_io import CacheIO  # the engine's cache rules, here too
+
+            self.cache_io = CacheIO(setup.cache, request_key=setup.request_key)
+
+    async def cached(self, conversation: Conversation) -> APIResponse | None:
+        """The client cache's answer to this exact conversation, if it has one."""
+        if self.cache_io is None:
+            return None
+        (hit,) = await self.cache_io.lookup([conversation])
+        if hit is not None:
+            hit.local_cache_hit = True
+            hit.prompt = conversation
+        return hit
+
+    async def remember(self, conversation: Conversation, response: APIResponse) -> None:
+        """Cache a reply with content – tool calls included (lm-deluge caches only replies
+        with text), so that re-running a swarm replays its finished rounds for free."""
+        if self.cache_io is not None and not response.is_error and response.content is not None:
+            from ..client._cache_io import CacheIO
+
+            await self.cache_io.store([(conversation, CacheIO.snapshot(response))])
 
 
 async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None]) -> None:
@@ -108,9 +134,12 @@ async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None
 
     async def call_model(conversation: Any, _tools: Any) -> Any:
         # The request tools are already in the spec; ``_tools`` is the same list.
-        estimate = tally.estimate(conversation)
-        result = await swarm.model.call(setup.spec, conversation, estimate)
+        hit = await swarm.cached(conversation)
+        if hit is not None:
+            return hit  # no request, no capacity, no cost: nothing to count
+        result = await swarm.model.call(setup.spec, conversation, tally.estimate(conversation))
         reporter.count(result)
+        await swarm.remember(conversation, result.response)
         return result.response
 
     async with swarm.semaphore:

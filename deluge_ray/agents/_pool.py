@@ -59,6 +59,23 @@ class CheckpointInfo:
     actor: Any = None
 
 
+def _shippable_cache(cache: Any) -> Any:
+    """``cache`` if it can travel to the actors, else a :class:`ConfigurationError`."""
+    if cache is None:
+        return None
+    from ray import cloudpickle
+
+    try:
+        cloudpickle.dumps(cache)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"the client's cache ({type(cache).__name__}) cannot be sent to SubAgent actors "
+            f"({type(exc).__name__}: {exc}); use SqliteCache or DistributedDictCache, or run "
+            "the loops on the driver with run_agent_loop."
+        ) from exc
+    return cache
+
+
 # ---- driver-side bookkeeping ----------------------------------------------------------------
 @dataclass
 class _Loop(LoopProgress):
@@ -227,6 +244,8 @@ class SubAgentPool:
             max_new_tokens=context.max_new_tokens,
             max_turns_warning=self._options.max_turns_warning,
             send_round_responses=self._options.on_round_complete is not None,
+            cache=_shippable_cache(context.cache),
+            request_key=context.request_key,
         )
         await asyncio.gather(*(self._new_slot() for _ in range(self._num_actors)))
 

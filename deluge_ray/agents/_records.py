@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..api_requests.response import Usage
 from ..prompt import Conversation, Message
@@ -39,6 +39,9 @@ class SwarmSetup:
     #: Whether checkpoints carry their round's response (the driver's
     #: ``on_round_complete`` needs it; otherwise it is not worth the transfer).
     send_round_responses: bool = False
+    #: The client's cache (``None``: none), and the request key it may want.
+    cache: Any = None
+    request_key: str = ""
 
 
 @dataclass

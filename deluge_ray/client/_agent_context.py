@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .._loop_thread import LoopThread
 from ..agents._context import AgentContext
 from ..agents._loop import supports_native_mcp
+from ..cache import make_request_key
 from ._options import check_service_tier
 from ._tools import check_call_options
 
@@ -85,4 +86,6 @@ def build_agent_context(client: LLMClient, fleet: SubAgentFleet | None = None) -
         tasks=client._tasks,
         background=background,
         fleet=fleet,
+        cache=client.cache,
+        request_key=make_request_key(client.model_names, client.sampling_params),
     )
