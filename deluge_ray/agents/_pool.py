@@ -252,13 +252,24 @@ class SubAgentPool:
     async def _new_slot(self) -> _Slot:
         from ..actors.sub_agent import SubAgent
 
+        fleet = self._fleet
+        kept = fleet.take() if fleet is not None else None
+        while kept is not None and fleet is not None:  # left running by an earlier swarm
+            try:
+                await kept.handle.configure.remote(self._setup)
+            except TypeError:
+                fleet.give_back(kept)
+                break  # the setup does not pickle: a fresh actor fails alike, below
+            except Exception:  # it died while idle: try the next one, or start one
+                kept = fleet.take()
+                continue
+            # Indexes are taken without an await in between, so concurrent calls differ.
+            slot = _Slot(len(self._slots), kept.handle, kept.caller_id)
+            self._slots.append(slot)
+            return slot
         index = len(self._slots)
-        kept = self._fleet.take() if self._fleet is not None else None
-        if kept is not None:  # an actor an earlier swarm of this client left running
-            handle, caller_id = kept.handle, kept.caller_id
-        else:
-            caller_id = f"{self._swarm_id}-{index}"
-            handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
+        caller_id = f"{self._swarm_id}-{index}"
+        handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
         slot = _Slot(index, handle, caller_id)
         self._slots.append(slot)
         try:

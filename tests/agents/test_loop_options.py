@@ -188,7 +188,7 @@ async def test_rerun_swarm_is_answered_from_the_client_cache(mock, client):
     assert [len(c.messages) for c, _ in again] == [len(c.messages) for c, _ in first]
 
 
-async def test_swarms_of_one_client_reuse_its_subagent_actors(mock, client):
+async def test_swarms_of_one_client_reuse_its_subagent_actors(mock, client, ray_cluster):
     mock.script("*", lambda view: "ok" if view.has_tool_result else Reply.tool_call("whereami", {}))
     tool = Tool.from_function(whereami)
 
@@ -203,5 +203,11 @@ async def test_swarms_of_one_client_reuse_its_subagent_actors(mock, client):
     assert first == second and os.getpid() not in first
     fleet = client._subagent_fleet
     assert fleet is not None and fleet.idle == 1
+    # An idle actor that died is replaced, not handed the next swarm's loops.
+    idle = fleet.take()
+    ray_cluster.kill(idle.handle, no_restart=True)
+    fleet.give_back(idle)
+    third = await actor_pids(3)
+    assert third != first and fleet.idle == 1
     client.shutdown()  # kills the idle actor (the client starts again when next used)
     assert fleet.idle == 0 and client._subagent_fleet is None
