@@ -156,6 +156,7 @@ async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None
                     )
                 ),
                 max_turns_warning=setup.max_turns_warning,
+                tool_timeout=setup.tool_timeout,
             )
         except Exception as exc:  # a bug, not a tool failure: report it for this loop
             emit(reporter.failed(exc))

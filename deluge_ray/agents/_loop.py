@@ -9,7 +9,7 @@ One *round* is one model call. After a round whose reply asks for tools:
 
 * every call of the round runs concurrently (``asyncio.gather``);
 * a tool that raises sends ``"Error: <ExceptionType>: <message>"`` back to the model
-  instead of ending the loop; a call to a tool that does not exist says so and lists the
+  instead of ending the loop, and so does one that outlasts ``tool_timeout`` seconds; a call to a tool that does not exist says so and lists the
   available tools;
 * results of any type are passed back: ``str``, ``dict``/``list`` (sent as JSON), an
   :class:`~deluge_ray.prompt.Image` or a list of Text/Image parts, pydantic models and
@@ -194,7 +194,9 @@ def _json_text(value: Any) -> str:
         return str(value)
 
 
-async def _run_one(call: ToolCall, executable: dict[str, Tool]) -> str | dict | list:
+async def _run_one(
+    call: ToolCall, executable: dict[str, Tool], timeout: float | None = None
+) -> str | dict | list:
     tool = executable.get(call.name)
     if tool is None:
         available = ", ".join(sorted(executable)) or "none"
@@ -206,17 +208,25 @@ async def _run_one(call: ToolCall, executable: dict[str, Tool]) -> str | dict | 
     if malformed is not None:  # broken JSON: say so, not "missing required argument"
         return malformed
     try:
-        return normalize_tool_result(await tool.acall(**call.arguments))
+        if timeout is None:
+            return normalize_tool_result(await tool.acall(**call.arguments))
+        return normalize_tool_result(await asyncio.wait_for(tool.acall(**call.arguments), timeout))
+    except asyncio.TimeoutError:  # (a plain function's thread is left to finish alone)
+        return (
+            f"Error: tool {call.name!r} did not answer within tool_timeout={timeout:g} s. "
+            "Try again with other arguments, or answer without it."
+        )
     except Exception as exc:  # the model reads the error and can try again
         return f"Error: {type(exc).__name__}: {exc}"
 
 
 async def execute_tool_calls(
-    calls: Sequence[ToolCall], executable: dict[str, Tool]
+    calls: Sequence[ToolCall], executable: dict[str, Tool], timeout: float | None = None
 ) -> list[tuple[str, str | dict | list]]:
     """Run ``calls`` concurrently; ``(call id, result)`` pairs in call order. Never raises
-    for a tool's own failure: the error text is the result."""
-    results = await asyncio.gather(*(_run_one(c, executable) for c in calls))
+    for a tool's own failure: the error text is the result (a tool that takes longer than
+    ``timeout`` seconds included)."""
+    results = await asyncio.gather(*(_run_one(c, executable, timeout) for c in calls))
     return [(c.id, r) for c, r in zip(calls, results, strict=True)]
 
 
@@ -254,6 +264,7 @@ async def agent_loop(
     on_round: RoundCallback | None = None,
     max_turns_warning: str = "omit",
     hooks: LoopHooks | None = None,
+    tool_timeout: float | None = None,
 ) -> tuple[Conversation, APIResponse]:
     """Run one loop to its end; see the module docstring.
 
@@ -296,7 +307,7 @@ async def agent_loop(
         if round_no >= max_rounds:
             reason = "max_rounds"
             break
-        for call_id, result in await execute_tool_calls(calls, tools.executable):
+        for call_id, result in await execute_tool_calls(calls, tools.executable, tool_timeout):
             working.with_tool_result(call_id, result)
         if hooks is not None:
             await hooks.tool_results(working.messages[-1], {c.id: c.name for c in calls})
@@ -351,6 +362,7 @@ async def run_agent_loop(
         max_rounds=max_rounds,
         max_turns_warning=options.max_turns_warning,
         hooks=options.hooks() if options.has_hooks else None,
+        tool_timeout=options.tool_timeout,
     )
 
 

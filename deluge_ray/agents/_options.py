@@ -64,6 +64,7 @@ class LoopOptions:
     output_schema: Any = None
     cache: str | None = None
     service_tier: str | None = None
+    tool_timeout: float | None = None  # deluge_ray addition
 
     @classmethod
     def of(
@@ -79,6 +80,7 @@ class LoopOptions:
         service_tier: str | None = None,
         prefer_model: str | None = None,
         verbose: bool = False,
+        tool_timeout: float | None = None,
         in_swarm: bool = False,
     ) -> LoopOptions:
         """Checked options (``ConfigurationError`` naming what is unsupported and why)."""
@@ -105,6 +107,14 @@ class LoopOptions:
                 "max_turns_warning must be 'omit', 'ephemeral' or 'retain', got "
                 f"{max_turns_warning!r}."
             )
+        if tool_timeout is not None and (
+            isinstance(tool_timeout, bool)
+            or not isinstance(tool_timeout, (int, float))
+            or not tool_timeout > 0
+        ):
+            raise ConfigurationError(
+                f"tool_timeout must be a number of seconds > 0 (or None), got {tool_timeout!r}."
+            )
         for name, callback in (
             ("on_round_complete", on_round_complete),
             ("on_message", on_message),
@@ -121,6 +131,7 @@ class LoopOptions:
             output_schema=output_schema,
             cache=cache,
             service_tier=service_tier,
+            tool_timeout=tool_timeout,
         )
 
     @property

@@ -244,6 +244,7 @@ class SubAgentPool:
             max_new_tokens=context.max_new_tokens,
             max_turns_warning=self._options.max_turns_warning,
             send_round_responses=self._options.on_round_complete is not None,
+            tool_timeout=self._options.tool_timeout,
             cache=_shippable_cache(context.cache),
             request_key=context.request_key,
         )

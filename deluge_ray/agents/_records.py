@@ -39,6 +39,8 @@ class SwarmSetup:
     #: Whether checkpoints carry their round's response (the driver's
     #: ``on_round_complete`` needs it; otherwise it is not worth the transfer).
     send_round_responses: bool = False
+    #: Seconds a tool call may take before the model is told it timed out (``None``: any).
+    tool_timeout: float | None = None
     #: The client's cache (``None``: none), and the request key it may want.
     cache: Any = None
     request_key: str = ""

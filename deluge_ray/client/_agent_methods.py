@@ -10,7 +10,8 @@ from sync code, and the fleet of idle SubAgent actors swarms reuse
 The callbacks are lm-deluge's: ``on_message(message)`` for every message a loop appends,
 ``on_round_complete(conversation, response, round_index)`` after each model reply (before
 its tools run), both awaited on the driver, in order within a loop
-(:mod:`deluge_ray.agents._options`).
+(:mod:`deluge_ray.agents._options`). Two deluge_ray additions: ``num_actors`` (swarms)
+and ``tool_timeout`` (seconds a tool call may take before the model is told it timed out).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class AgentLoopMethods:
         service_tier: str | None = None,
         prefer_model: str | None = None,
         verbose: bool = False,
+        tool_timeout: float | None = None,
     ) -> tuple[Conversation, APIResponse]:
         """Run tool calls until the model stops asking (or ``max_rounds``), on the driver:
         tools run in this process. ``show_progress`` is accepted and unused, as in 0.0.168."""
@@ -70,6 +72,7 @@ class AgentLoopMethods:
             service_tier=service_tier,
             prefer_model=prefer_model,
             verbose=verbose,
+            tool_timeout=tool_timeout,
         )
         return await agent_loops.run_agent_loop(
             self._agent_context(), conversation, tools=tools, max_rounds=max_rounds, options=options
@@ -98,6 +101,7 @@ class AgentLoopMethods:
         prefer_model: str | None = None,
         verbose: bool = False,
         http_session: Any = None,
+        tool_timeout: float | None = None,
     ) -> int:
         """Start an agent loop; return a task id for :meth:`wait_for_agent_loop`.
         (``http_session`` is accepted for compatibility: requests use the caller actors'.)"""
@@ -112,6 +116,7 @@ class AgentLoopMethods:
             service_tier=service_tier,
             prefer_model=prefer_model,
             verbose=verbose,
+            tool_timeout=tool_timeout,
         )
         return agent_loops.start_agent_loop_nowait(
             self._agent_context(), conversation, tools=tools, max_rounds=max_rounds, options=options
@@ -139,6 +144,7 @@ class AgentLoopMethods:
         service_tier: str | None = None,
         verbose: bool = False,
         num_actors: int | None = None,
+        tool_timeout: float | None = None,
     ) -> list[tuple[Conversation, APIResponse]]:
         """Run many independent agent loops on SubAgent actors; results in input order.
 
@@ -157,6 +163,7 @@ class AgentLoopMethods:
             cache=cache,
             service_tier=service_tier,
             verbose=verbose,
+            tool_timeout=tool_timeout,
             in_swarm=True,
         )
         return await swarms.process_agent_loops_async(

@@ -188,6 +188,33 @@ async def test_rerun_swarm_is_answered_from_the_client_cache(mock, client):
     assert [len(c.messages) for c, _ in again] == [len(c.messages) for c, _ in first]
 
 
+async def hangs() -> str:
+    """Never answers."""
+    import asyncio
+
+    await asyncio.Event().wait()
+    return "unreachable"
+
+
+async def test_a_tool_past_tool_timeout_is_an_error_the_model_sees(mock, client):
+    def script(view: RequestView) -> Reply | str:
+        results = [r for m in view.messages for r in m.tool_results]
+        return f"told: {results[0]['content']}" if results else Reply.tool_call("hangs", {})
+
+    mock.script("*", script)
+    results = await client.process_agent_loops_async(
+        ["timeout loop 0"],
+        tools=[Tool.from_function(hangs)],
+        tool_timeout=0.05,
+        show_progress=False,
+    )
+    _conv, resp = results[0]
+    assert resp.loop_stop_reason == "no_tool_calls"
+    assert "did not answer within tool_timeout=0.05 s" in resp.completion
+    with pytest.raises(ConfigurationError, match="tool_timeout must be"):
+        await client.run_agent_loop("a", tool_timeout=0)
+
+
 async def test_swarms_of_one_client_reuse_its_subagent_actors(mock, client, ray_cluster):
     mock.script("*", lambda view: "ok" if view.has_tool_result else Reply.tool_call("whereami", {}))
     tool = Tool.from_function(whereami)
