@@ -67,15 +67,17 @@ __all__ = [
     "process_agent_loops_sync",
 ]
 
-# One SubAgent runs hundreds of loops in one event loop; a second one pays off only when
-# the first would be CPU-bound, and never beyond the cluster's CPUs: on 2 cores, 5 actors
-# of 200 loops cost 3x the CPU of 2 (each process's start is ~1.3 s of CPU, and they
-# fight over the cores).
-_LOOPS_PER_ACTOR = 500
+# One SubAgent runs a few hundred loops in one event loop at about 1 ms of CPU per model
+# call, so a swarm that keeps more loops busy needs more actors to use more cores – but
+# never more than the cluster has CPUs: on 2 cores, 5 actors of 200 loops cost 3x the CPU
+# of 2 (each process's start is ~1.3 s of CPU, and they fight over the cores).
+_LOOPS_PER_ACTOR = 200
 _MAX_DEFAULT_ACTORS = 8
 
 
 def _default_actors(n_loops: int, max_concurrent_agents: int, cluster_cpus: int = 1) -> int:
+    """SubAgent actors for a swarm: one per 200 loops running at once, at most one per
+    CPU of the cluster and 8."""
     busy = min(n_loops, max_concurrent_agents)
     wanted = math.ceil(busy / _LOOPS_PER_ACTOR)
     return max(1, min(_MAX_DEFAULT_ACTORS, cluster_cpus, wanted))
@@ -104,7 +106,7 @@ async def process_agent_loops_async(
 
     At most ``max_concurrent_agents`` loops run at once (split evenly over the actors);
     model calls share the client's rate limiter. ``num_actors`` (deluge_ray addition)
-    defaults to one actor per 500 concurrently running loops, at most one per CPU of the
+    defaults to one actor per 200 concurrently running loops, at most one per CPU of the
     cluster and 8; actors an earlier swarm of the same client left idle are reused.
     Tools run in the actors – see the module docstring for what that means for their
     state. ``options`` (request options, final-turn warning, callbacks) are described in

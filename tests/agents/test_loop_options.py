@@ -18,6 +18,14 @@ from deluge_ray.tool import Tool
 from tests.support.clients import client_builder
 
 
+def test_default_actor_count_follows_busy_loops_and_cluster_cpus():
+    from deluge_ray.agents._swarm import _default_actors
+
+    assert _default_actors(1000, 1000, cluster_cpus=2) == 2  # not 5 processes on 2 cores
+    assert _default_actors(1000, 10, cluster_cpus=64) == 1  # only 10 run at once
+    assert _default_actors(10_000, 10_000, cluster_cpus=64) == 8
+
+
 @pytest.fixture(scope="module")
 def client(ray_cluster, tmp_path_factory):
     """One client (with a cache) for the module: its SubAgent actor starts once and every
