@@ -10,7 +10,7 @@ Example (the driver side, :class:`deluge_ray.agents._pool.SubAgentPool`, does al
     agent = SubAgent.remote("swarm-0")
     ray.get(agent.configure.remote(setup))
     async for ref in agent.run_loops.options(num_returns="streaming").remote("s1", jobs):
-        for event in await ref:
+        for event in unpack_events(await ref):
             print(event.index, event.rounds_done, event.response)
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import ray
 
 from deluge_ray.agents._host import LoopHost
-from deluge_ray.agents._records import LoopJob, SwarmSetup
+from deluge_ray.agents._records import LoopJob, SwarmSetup, pack_events
 
 __all__ = ["SubAgent"]
 
@@ -37,9 +37,10 @@ class SubAgent:
         return self._host.host_id
 
     async def run_loops(self, swarm_id: str, jobs: list[LoopJob]):
-        """Run ``jobs``; yield lists of ``LoopEvent`` until every loop has finished."""
+        """Run ``jobs``; yield lists of ``LoopEvent``, packed (``pack_events``), until every
+        loop has finished."""
         async for events in self._host.run_loops(swarm_id, jobs):
-            yield events
+            yield pack_events(events)
 
     async def forget(self, swarm_id: str) -> None:
         """Drop a swarm's setup (and its tool copies)."""

@@ -8,8 +8,11 @@ then with a final text: each loop makes 4 model calls and runs 3 tools. The tool
 trivial ``async`` function, so the time is the client's and the mock's.
 
 Each client, in its own worker process, gets limits out of reach (``NO_LIMIT_RPM``),
-1,000 concurrent requests and ``max_rounds=5``, sends one warm-up prompt, then runs
-``N`` loops (1,000; quick 200) with at most ``N`` running at once:
+1,000 concurrent requests and ``max_rounds=5``, sends one warm-up prompt and runs a
+one-loop warm-up swarm (deluge_ray: on as many SubAgent actors as the timed swarm uses, so
+their process start -- reported as ``subagent_start_s`` -- is not timed, as Ray's own start
+and the callers' are not; the client keeps its actors between swarms), then runs ``N``
+loops (1,000; quick 200) with at most ``N`` running at once:
 
 * lm-deluge 0.0.168: ``LLMClient.process_agent_loops_async(prompts, tools=...,
   max_rounds=5, max_concurrent_agents=N)`` -- it exists in that version;
@@ -74,7 +77,13 @@ def _summarise(results: list[Any], n: int) -> dict[str, Any]:
 
 
 def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
+    import ray
+
     from deluge_ray import LLMClient, Tool
+
+    # A Ray of this worker's own: a bare ray.init() would join a `ray start` cluster on
+    # the machine, whose actors are not this worker's children (their CPU goes uncounted).
+    ray.init(address="local", namespace="deluge_ray", include_dashboard=False, log_to_driver=False)
 
     n = params["n"]
     swarm = getattr(LLMClient, "process_agent_loops_async", None)
@@ -94,6 +103,23 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
     # the timed swarm (they are idle in it: SubAgent actors make the model calls).
     C.wait_for_callers(client)
     warmup_s = time.perf_counter() - t0
+    actors = None
+    subagent_start_s = None
+    if swarm is not None:
+        # Like the callers, the SubAgent processes start outside the timed swarm: a
+        # one-loop swarm on as many actors as the timed one uses; the client keeps them.
+        from deluge_ray.agents._swarm import _cluster_cpus, _default_actors
+
+        actors = _default_actors(n, n, _cluster_cpus())
+        t0 = time.perf_counter()
+        client.process_agent_loops_sync(
+            _loop_prompts(1),
+            tools=[tool],
+            max_rounds=MAX_ROUNDS,
+            num_actors=actors,
+            show_progress=False,
+        )
+        subagent_start_s = time.perf_counter() - t0
 
     async def main() -> list[Any]:
         prompts = _loop_prompts(n)
@@ -123,6 +149,8 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
             else "asyncio.gather of LLMClient.run_agent_loop (driver)"
         ),
         "warmup_s": round(warmup_s, 2),
+        "subagent_actors": actors,
+        "subagent_start_s": round(subagent_start_s, 2) if subagent_start_s else None,
         "wall_s": round(wall, 2),
         "cpu_by_process_s": spent,
         "cpu_total_s": round(sum(spent.values()), 2),
@@ -148,6 +176,8 @@ def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
         t0 = time.perf_counter()
         await client.process_prompts_async(["warm-up"], show_progress=False)
+        if swarm is not None:  # the same warm-up swarm as deluge_ray's
+            await swarm(_loop_prompts(1), tools=[tool], max_rounds=MAX_ROUNDS, show_progress=False)
         warmup_s = time.perf_counter() - t0
         prompts = _loop_prompts(n)
         tracker = C.CpuTracker(C.cpu_roots(params))
@@ -257,6 +287,12 @@ def markdown(report: dict[str, Any]) -> str:
             "",
         ],
         ["model calls received by the mock", dr.get("mock_requests"), lm.get("mock_requests"), ""],
+        [
+            "SubAgent actors (their start before the timed swarm, s)",
+            f"{dr.get('subagent_actors')} ({dr.get('subagent_start_s')})",
+            "-",
+            "",
+        ],
         [
             "driver peak RSS (MiB)",
             cell(dr, "driver_peak_rss_mb"),

@@ -55,10 +55,19 @@ class LoopReporter:
         self._sent = len(conversation.messages)
         return new
 
-    def checkpoint(self, rounds: int, conversation: Conversation) -> LoopEvent:
-        """The event after round ``rounds`` completed (its tools ran)."""
+    def checkpoint(
+        self, rounds: int, conversation: Conversation, response: APIResponse | None = None
+    ) -> LoopEvent:
+        """The event after round ``rounds`` completed (its tools ran); ``response``, the
+        round's own, travels without its prompt when given."""
+        if response is not None:
+            response.prompt = {}
         return LoopEvent(
-            self.index, rounds, self._new_messages(conversation), spent=self._take_spent()
+            self.index,
+            rounds,
+            self._new_messages(conversation),
+            spent=self._take_spent(),
+            round_response=response,
         )
 
     def finished(self, conversation: Conversation, response: APIResponse) -> LoopEvent:

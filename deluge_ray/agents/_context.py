@@ -9,7 +9,7 @@ client's private attributes, so the client can change inside without breaking th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..client._tasks import TaskRegistry
     from ..client._tracker import StatusTracker
     from ..transport._work import CallSpec
-    from ._loop import ModelCall
+    from ._fleet import SubAgentFleet
 
 __all__ = ["AgentContext", "as_agent_context"]
 
@@ -30,14 +30,16 @@ __all__ = ["AgentContext", "as_agent_context"]
 class AgentContext:
     """What agent loops use of one client (see the module docstring)."""
 
-    #: One model turn through the client's engine (rate limits, retries, cache).
-    call_model: ModelCall
+    #: One model turn through the client's engine (rate limits, retries, cache):
+    #: ``(conversation, tools, **request options) -> APIResponse``.
+    call_model: Callable[..., Awaitable[APIResponse]]
     #: Resolve keys, Ray and the shared limiters now, in the caller's thread (a missing
     #: key fails here, and ``ray.init`` wants the main thread).
     ensure_ready: Callable[[], None]
-    #: The request spec a swarm's SubAgents use, with these request tools (after
+    #: The request spec a swarm's SubAgents use, with these request tools and the
+    #: keyword request options ``output_schema``, ``cache``, ``service_tier`` (after
     #: ``ensure_ready``).
-    swarm_spec: Callable[[Sequence[Any] | None], CallSpec]
+    swarm_spec: Callable[..., CallSpec]
     #: The largest ``max_new_tokens`` of the client's sampling params.
     max_new_tokens: int
     #: Expand MCP servers into local tools even where the provider could call them.
@@ -53,6 +55,13 @@ class AgentContext:
     tasks: TaskRegistry
     #: A loop thread for agent loops started from code that runs no event loop.
     background: Callable[[], LoopThread]
+    #: The client's idle SubAgent actors, kept between swarms (``None``: every swarm
+    #: starts and kills its own).
+    fleet: SubAgentFleet | None = None
+    #: The client's cache, which SubAgents consult before each model call (``None``:
+    #: none), and the request key a cache built with ``include_request_params`` wants.
+    cache: Any = None
+    request_key: str = ""
 
 
 def as_agent_context(source: Any) -> AgentContext:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..prompt import Conversation
 from ..transport._result_stream import stream_in_batches
 from ..transport._session import ProviderTransport
 from ..transport._work import CallSpec, WorkItem, WorkResult
@@ -30,7 +31,16 @@ from ._checkpoint import LoopReporter
 from ._loop import agent_loop
 from ._records import LoopEvent, LoopJob, SwarmSetup
 
-__all__ = ["LoopHost"]
+if TYPE_CHECKING:
+    from ..api_requests import APIResponse
+
+__all__ = ["EVENT_FLUSH_S", "LoopHost"]
+
+# How long a batch of events gathers more (see transport/_result_stream.py for the rule).
+# Longer than a caller's 30 ms: a checkpoint never holds its loop up (the loop goes on in
+# this actor), so only a loop's final event waits, and every batch costs both ends a Ray
+# object report, so fewer, larger batches cost less CPU.
+EVENT_FLUSH_S = 0.1
 
 
 class _InProcessModel:
@@ -41,11 +51,11 @@ class _InProcessModel:
         self._keys = itertools.count()
         self.runner = self._transport.runner()
 
-    async def call(self, spec: CallSpec, conversation: Any, max_new_tokens: int) -> WorkResult:
+    async def call(self, spec: CallSpec, conversation: Any, estimated_tokens: int) -> WorkResult:
         item = WorkItem(
             key=next(self._keys),
             conversation=conversation,
-            estimated_tokens=conversation.count_tokens(max_new_tokens),
+            estimated_tokens=estimated_tokens,
             spec_id=spec.spec_id,
         )
         result = await self.runner.run(item, spec)
@@ -56,6 +66,34 @@ class _InProcessModel:
         await self._transport.close()
 
 
+class _TokenTally:
+    """One loop's token estimate, counting each message once.
+
+    ``Conversation.count_tokens`` is a sum over messages (plus ``max_new_tokens``), and a
+    loop's requests only grow: each holds the previous one's messages, the same objects,
+    plus a reply and its tool results. Recounting the whole history every round was 7% of
+    a SubAgent's event-loop time in a 3-round swarm; this counts only the new messages.
+    """
+
+    def __init__(self, max_new_tokens: int) -> None:
+        self._max_new = max_new_tokens
+        self._seen: list[Any] = []  # the messages counted, in order
+        self._tokens: list[int] = []
+
+    def estimate(self, conversation: Conversation) -> int:
+        messages = conversation.messages
+        same = 0
+        while (
+            same < len(self._seen) and same < len(messages) and messages[same] is self._seen[same]
+        ):
+            same += 1
+        del self._seen[same:], self._tokens[same:]
+        for message in messages[same:]:
+            self._seen.append(message)
+            self._tokens.append(Conversation([message]).count_tokens(0))
+        return self._max_new + sum(self._tokens)
+
+
 class _Swarm:
     """One configured swarm on this host: its setup, model call and concurrency limit."""
 
@@ -63,17 +101,45 @@ class _Swarm:
         self.setup = setup
         self.model = model
         self.semaphore = asyncio.Semaphore(setup.max_concurrent)
+        self.cache_io = None
+        if setup.cache is not None:
+            from ..client._cache_io import CacheIO  # the engine's cache rules, here too
+
+            self.cache_io = CacheIO(setup.cache, request_key=setup.request_key)
+
+    async def cached(self, conversation: Conversation) -> APIResponse | None:
+        """The client cache's answer to this exact conversation, if it has one."""
+        if self.cache_io is None:
+            return None
+        (hit,) = await self.cache_io.lookup([conversation])
+        if hit is not None:
+            hit.local_cache_hit = True
+            hit.prompt = conversation
+        return hit
+
+    async def remember(self, conversation: Conversation, response: APIResponse) -> None:
+        """Cache a reply with content – tool calls included (lm-deluge caches only replies
+        with text), so that re-running a swarm replays its finished rounds for free."""
+        if self.cache_io is not None and not response.is_error and response.content is not None:
+            from ..client._cache_io import CacheIO
+
+            await self.cache_io.store([(conversation, CacheIO.snapshot(response))])
 
 
 async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None]) -> None:
     # A module function, not a method: Ray wraps every async method of an actor class in
     # a tracing shim, which would cost a frame on every step of every loop.
     setup, reporter = swarm.setup, LoopReporter(job)
+    tally = _TokenTally(setup.max_new_tokens)
 
     async def call_model(conversation: Any, _tools: Any) -> Any:
         # The request tools are already in the spec; ``_tools`` is the same list.
-        result = await swarm.model.call(setup.spec, conversation, setup.max_new_tokens)
+        hit = await swarm.cached(conversation)
+        if hit is not None:
+            return hit  # no request, no capacity, no cost: nothing to count
+        result = await swarm.model.call(setup.spec, conversation, tally.estimate(conversation))
         reporter.count(result)
+        await swarm.remember(conversation, result.response)
         return result.response
 
     async with swarm.semaphore:
@@ -84,7 +150,13 @@ async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None
                 tools=setup.tools,
                 max_rounds=setup.max_rounds,
                 rounds_done=job.rounds_done,
-                on_round=lambda rounds, conv: emit(reporter.checkpoint(rounds, conv)),
+                on_round=lambda rounds, conv, response: emit(
+                    reporter.checkpoint(
+                        rounds, conv, response if setup.send_round_responses else None
+                    )
+                ),
+                max_turns_warning=setup.max_turns_warning,
+                tool_timeout=setup.tool_timeout,
             )
         except Exception as exc:  # a bug, not a tool failure: report it for this loop
             emit(reporter.failed(exc))
@@ -113,6 +185,7 @@ class LoopHost:
             lambda emit: [_run_one(swarm, job, emit) for job in jobs],
             len(jobs),
             is_final=lambda event: event.final,
+            flush_s=EVENT_FLUSH_S,
         )
 
     def forget(self, swarm_id: str) -> None:

@@ -9,7 +9,7 @@ One *round* is one model call. After a round whose reply asks for tools:
 
 * every call of the round runs concurrently (``asyncio.gather``);
 * a tool that raises sends ``"Error: <ExceptionType>: <message>"`` back to the model
-  instead of ending the loop; a call to a tool that does not exist says so and lists the
+  instead of ending the loop, and so does one that outlasts ``tool_timeout`` seconds; a call to a tool that does not exist says so and lists the
   available tools;
 * results of any type are passed back: ``str``, ``dict``/``list`` (sent as JSON), an
   :class:`~deluge_ray.prompt.Image` or a list of Text/Image parts, pydantic models and
@@ -54,6 +54,7 @@ from ..prompt import Conversation, Image, Message, Text, ToolCall, prompts_to_co
 from ..tool import MCPServer, Tool
 from ..tool._calling import malformed_arguments
 from ._context import AgentContext, as_agent_context
+from ._options import LoopHooks, LoopOptions, final_turn_warning
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
@@ -77,8 +78,9 @@ __all__ = [
 
 # (conversation, request tools) -> the model's response for that conversation.
 ModelCall = Callable[[Conversation, Sequence[Any] | None], Awaitable["APIResponse"]]
-# (rounds completed, the conversation so far) -> None; called after each round's tools ran.
-RoundCallback = Callable[[int, Conversation], Any]
+# (rounds completed, the conversation so far, that round's response) -> None; called after
+# each round's tools ran.
+RoundCallback = Callable[[int, Conversation, "APIResponse"], Any]
 
 
 # ---- tools --------------------------------------------------------------------------------
@@ -192,7 +194,9 @@ def _json_text(value: Any) -> str:
         return str(value)
 
 
-async def _run_one(call: ToolCall, executable: dict[str, Tool]) -> str | dict | list:
+async def _run_one(
+    call: ToolCall, executable: dict[str, Tool], timeout: float | None = None
+) -> str | dict | list:
     tool = executable.get(call.name)
     if tool is None:
         available = ", ".join(sorted(executable)) or "none"
@@ -204,17 +208,25 @@ async def _run_one(call: ToolCall, executable: dict[str, Tool]) -> str | dict | 
     if malformed is not None:  # broken JSON: say so, not "missing required argument"
         return malformed
     try:
-        return normalize_tool_result(await tool.acall(**call.arguments))
+        if timeout is None:
+            return normalize_tool_result(await tool.acall(**call.arguments))
+        return normalize_tool_result(await asyncio.wait_for(tool.acall(**call.arguments), timeout))
+    except asyncio.TimeoutError:  # (a plain function's thread is left to finish alone)
+        return (
+            f"Error: tool {call.name!r} did not answer within tool_timeout={timeout:g} s. "
+            "Try again with other arguments, or answer without it."
+        )
     except Exception as exc:  # the model reads the error and can try again
         return f"Error: {type(exc).__name__}: {exc}"
 
 
 async def execute_tool_calls(
-    calls: Sequence[ToolCall], executable: dict[str, Tool]
+    calls: Sequence[ToolCall], executable: dict[str, Tool], timeout: float | None = None
 ) -> list[tuple[str, str | dict | list]]:
     """Run ``calls`` concurrently; ``(call id, result)`` pairs in call order. Never raises
-    for a tool's own failure: the error text is the result."""
-    results = await asyncio.gather(*(_run_one(c, executable) for c in calls))
+    for a tool's own failure: the error text is the result (a tool that takes longer than
+    ``timeout`` seconds included)."""
+    results = await asyncio.gather(*(_run_one(c, executable, timeout) for c in calls))
     return [(c.id, r) for c, r in zip(calls, results, strict=True)]
 
 
@@ -250,12 +262,17 @@ async def agent_loop(
     max_rounds: int = 5,
     rounds_done: int = 0,
     on_round: RoundCallback | None = None,
+    max_turns_warning: str = "omit",
+    hooks: LoopHooks | None = None,
+    tool_timeout: float | None = None,
 ) -> tuple[Conversation, APIResponse]:
     """Run one loop to its end; see the module docstring.
 
     ``rounds_done`` resumes a loop from a checkpoint (``conversation`` then already holds
-    those rounds); ``on_round(rounds, conversation)`` is called (and awaited if it returns
-    an awaitable) after each round whose tools ran – the checkpoint a SubAgent sends home.
+    those rounds); ``on_round(rounds, conversation, response)`` is called (and awaited if
+    it returns an awaitable) after each round whose tools ran – the checkpoint a SubAgent
+    sends home. ``max_turns_warning`` and ``hooks`` (the caller's callbacks) are
+    described in :mod:`deluge_ray.agents._options`.
     """
     check_max_rounds(max_rounds)
     tools = tools or AgentTools()
@@ -266,12 +283,23 @@ async def agent_loop(
     round_no = rounds_done
     while round_no < max_rounds:
         # A snapshot, so the response's prompt is not the object that keeps growing.
-        response = await call_model(Conversation(list(working.messages)), request_tools)
+        request = Conversation(list(working.messages))
+        if max_turns_warning != "omit" and round_no == max_rounds - 1 and round_no > 0:
+            warning = final_turn_warning()
+            request.messages.append(warning)
+            if max_turns_warning == "retain":  # kept in the conversation, not only sent
+                working.messages.append(warning)
+                if hooks is not None:
+                    await hooks.message(warning)
+        response = await call_model(request, request_tools)
         round_no += 1
         if response.is_error or response.content is None:
             reason = "error"
             break
         working.add(response.content)
+        if hooks is not None:
+            reply = response.content
+            await hooks.reply(Conversation(list(working.messages)), reply, response, round_no - 1)
         calls = response.content.tool_calls
         if not calls:
             reason = "no_tool_calls"
@@ -279,10 +307,12 @@ async def agent_loop(
         if round_no >= max_rounds:
             reason = "max_rounds"
             break
-        for call_id, result in await execute_tool_calls(calls, tools.executable):
+        for call_id, result in await execute_tool_calls(calls, tools.executable, tool_timeout):
             working.with_tool_result(call_id, result)
+        if hooks is not None:
+            await hooks.tool_results(working.messages[-1], {c.id: c.name for c in calls})
         if on_round is not None:
-            outcome = on_round(round_no, working)
+            outcome = on_round(round_no, working, response)
             if asyncio.iscoroutine(outcome):
                 await outcome
     if response is None:  # resumed at max_rounds: cannot happen through checkpoints
@@ -303,21 +333,37 @@ async def run_agent_loop(
     *,
     tools: Sequence[Any] | None = None,
     max_rounds: int = 5,
+    options: LoopOptions | None = None,
 ) -> tuple[Conversation, APIResponse]:
     """Run an agent loop on the driver, in the calling event loop.
 
-    Model calls go through the client's engine; tools run here, in this process (so they
-    may use driver state). Returns ``(final conversation, final response)``.
+    Model calls go through the client's engine (its cache included); tools and the
+    callbacks of ``options`` run here, in this process (so they may use driver state).
+    Returns ``(final conversation, final response)``.
 
         conv, resp = await client.run_agent_loop(Conversation().user("2+2?"), tools=[add])
     """
     check_max_rounds(max_rounds)
+    options = options or LoopOptions()
     context = as_agent_context(client)
     conv = _one_conversation(conversation)
     prepared = await prepare_tools(
         tools, force_local_mcp=context.force_local_mcp, native_mcp=context.native_mcp
     )
-    return await agent_loop(conv, context.call_model, tools=prepared, max_rounds=max_rounds)
+    request_options = options.request_options
+
+    async def call_model(request: Conversation, request_tools: Any) -> APIResponse:
+        return await context.call_model(request, request_tools, **request_options)
+
+    return await agent_loop(
+        conv,
+        call_model,
+        tools=prepared,
+        max_rounds=max_rounds,
+        max_turns_warning=options.max_turns_warning,
+        hooks=options.hooks() if options.has_hooks else None,
+        tool_timeout=options.tool_timeout,
+    )
 
 
 def run_agent_loop_sync(
@@ -326,11 +372,14 @@ def run_agent_loop_sync(
     *,
     tools: Sequence[Any] | None = None,
     max_rounds: int = 5,
+    options: LoopOptions | None = None,
 ) -> tuple[Conversation, APIResponse]:
     """:func:`run_agent_loop` from synchronous code (also inside a running loop)."""
     from ..client._sync import run_sync
 
-    return run_sync(run_agent_loop(client, conversation, tools=tools, max_rounds=max_rounds))
+    return run_sync(
+        run_agent_loop(client, conversation, tools=tools, max_rounds=max_rounds, options=options)
+    )
 
 
 def start_agent_loop_nowait(
@@ -339,6 +388,7 @@ def start_agent_loop_nowait(
     *,
     tools: Sequence[Any] | None = None,
     max_rounds: int = 5,
+    options: LoopOptions | None = None,
 ) -> int:
     """Start a loop and return its task id at once; see :func:`wait_for_agent_loop`.
 
@@ -347,7 +397,9 @@ def start_agent_loop_nowait(
     """
     check_max_rounds(max_rounds)
     context = as_agent_context(client)
-    coro = run_agent_loop(context, conversation, tools=tools, max_rounds=max_rounds)
+    coro = run_agent_loop(
+        context, conversation, tools=tools, max_rounds=max_rounds, options=options
+    )
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

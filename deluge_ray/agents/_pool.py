@@ -26,14 +26,23 @@ from ..prompt import Conversation
 from ..ratelimit._release import release_dead_caller
 from ._checkpoint import LoopProgress
 from ._context import AgentContext, as_agent_context
+from ._fleet import Idle
 from ._loop import check_max_rounds, copy_conversation, mark_stop, prepare_tools
-from ._records import LoopEvent, SwarmSetup
+from ._options import LoopOptions
+from ._records import LoopEvent, SwarmSetup, unpack_events
+from ._wire_tools import schemas_once
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
     from ..client._client import LLMClient
 
-__all__ = ["MAX_RESTARTS_PER_LOOP", "CheckpointInfo", "LoopEndCallback", "SubAgentPool"]
+__all__ = [
+    "MAX_RESTARTS_PER_LOOP",
+    "CheckpointInfo",
+    "EventCallback",
+    "LoopEndCallback",
+    "SubAgentPool",
+]
 
 # A loop whose actor dies more often than this is answered with an error response.
 MAX_RESTARTS_PER_LOOP = 3
@@ -50,6 +59,23 @@ class CheckpointInfo:
     actor: Any = None
 
 
+def _shippable_cache(cache: Any) -> Any:
+    """``cache`` if it can travel to the actors, else a :class:`ConfigurationError`."""
+    if cache is None:
+        return None
+    from ray import cloudpickle
+
+    try:
+        cloudpickle.dumps(cache)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"the client's cache ({type(cache).__name__}) cannot be sent to SubAgent actors "
+            f"({type(exc).__name__}: {exc}); use SqliteCache or DistributedDictCache, or run "
+            "the loops on the driver with run_agent_loop."
+        ) from exc
+    return cache
+
+
 # ---- driver-side bookkeeping ----------------------------------------------------------------
 @dataclass
 class _Loop(LoopProgress):
@@ -59,6 +85,9 @@ class _Loop(LoopProgress):
     restarts: int = 0
     actor_index: int = -1
 
+
+# Called on the pool's thread with each event of a loop and the loop's messages before it.
+EventCallback = Callable[[LoopEvent, list[Any]], None]
 
 # Called once per loop on the pool's thread with its final response (success or error) and
 # its totals; returns the response the loop's future gets (e.g. after postprocess).
@@ -97,6 +126,8 @@ class SubAgentPool:
         max_concurrent_agents: int = 10,
         on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
         on_loop_end: LoopEndCallback | None = None,
+        options: LoopOptions | None = None,
+        on_event: EventCallback | None = None,
     ) -> None:
         check_max_rounds(max_rounds)
         for name, value in (
@@ -115,6 +146,9 @@ class SubAgentPool:
         self._max_concurrent = max_concurrent_agents
         self._on_checkpoint = on_checkpoint
         self._on_loop_end = on_loop_end
+        self._options = options or LoopOptions()
+        self._on_event = on_event
+        self._fleet = self._context.fleet
         self._swarm_id = f"swarm-{uuid.uuid4().hex[:12]}"
         self._loops: dict[int, _Loop] = {}
         self._slots: list[_Slot] = []
@@ -157,12 +191,16 @@ class SubAgentPool:
         return self._loops[index].rounds_done
 
     def close(self) -> None:
-        """Cancel what still runs, kill the actors and stop the pool's thread."""
+        """Cancel what still runs and stop the pool's thread. The actors go back to the
+        client's fleet when every loop was answered (see :mod:`._fleet`), else die."""
         if self._closed:
             return
         self._closed = True
         import ray
 
+        clean = all(
+            loop.future.done() and not loop.future.cancelled() for loop in self._loops.values()
+        )
         fut = asyncio.run_coroutine_threadsafe(self._cancel_all(), self._loop)
         try:
             fut.result(timeout=10)
@@ -170,6 +208,10 @@ class SubAgentPool:
             pass
         self._thread.close()
         for slot in self._slots:
+            if clean and slot.alive and self._fleet is not None:
+                slot.handle.forget.remote(self._swarm_id)  # its tool copies, not the actor
+                self._fleet.give_back(Idle(slot.handle, slot.caller_id))
+                continue
             try:
                 ray.kill(slot.handle, no_restart=True)
             except Exception:
@@ -193,17 +235,39 @@ class SubAgentPool:
         )
         self._setup = SwarmSetup(
             swarm_id=self._swarm_id,
-            spec=context.swarm_spec(tuple(prepared.request) or None),
+            spec=context.swarm_spec(
+                schemas_once(prepared.request), **self._options.request_options
+            ),
             tools=prepared,
             max_rounds=self._max_rounds,
             max_concurrent=math.ceil(self._max_concurrent / self._num_actors),
             max_new_tokens=context.max_new_tokens,
+            max_turns_warning=self._options.max_turns_warning,
+            send_round_responses=self._options.on_round_complete is not None,
+            tool_timeout=self._options.tool_timeout,
+            cache=_shippable_cache(context.cache),
+            request_key=context.request_key,
         )
         await asyncio.gather(*(self._new_slot() for _ in range(self._num_actors)))
 
     async def _new_slot(self) -> _Slot:
         from ..actors.sub_agent import SubAgent
 
+        fleet = self._fleet
+        kept = fleet.take() if fleet is not None else None
+        while kept is not None and fleet is not None:  # left running by an earlier swarm
+            try:
+                await kept.handle.configure.remote(self._setup)
+            except TypeError:
+                fleet.give_back(kept)
+                break  # the setup does not pickle: a fresh actor fails alike, below
+            except Exception:  # it died while idle: try the next one, or start one
+                kept = fleet.take()
+                continue
+            # Indexes are taken without an await in between, so concurrent calls differ.
+            slot = _Slot(len(self._slots), kept.handle, kept.caller_id)
+            self._slots.append(slot)
+            return slot
         index = len(self._slots)
         caller_id = f"{self._swarm_id}-{index}"
         handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
@@ -251,7 +315,7 @@ class SubAgentPool:
                 self._swarm_id, jobs
             )
             async for ref in gen:
-                for event in await ref:
+                for event in unpack_events(await ref):
                     self._apply(event, slot)
         except asyncio.CancelledError:
             raise
@@ -303,6 +367,8 @@ class SubAgentPool:
         loop = self._loops[event.index]
         if loop.future.done():
             return
+        if self._on_event is not None:  # before apply: it needs the messages before
+            self._on_event(event, list(loop.conversation.messages))
         loop.apply(event)
         if event.error is not None:
             self._fail(loop, f"agent loop failed in SubAgent actor: {event.error}")

@@ -9,8 +9,9 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..api_requests.response import Usage
 from ..prompt import Conversation, Message
@@ -20,7 +21,7 @@ from ._loop import AgentTools
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
 
-__all__ = ["LoopEvent", "LoopJob", "Spent", "SwarmSetup"]
+__all__ = ["LoopEvent", "LoopJob", "Spent", "SwarmSetup", "pack_events", "unpack_events"]
 
 
 @dataclass
@@ -33,6 +34,16 @@ class SwarmSetup:
     max_rounds: int
     max_concurrent: int
     max_new_tokens: int
+    #: The final-turn warning policy (see :mod:`deluge_ray.agents._options`).
+    max_turns_warning: str = "omit"
+    #: Whether checkpoints carry their round's response (the driver's
+    #: ``on_round_complete`` needs it; otherwise it is not worth the transfer).
+    send_round_responses: bool = False
+    #: Seconds a tool call may take before the model is told it timed out (``None``: any).
+    tool_timeout: float | None = None
+    #: The client's cache (``None``: none), and the request key it may want.
+    cache: Any = None
+    request_key: str = ""
 
 
 @dataclass
@@ -87,8 +98,30 @@ class LoopEvent:
     response: APIResponse | None = None
     error: str | None = None
     spent: Spent = field(default_factory=Spent)  # by its model calls since then
+    #: A checkpoint's own round response, without its prompt, when the swarm asked.
+    round_response: APIResponse | None = None
 
     @property
     def final(self) -> bool:
         """Whether this event ends its loop (a response or an error)."""
         return self.response is not None or self.error is not None
+
+
+def pack_events(events: list[LoopEvent]) -> bytes:
+    """One batch of events as bytes, for the trip from a SubAgent to the driver.
+
+    Events hold only plain dataclasses of this package (messages, parts, responses), which
+    the standard pickler handles in C; Ray's own serialiser would walk them through
+    cloudpickle's Python-level hook, object by object – measured at a tenth of a
+    SubAgent's CPU in a 1,000-loop swarm.
+
+    >>> [e.index for e in unpack_events(pack_events([LoopEvent(3, 1)]))]
+    [3]
+    """
+    return pickle.dumps(events, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_events(data: bytes) -> list[LoopEvent]:
+    """The events :func:`pack_events` packed (on the driver; the bytes come from our own
+    actor, never from outside)."""
+    return pickle.loads(data)

@@ -46,8 +46,10 @@ from ..prompt import Conversation
 from ..prompt._prompts import to_conversations
 from ._context import AgentContext, as_agent_context
 from ._loop import check_max_rounds
+from ._options import LoopOptions
 from ._pool import CheckpointInfo, SubAgentPool
 from ._records import LoopEvent, LoopJob, Spent, SwarmSetup
+from ._replay import SwarmReplay
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
@@ -65,13 +67,26 @@ __all__ = [
     "process_agent_loops_sync",
 ]
 
+# One SubAgent runs a few hundred loops in one event loop at about 1 ms of CPU per model
+# call, so a swarm that keeps more loops busy needs more actors to use more cores – but
+# never more than the cluster has CPUs: on 2 cores, 5 actors of 200 loops cost 3x the CPU
+# of 2 (each process's start is ~1.3 s of CPU, and they fight over the cores).
 _LOOPS_PER_ACTOR = 200
 _MAX_DEFAULT_ACTORS = 8
 
 
-def _default_actors(n_loops: int, max_concurrent_agents: int) -> int:
+def _default_actors(n_loops: int, max_concurrent_agents: int, cluster_cpus: int = 1) -> int:
+    """SubAgent actors for a swarm: one per 200 loops running at once, at most one per
+    CPU of the cluster and 8."""
     busy = min(n_loops, max_concurrent_agents)
-    return max(1, min(_MAX_DEFAULT_ACTORS, math.ceil(busy / _LOOPS_PER_ACTOR)))
+    wanted = math.ceil(busy / _LOOPS_PER_ACTOR)
+    return max(1, min(_MAX_DEFAULT_ACTORS, cluster_cpus, wanted))
+
+
+def _cluster_cpus() -> int:
+    import ray
+
+    return int(ray.cluster_resources().get("CPU", 1))
 
 
 async def process_agent_loops_async(
@@ -84,19 +99,24 @@ async def process_agent_loops_async(
     show_progress: bool = True,
     num_actors: int | None = None,
     on_checkpoint: Callable[[CheckpointInfo], Any] | None = None,
+    options: LoopOptions | None = None,
 ) -> list[tuple[Conversation, APIResponse]]:
     """Run one agent loop per prompt on SubAgent actors; ``(conversation, response)``
     pairs in input order.
 
     At most ``max_concurrent_agents`` loops run at once (split evenly over the actors);
     model calls share the client's rate limiter. ``num_actors`` (deluge_ray addition)
-    defaults to one actor per 200 concurrently running loops, at most 8. Tools run in the
-    actors – see the module docstring for what that means for their state.
+    defaults to one actor per 200 concurrently running loops, at most one per CPU of the
+    cluster and 8; actors an earlier swarm of the same client left idle are reused.
+    Tools run in the actors – see the module docstring for what that means for their
+    state. ``options`` (request options, final-turn warning, callbacks) are described in
+    :mod:`deluge_ray.agents._options`; callbacks run here, on the driver.
     The client's ``postprocess`` runs on each loop's final response, and the progress
     display (``show_progress``) counts loops, with the tokens and cost of every model
     call they made.
     """
     check_max_rounds(max_rounds)
+    options = options or LoopOptions()
     conversations = to_conversations(prompts)
     if not conversations:
         return []  # as 0.0.168: nothing to run, no actors started
@@ -119,26 +139,46 @@ async def process_agent_loops_async(
         display.refresh()
         return response
 
+    if num_actors is None:
+        context.ensure_ready()  # Ray, to count the cluster's CPUs
+        num_actors = _default_actors(len(conversations), max_concurrent_agents, _cluster_cpus())
+    replay = SwarmReplay(options.hooks()) if options.has_hooks else None
     pool = SubAgentPool(
         context,
         tools=tools,
         max_rounds=max_rounds,
-        num_actors=(
-            num_actors
-            if num_actors is not None
-            else _default_actors(len(conversations), max_concurrent_agents)
-        ),
+        num_actors=num_actors,
         max_concurrent_agents=max_concurrent_agents,
         on_checkpoint=on_checkpoint,
         on_loop_end=loop_ended,
+        options=options,
+        on_event=replay.on_event if replay is not None else None,
     )
     # Opened once the pool exists: bad arguments and missing keys fail before any display.
     try:
         with context.progress(show_progress, len(conversations)) as (tracker, display):
             futures = pool.start_loops(conversations)
-            return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
+            results = list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
     finally:
         await asyncio.to_thread(pool.close)
+    if replay is not None:
+        await replay.finish()
+        for index, exc in replay.failures.items():
+            results[index] = (conversations[index], _callback_failed(results[index][1], exc))
+    return results
+
+
+def _callback_failed(response: APIResponse, exc: BaseException) -> APIResponse:
+    """The loop's answer when one of its callbacks raised (0.0.168: the error's text)."""
+    from ..api_requests import APIResponse
+
+    return APIResponse.error(
+        id=response.id,
+        model=response.model_internal,
+        prompt=response.prompt,
+        sampling_params=response.sampling_params,
+        message=str(exc),
+    )
 
 
 def process_agent_loops_sync(

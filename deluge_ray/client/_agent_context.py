@@ -13,8 +13,12 @@ from typing import TYPE_CHECKING, Any
 from .._loop_thread import LoopThread
 from ..agents._context import AgentContext
 from ..agents._loop import supports_native_mcp
+from ..cache import make_request_key
+from ._options import check_service_tier
+from ._tools import check_call_options
 
 if TYPE_CHECKING:
+    from ..agents._fleet import SubAgentFleet
     from ..api_requests import APIResponse
     from ..prompt import Conversation
     from ..transport._work import CallSpec
@@ -25,14 +29,29 @@ if TYPE_CHECKING:
 __all__ = ["build_agent_context"]
 
 
-def build_agent_context(client: LLMClient) -> AgentContext:
-    """The context of ``client``'s agent loops (model call through its engine, etc.)."""
+def build_agent_context(client: LLMClient, fleet: SubAgentFleet | None = None) -> AgentContext:
+    """The context of ``client``'s agent loops (model call through its engine, etc.);
+    ``fleet`` keeps the client's idle SubAgent actors between swarms."""
 
-    async def call_model(conversation: Conversation, tools: Any) -> APIResponse:
-        return await client.start(conversation, tools=tools)
+    async def call_model(conversation: Conversation, tools: Any, **options: Any) -> APIResponse:
+        return await client.start(conversation, tools=tools, **options)
 
-    def swarm_spec(request_tools: Sequence[Any] | None) -> CallSpec:
-        return client._call_settings().spec(0, tuple(request_tools) if request_tools else None)
+    def swarm_spec(
+        request_tools: Sequence[Any] | None,
+        *,
+        output_schema: Any = None,
+        cache: str | None = None,
+        service_tier: str | None = None,
+    ) -> CallSpec:
+        check_call_options(None, output_schema)
+        check_service_tier(service_tier)
+        return client._call_settings().spec(
+            0,
+            tuple(request_tools) if request_tools else None,
+            output_schema=output_schema,
+            cache_pattern=cache,
+            service_tier=service_tier,
+        )
 
     @contextlib.contextmanager
     def progress(
@@ -66,4 +85,7 @@ def build_agent_context(client: LLMClient) -> AgentContext:
         progress=progress,
         tasks=client._tasks,
         background=background,
+        fleet=fleet,
+        cache=client.cache,
+        request_key=make_request_key(client.model_names, client.sampling_params),
     )

@@ -21,8 +21,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from ..agents import _loop as agent_loops
-from ..agents import _swarm as swarms
-from ..agents._context import AgentContext
 from ..api_requests import APIResponse
 from ..config import SamplingParams
 from ..models import split_effort_suffixes
@@ -30,7 +28,7 @@ from ..prompt import Conversation
 from ..prompt._prompts import to_conversations
 from ..transport import _batch_jobs as batch_jobs
 from ..transport._work import CallSpec, ModelRoute
-from ._agent_context import build_agent_context
+from ._agent_methods import AgentLoopMethods
 from ._config import check_limits, fallback_ids, normalise_models
 from ._configurable import ConfigurableClient
 from ._engine import Engine, Job
@@ -60,7 +58,7 @@ __all__ = ["LLMClient"]
 Effort = Literal["low", "medium", "high", "xhigh", "minimal", "none", "max"]
 
 
-class LLMClient(ConfigurableClient, LimiterStatusMixin):
+class LLMClient(AgentLoopMethods, ConfigurableClient, LimiterStatusMixin):
     """Send prompts to LLM providers at their rate limit, through Ray actors.
 
     Every constructor argument of lm-deluge 0.0.168's client is accepted with the same
@@ -494,86 +492,6 @@ class LLMClient(ConfigurableClient, LimiterStatusMixin):
         """Poll batch jobs (with a progress display) until done; responses in prompt order."""
         return await batch_jobs.wait_for_batch_job(batch_ids, provider)
 
-    # ---- agent loops (implemented in deluge_ray.agents) ---------------------------------
-    async def run_agent_loop(
-        self, conversation: Any, *, tools: Sequence[Any] | None = None, max_rounds: int = 5
-    ) -> tuple[Conversation, APIResponse]:
-        """Run tool calls until the model stops asking (or ``max_rounds``), on the driver."""
-        return await agent_loops.run_agent_loop(
-            self._agent_context(), conversation, tools=tools, max_rounds=max_rounds
-        )
-
-    def start_agent_loop_nowait(
-        self, conversation: Any, *, tools: Sequence[Any] | None = None, max_rounds: int = 5
-    ) -> int:
-        """Start an agent loop; return a task id for :meth:`wait_for_agent_loop`."""
-        return agent_loops.start_agent_loop_nowait(
-            self._agent_context(), conversation, tools=tools, max_rounds=max_rounds
-        )
-
-    async def wait_for_agent_loop(self, task_id: int) -> tuple[Conversation, APIResponse]:
-        """The ``(Conversation, APIResponse)`` of a loop started with ``start_agent_loop_nowait``."""
-        return await agent_loops.wait_for_agent_loop(self._agent_context(), task_id)
-
-    def run_agent_loop_sync(
-        self, conversation: Any, *, tools: Sequence[Any] | None = None, max_rounds: int = 5
-    ) -> tuple[Conversation, APIResponse]:
-        """:meth:`run_agent_loop` from sync code (also inside a running event loop)."""
-        return run_sync(self.run_agent_loop(conversation, tools=tools, max_rounds=max_rounds))
-
-    async def process_agent_loops_async(
-        self,
-        prompts: Sequence[Any],
-        *,
-        tools: Sequence[Any] | None = None,
-        max_rounds: int = 5,
-        max_concurrent_agents: int = 10,
-        show_progress: bool = True,
-        num_actors: int | None = None,
-    ) -> list[tuple[Conversation, APIResponse]]:
-        """Run many independent agent loops on SubAgent actors; results in input order.
-
-        Tools execute inside the actors (each actor gets a pickled copy of every tool), so
-        a tool's state lives there; see :mod:`deluge_ray.agents._swarm` for how to keep
-        state on the driver instead. A SubAgent actor that dies has its loops restarted
-        from their last completed round on another actor.
-        """
-        return await swarms.process_agent_loops_async(
-            self._agent_context(),
-            prompts,
-            tools=tools,
-            max_rounds=max_rounds,
-            max_concurrent_agents=max_concurrent_agents,
-            show_progress=show_progress,
-            num_actors=num_actors,
-        )
-
-    def process_agent_loops_sync(
-        self,
-        prompts: Sequence[Any],
-        *,
-        tools: Sequence[Any] | None = None,
-        max_rounds: int = 5,
-        max_concurrent_agents: int = 10,
-        show_progress: bool = True,
-        num_actors: int | None = None,
-    ) -> list[tuple[Conversation, APIResponse]]:
-        """:meth:`process_agent_loops_async` from sync code."""
-        return run_sync(
-            self.process_agent_loops_async(
-                prompts,
-                tools=tools,
-                max_rounds=max_rounds,
-                max_concurrent_agents=max_concurrent_agents,
-                show_progress=show_progress,
-                num_actors=num_actors,
-            )
-        )
-
-    def _agent_context(self) -> AgentContext:
-        """What agent loops may use of this client (see :mod:`deluge_ray.agents._context`)."""
-        return build_agent_context(self)
-
     def process_dataset(self, ds: Any, **options: Any) -> Any:
         """Answer every row of a ``ray.data.Dataset``; returns the lazy output dataset (options
         and output columns: :func:`deluge_ray.data.process_dataset`)."""
@@ -595,6 +513,4 @@ class LLMClient(ConfigurableClient, LimiterStatusMixin):
             self._specs.clear()  # spec ids are per engine
         if engine is not None:
             engine.shutdown()
-        agent_thread, self._agent_thread = self._agent_thread, None
-        if agent_thread is not None:
-            agent_thread.close()
+        self._close_agents()  # agent loop thread and idle SubAgent actors
