@@ -57,10 +57,12 @@ def _read(files: list[Path], input_name: str) -> Any:
     import ray.data
 
     kinds = {file_format(f) for f in files}
+    # Absolute: the read tasks run in worker processes with their own working directory.
+    paths = [str(f.resolve()) for f in files]
     if kinds == {"parquet"}:
-        return ray.data.read_parquet([str(f) for f in files])
+        return ray.data.read_parquet(paths)
     if kinds == {"jsonl"}:
-        return ray.data.read_json([str(f) for f in files], lines=True, file_extensions=None)
+        return ray.data.read_json(paths, lines=True, file_extensions=None)
     raise ConfigurationError(
         f"--engine data reads Parquet or JSONL files, one format per run; {input_name} "
         f"holds {', '.join(sorted(kinds))}. Use --engine client for CSV"
