@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, DelugeError
 from ._jobfile import InputProblem, check_input
 from ._output_rows import data_row
 from ._parquet import prompt_source_column
@@ -30,7 +30,12 @@ from ._results import ResultWriter
 from ._run import MAX_PROBLEMS_SHOWN, JobOptions, JobSummary, client_for, open_cache, open_output
 from ._sources import file_format
 
-__all__ = ["default_cache_path", "run_data_job"]
+__all__ = ["DataEngineError", "default_cache_path", "run_data_job"]
+
+
+class DataEngineError(DelugeError):
+    """The Ray Data pipeline stopped part-way; the rows written so far are kept."""
+
 
 #: What the driver reads back from the stage: the id and the result columns.
 _RESULT_COLUMNS = (
@@ -50,7 +55,7 @@ _RESULT_COLUMNS = (
 
 def default_cache_path(output: str) -> str:
     """The cache ``--engine data`` keeps next to OUTPUT when ``--cache`` names none."""
-    return str(Path(output).with_name(Path(output).name + ".cache.sqlite"))
+    return str(Path(output).resolve().with_name(Path(output).name + ".cache.sqlite"))
 
 
 def _read(files: list[Path], input_name: str) -> Any:
@@ -184,8 +189,6 @@ async def run_data_job(
         if on_warning:
             on_warning(message)
 
-    if options.budget_usd is not None:
-        raise ConfigurationError("--budget-usd works with --engine client only")
     state = open_output(options, model, summary, warn)
     if state.done:
         warn(
@@ -201,29 +204,48 @@ async def run_data_job(
     ray.data.DataContext.get_current().enable_progress_bars = options.show_progress
     client = client_for(options, cache)
     started = clock()
-    seen: set[str] = set()
     try:
         results = _plan(options, files, state.done, client)
-        for batch in results.iter_batches(batch_format="pyarrow", batch_size=None):
-            for row in batch.to_pylist():
-                ident = row["id"]
-                if ident in seen:
-                    problem = InputProblem(
-                        0, f"duplicate id {ident!r}; only its first row is written"
-                    )
-                    summary.bad_input += 1
-                    summary.duplicates += 1
-                    if len(summary.problems) < MAX_PROBLEMS_SHOWN:
-                        summary.problems.append(str(problem))
-                    if on_problem:
-                        on_problem(problem)
-                    continue
-                seen.add(ident)
-                writer.write(data_row(ident, row, options.output_format, model.id))
-                _tally(summary, row)
+        try:
+            _write_results(results, options, model.id, writer, summary, on_problem)
+        except (DelugeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a block Arrow cannot read, a task that ran out of retries
+            detail = (str(exc).strip().splitlines() or [""])[-1][:300]
+            raise DataEngineError(
+                f"Ray Data stopped ({type(exc).__name__}: {detail}); the rows written so far "
+                "are kept: run the same command again to resume"
+            ) from exc
     finally:
         writer.close()
         summary.elapsed = clock() - started
         client.shutdown()
         cache.close()
     return summary
+
+
+def _write_results(
+    results: Any,
+    options: JobOptions,
+    model: str,
+    writer: ResultWriter,
+    summary: JobSummary,
+    on_problem: Callable[[InputProblem], None] | None,
+) -> None:
+    """Append each result row as its block arrives; a repeated id is a problem, not a row."""
+    seen: set[str] = set()
+    for batch in results.iter_batches(batch_format="pyarrow", batch_size=None):
+        for row in batch.to_pylist():
+            ident = row["id"]
+            if ident in seen:
+                problem = InputProblem(0, f"duplicate id {ident!r}; only its first row is written")
+                summary.bad_input += 1
+                summary.duplicates += 1
+                if len(summary.problems) < MAX_PROBLEMS_SHOWN:
+                    summary.problems.append(str(problem))
+                if on_problem:
+                    on_problem(problem)
+                continue
+            seen.add(ident)
+            writer.write(data_row(ident, row, options.output_format, model))
+            _tally(summary, row)

@@ -194,7 +194,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ._data_engine import run_data_job
+    from ._data_engine import DataEngineError, run_data_job
     from ._run import JobOptions, dry_run, preflight, run_job
 
     options = JobOptions(
@@ -268,15 +268,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
 
     job = run_data_job if options.engine == "data" else run_job
-    summary = asyncio.run(
-        job(
-            options,
-            on_problem=report_problem,
-            on_interrupt=report_interrupt,
-            on_warning=report_warning,
-            on_resume=report_resume,
+    try:
+        summary = asyncio.run(
+            job(
+                options,
+                on_problem=report_problem,
+                on_interrupt=report_interrupt,
+                on_warning=report_warning,
+                on_resume=report_resume,
+            )
         )
-    )
+    except DataEngineError as exc:  # it ran part-way: a failed run, not a usage error
+        print(f"deluge-ray: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if summary.bad_input > MAX_PROBLEMS_SHOWN:
         print(
             f"deluge-ray: ... and {summary.bad_input - MAX_PROBLEMS_SHOWN:,} more bad lines "

@@ -104,6 +104,11 @@ class JobOptions:
             raise ConfigurationError(
                 f"--output-format {self.output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}"
             )
+        if self.engine == "data" and self.budget_usd is not None:
+            raise ConfigurationError(
+                "--budget-usd works with --engine client only (Ray Data's actors send "
+                "without the driver's per-prompt reservations)"
+            )
         if self.engine not in ENGINES:
             raise ConfigurationError(f"--engine {self.engine!r} is not one of {', '.join(ENGINES)}")
         if self.output and os.path.abspath(self.output) == os.path.abspath(self.input):
@@ -342,7 +347,8 @@ def open_cache(options: JobOptions) -> Any:
 
     # Keyed on the model and sampling parameters too: a user comparing two models with one
     # cache file must get each model's answers (the library default keys on content only).
-    return SqliteCache(options.cache, include_request_params=True)
+    # Absolute: with --engine data the cache travels to actors with their own working dir.
+    return SqliteCache(os.path.abspath(options.cache), include_request_params=True)
 
 
 def _usage_price(model: Any) -> Callable[[dict[str, Any]], float]:
