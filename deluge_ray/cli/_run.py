@@ -249,6 +249,13 @@ def preflight(options: JobOptions) -> None:
     parent = Path(options.output).parent
     if not parent.exists():
         raise ConfigurationError(f"output directory does not exist: {parent}")
+    if options.engine == "data":
+        try:
+            import ray.data  # noqa: F401
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"--engine data needs Ray Data ({exc}); pip install 'deluge-ray[data]'"
+            ) from None
 
 
 def dry_run(options: JobOptions) -> list[dict[str, Any]]:

@@ -185,3 +185,24 @@ def test_batch_output_rows_resume_by_custom_id_and_a_torn_one_is_moved_aside(tmp
     assert state.done == {"q1", "q2", "q3"} and state.failed == {"q2", "q3"}
     assert state.rejected_lines == [4] and state.spent == 1.0
     assert prepare_output(out, retry_failed=True).done == {"q1"}
+
+
+def test_a_directory_skips_the_output_and_markers_and_empty_inputs_are_clear_errors(
+    tmp_path,
+) -> None:
+    data = tmp_path / "data"
+    (data / "nested").mkdir(parents=True)
+    (data / "a.jsonl").write_text('"one"\n')
+    (data / "nested" / "b.csv").write_text("prompt\ntwo\n")
+    (data / "out.jsonl").write_text('{"id": "x", "completion": "a result, not a prompt"}\n')
+    (data / ".hidden.jsonl").write_text('"hidden"\n')
+    (data / "notes.txt").write_text("not an input")
+
+    records = list(read_records(data, exclude=[data / "out.jsonl"]))
+
+    assert [(r.id, r.prompt) for r in records] == [("a.jsonl:1", "one"), ("nested/b.csv:2", "two")]
+    with pytest.raises(ConfigurationError, match="matches no files"):
+        list(read_records(tmp_path / "data" / "*.parquet"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigurationError, match="holds no"):
+        list(read_records(tmp_path / "empty"))
