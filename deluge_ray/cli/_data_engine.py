@@ -190,6 +190,8 @@ async def run_data_job(
             on_warning(message)
 
     state = open_output(options, model, summary, warn)
+    summary.skipped_existing = len(state.done)  # dropped from the dataset, never sent
+    summary.skipped_failed = len(state.failed)
     if state.done:
         warn(
             f"resumed: {len(state.done):,} rows of {options.output} are not sent again; rows "

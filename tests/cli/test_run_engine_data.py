@@ -9,6 +9,7 @@ are dropped before the stage, and rows answered but not written come from the ca
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,10 +39,11 @@ def test_engine_data_writes_rows_and_resumes_through_the_cache(run, tmp_path, mo
     out.write_bytes(b"".join(lines[:5]) + lines[5][:20])
     mock_server.reset_stats()
 
-    code, _, stderr = run("in.parquet", "--engine", "data")
+    code, stdout, stderr = run("in.parquet", "--engine", "data")
 
     assert code == 0, "\n".join(stderr)
     assert any("resumed: 5 rows" in s for s in stderr), stderr
+    assert re.search(r"skipped \(already in output\)\s*│\s*5\s*│", stdout), stdout
     resumed = assert_valid_jsonl(out)
     assert sorted(r["id"] for r in resumed) == [r["id"] for r in rows]
     assert mock_server.stats()["requests"] == 0  # the seven missing rows: from the cache
