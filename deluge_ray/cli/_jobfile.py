@@ -1,13 +1,18 @@
-"""Reading prompt files for ``deluge-ray run``: every line either a record or a reported problem.
+"""Reading prompt inputs for ``deluge-ray run``: every line either a record or a reported problem.
 
-Input is JSONL or CSV. A JSONL line is one of::
+The input is a file, a directory or a glob (:mod:`._sources`) of JSONL, CSV or Parquet
+files, read lazily in order. A JSONL line is one of::
 
     "a bare prompt string"
     {"id": "q1", "prompt": "text", "system": "optional system prompt"}
     {"id": "q2", "messages": [...OpenAI or Anthropic shaped messages...], "system": "..."}
+    {"custom_id": "q3", "method": "POST", "url": "/v1/chat/completions", "body": {...}}
 
-A CSV file has a header row with a prompt column (``prompt`` unless told otherwise) and,
-optionally, ``id`` and ``system`` columns. Records without an id are numbered by their line.
+(the last an OpenAI Batch API request line, :mod:`._openai_batch`). A CSV file has a
+header row with a prompt column (``prompt`` unless told otherwise) and, optionally, ``id``
+and ``system`` columns; a Parquet file has the same columns, or ``messages``
+(:mod:`._parquet`). Records without an id are numbered by their line (or row); when the
+input is several files the number is prefixed by the file's name (``part-0.parquet:7``).
 
 Reading never raises on a bad line: a line that is not valid UTF-8, not valid JSON, of the
 wrong shape, or whose text holds a lone surrogate (``"\\ud800"``, which no provider
@@ -22,13 +27,16 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from ._openai_batch import is_batch_line, record_from_batch_line
+from ._parquet import read_parquet
+from ._records import InputProblem, JobRecord, repair_text, surrogate_at, surrogate_in
+from ._sources import file_format, input_files, is_multi_file
 
 __all__ = [
     "InputProblem",
@@ -40,75 +48,11 @@ __all__ = [
 ]
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # The characters a JSON text can start with. A line starting with anything else is
 # reported without calling the parser: a file of a million such lines (a CSV or a log
 # passed as JSONL) is read in seconds, not in a million exceptions.
 _JSON_START = frozenset('{["-0123456789tfn')
 _NOT_JSON = "invalid JSON: Expecting value at column {column}"
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """One prompt from the input file: its id, the raw prompt and the line it came from.
-
-    ``warning`` says what was repaired on the way in (today: an id that could not be
-    written as UTF-8), or is ``None``.
-    """
-
-    id: str
-    prompt: Any  # a str, or a list of message dicts (OpenAI or Anthropic shape)
-    system: str | None
-    line: int
-    warning: str | None = None
-
-
-@dataclass(frozen=True)
-class InputProblem:
-    """A line of the input that cannot be used; the rest of the file still runs."""
-
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-def surrogate_at(text: str) -> int | None:
-    """Index of the first lone surrogate code point in ``text``, or ``None``.
-
-    Such a code point cannot be encoded as UTF-8, so no provider (and no output file)
-    can take it.
-    """
-    found = _SURROGATE.search(text)
-    return found.start() if found else None
-
-
-def repair_text(text: str) -> str:
-    """``text`` with every lone surrogate replaced by its escape (``\\ud800``), as UTF-8-safe text."""
-    return "".join(f"\\u{ord(char):04x}" if "\ud800" <= char <= "\udfff" else char for char in text)
-
-
-def _surrogate_in(value: Any, where: str) -> str | None:
-    """Where in a JSON value (``where`` names it) a lone surrogate sits, or ``None``."""
-    if isinstance(value, str):
-        index = surrogate_at(value)
-        if index is None:
-            return None
-        return (
-            f"{where} holds a lone surrogate (\\u{ord(value[index]):04x}) at character {index + 1}"
-        )
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _surrogate_in(item, f"{where}[{key!r}]")
-        if found:
-            return found
-    return None
 
 
 def _invalid_utf8(text: str, line: int) -> InputProblem | None:
@@ -136,20 +80,23 @@ def _checked_id(value: Any, line: int) -> tuple[str, str | None] | InputProblem:
     return repaired, f"line {line}: id holds a lone surrogate; written as {repaired!r}"
 
 
-def _record_from_json(value: Any, line: int) -> JobRecord | InputProblem:
+def _record_from_json(value: Any, line: int, prefix: str = "") -> JobRecord | InputProblem:
+    """The record of one JSON value; ``prefix`` + the line number is the id of one without."""
     if isinstance(value, str):
         if not value.strip():
             return InputProblem(line, "empty prompt string")
-        problem = _surrogate_in(value, "the prompt")
+        problem = surrogate_in(value, "the prompt")
         if problem:
             return InputProblem(line, problem)
-        return JobRecord(str(line), value, None, line)
+        return JobRecord(f"{prefix}{line}", value, None, line)
     if not isinstance(value, dict):
         return InputProblem(
             line,
             f"expected a string or an object with 'prompt' or 'messages', got {type(value).__name__}",
         )
-    checked = _checked_id(value.get("id", line), line)
+    if is_batch_line(value):
+        return record_from_batch_line(value, line)
+    checked = _checked_id(value.get("id", f"{prefix}{line}"), line)
     if isinstance(checked, InputProblem):
         return checked
     ident, warning = checked
@@ -160,21 +107,21 @@ def _record_from_json(value: Any, line: int) -> JobRecord | InputProblem:
         prompt = value["prompt"]
         if not isinstance(prompt, str) or not prompt.strip():
             return InputProblem(line, "'prompt' must be a non-empty string")
-        problem = _surrogate_in(prompt, "'prompt'")
+        problem = surrogate_in(prompt, "'prompt'")
     elif "messages" in value:
         prompt = value["messages"]
         if not isinstance(prompt, list) or not prompt:
             return InputProblem(line, "'messages' must be a non-empty list of message objects")
-        problem = _surrogate_in(prompt, "'messages'")
+        problem = surrogate_in(prompt, "'messages'")
     else:
         return InputProblem(line, "object has neither 'prompt' nor 'messages'")
-    problem = problem or _surrogate_in(system, "'system'")
+    problem = problem or surrogate_in(system, "'system'")
     if problem:
         return InputProblem(line, problem)
     return JobRecord(ident, prompt, system, line, warning)
 
 
-def _read_jsonl(fh: Any) -> Iterator[JobRecord | InputProblem]:
+def _read_jsonl(fh: Any, prefix: str) -> Iterator[JobRecord | InputProblem]:
     for line_no, raw in enumerate(fh, start=1):
         if not raw.strip():
             continue
@@ -201,10 +148,10 @@ def _read_jsonl(fh: Any) -> Iterator[JobRecord | InputProblem]:
         except RecursionError:
             yield InputProblem(line_no, "invalid JSON: nested too deeply")
             continue
-        yield _record_from_json(value, line_no)
+        yield _record_from_json(value, line_no, prefix)
 
 
-def _read_csv(fh: Any, prompt_column: str) -> Iterator[JobRecord | InputProblem]:
+def _read_csv(fh: Any, prompt_column: str, prefix: str) -> Iterator[JobRecord | InputProblem]:
     reader = csv.DictReader(fh)
     try:
         columns = reader.fieldnames or []
@@ -223,10 +170,12 @@ def _read_csv(fh: Any, prompt_column: str) -> Iterator[JobRecord | InputProblem]
         except csv.Error as exc:  # e.g. a NUL byte; the reader goes on with the next line
             yield InputProblem(reader.line_num, f"unreadable CSV row ({exc})")
             continue
-        yield _record_from_csv_row(row, reader.line_num, prompt_column)
+        yield _record_from_csv_row(row, reader.line_num, prompt_column, prefix)
 
 
-def _record_from_csv_row(row: dict, line: int, prompt_column: str) -> JobRecord | InputProblem:
+def _record_from_csv_row(
+    row: dict, line: int, prompt_column: str, prefix: str
+) -> JobRecord | InputProblem:
     cells = " ".join(str(v) for v in row.values() if isinstance(v, str))
     bad_bytes = _invalid_utf8(cells, line)
     if bad_bytes:
@@ -234,28 +183,54 @@ def _record_from_csv_row(row: dict, line: int, prompt_column: str) -> JobRecord 
     prompt = (row.get(prompt_column) or "").strip()
     if not prompt:
         return InputProblem(line, f"empty {prompt_column!r} cell")
-    checked = _checked_id((row.get("id") or "").strip() or line, line)
+    checked = _checked_id((row.get("id") or "").strip() or f"{prefix}{line}", line)
     if isinstance(checked, InputProblem):
         return checked
     system = (row.get("system") or "").strip() or None
     return JobRecord(checked[0], prompt, system, line, checked[1])
 
 
-def check_input(path: str | os.PathLike[str]) -> Path:
-    """The input file as a Path; :class:`ConfigurationError` when it is not a readable file."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigurationError(f"input file not found: {file}")
-    return file
+def check_input(
+    path: str | os.PathLike[str], *, exclude: Iterable[str | os.PathLike[str]] = ()
+) -> list[Path]:
+    """The files the input names; :class:`ConfigurationError` when it names none."""
+    return input_files(path, exclude=exclude)
+
+
+def _read_file(file: Path, prompt_column: str, prefix: str) -> Iterator[JobRecord | InputProblem]:
+    kind = file_format(file)
+    if kind == "parquet":
+        yield from read_parquet(
+            file, prompt_column, lambda value, row: _record_from_json(value, row, prefix)
+        )
+        return
+    is_csv = kind == "csv"
+    # utf-8-sig drops a byte-order mark; surrogateescape turns bad bytes into code points
+    # that the line checks report, instead of one UnicodeDecodeError ending the whole file.
+    with open(
+        file, newline="" if is_csv else None, encoding="utf-8-sig", errors="surrogateescape"
+    ) as fh:
+        if is_csv:
+            try:
+                yield from _read_csv(fh, prompt_column, prefix)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{file}: {exc}") from None
+        else:
+            yield from _read_jsonl(fh, prefix)
 
 
 def read_records(
-    path: str | os.PathLike[str], *, prompt_column: str = "prompt"
+    path: str | os.PathLike[str],
+    *,
+    prompt_column: str = "prompt",
+    exclude: Iterable[str | os.PathLike[str]] = (),
 ) -> Iterator[JobRecord | InputProblem]:
-    """Yield each record of a JSONL or CSV prompt file, lazily, in file order.
+    """Yield each record of a prompt input (a file, a directory, a glob), lazily, in order.
 
-    Raises :class:`ConfigurationError` if the file does not exist or a CSV file lacks its
-    prompt column; every other problem is yielded as an :class:`InputProblem`.
+    Raises :class:`ConfigurationError` if the input names no file or a CSV or Parquet file
+    lacks its prompt column (naming the columns it has); every other problem is yielded as
+    an :class:`InputProblem`. ``exclude`` names files a directory or glob must skip (the
+    run's own output).
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "in.jsonl"
@@ -263,14 +238,14 @@ def read_records(
     >>> [r.id for r in read_records(p)]
     ['1', 'a']
     """
-    file = check_input(path)
-    is_csv = file.suffix.lower() == ".csv"
-    # utf-8-sig drops a byte-order mark; surrogateescape turns bad bytes into code points
-    # that the line checks report, instead of one UnicodeDecodeError ending the whole file.
-    with open(
-        file, newline="" if is_csv else None, encoding="utf-8-sig", errors="surrogateescape"
-    ) as fh:
-        if is_csv:
-            yield from _read_csv(fh, prompt_column)
-        else:
-            yield from _read_jsonl(fh)
+    files = check_input(path, exclude=exclude)
+    several = is_multi_file(path)
+    base = Path(path) if Path(path).is_dir() else None
+    for file in files:
+        name = str(file.relative_to(base)) if base is not None else str(file)
+        prefix = f"{name}:" if several else ""
+        unit = "row" if file_format(file) == "parquet" else "line"
+        for item in _read_file(file, prompt_column, prefix):
+            if isinstance(item, InputProblem) and (several or unit != "line"):
+                item = replace(item, source=name if several else None, unit=unit)
+            yield item

@@ -51,15 +51,34 @@ _EXIT_CODES = f"""exit codes:
   {EXIT_USAGE}    nothing was run: a bad flag, a missing file, an unknown model
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C); finished rows are saved, run again to resume"""
 
-_RUN_EPILOG = f"""output rows (one JSON object per line, written as results arrive):
+_RUN_EPILOG = f"""input: a file, a directory (every .jsonl/.csv/.parquet file below it) or a glob
+(quote it: 'data/*.parquet'). JSONL lines: "a prompt", {{"id", "prompt"}}, {{"id",
+"messages"}} (OpenAI or Anthropic shape; optional "system"), or OpenAI Batch API request
+lines {{"custom_id", "method", "url", "body": {{"model", "messages", "max_tokens", ...}}}} as
+they are (the flags, not the body, set model and sampling). CSV and Parquet: a prompt
+column (--prompt-column; Parquet may have "messages" instead), optional "id", "system".
+Parquet is read in batches, never whole. Without ids, rows are numbered (file:row when
+the input is several files).
+
+output rows (one JSON object per line, written as results arrive):
   {{"id", "completion", "model", "finish_reason",
    "usage": {{"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"}},
    "total_tokens", "cost" (USD), "cache_hit" (answered from --cache), "latency_s",
    "attempts" (HTTP requests sent for this prompt), "error" (null on success)}}
+  --output-format openai-batch writes the Batch API's output lines instead:
+  {{"id", "custom_id", "response": {{"status_code", "request_id", "body"}}, "error"}}
 
 resuming: ids already in OUTPUT are skipped, so every id appears once. Rows that ended in
 an error are skipped too (the summary counts them); --retry-failed runs them again.
 Unusable lines of OUTPUT (cut short by a kill, not UTF-8) move to OUTPUT.rejected.
+A killed run (even SIGKILL) resumes the same way; OUTPUT.inflight lists what was sent, so
+the rerun says how many requests were in flight at the kill and may be paid twice.
+
+engines: --engine client (default) runs the prompts through this process's client.
+--engine data runs them as a Ray Data job (read_parquet / read_json, process_dataset),
+for inputs bigger than memory; it needs an "id" (or "custom_id") column, and it resumes
+through the client's cache, per row: rows answered before are served from the cache
+(--cache, default OUTPUT.cache.sqlite, on storage every node sees) and not paid again.
 
 bad input: a line that is not UTF-8, not JSON, of the wrong shape, holds a lone
 surrogate, or repeats an earlier id is reported with its line number and skipped; every
@@ -77,13 +96,15 @@ flight then finish. The final spend never passes X.
 def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser(
         "run",
-        help="run a JSONL/CSV file of prompts and write results as JSONL",
+        help="run a JSONL/CSV/Parquet input of prompts and write results as JSONL",
         description="Run every prompt of INPUT through MODEL and append results to OUTPUT. "
         "Re-running the same command resumes: ids already in OUTPUT are skipped.",
         epilog=_RUN_EPILOG,
         formatter_class=_HelpFormatter,
     )
-    run.add_argument("input", help="JSONL (string / {id, prompt} / {id, messages}) or CSV file")
+    run.add_argument(
+        "input", help="a JSONL, CSV or Parquet file, a directory of them, or a glob (see below)"
+    )
     run.add_argument("-m", "--model", required=True, help="model name, e.g. gpt-4.1-mini")
     run.add_argument("-o", "--output", required=True, help="results JSONL (appended to)")
     run.add_argument("--rpm", type=int, default=1_000, help="requests per minute (shared)")
@@ -93,7 +114,21 @@ def _add_run_parser(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     run.add_argument("--json-mode", action="store_true", help="ask for a JSON object reply")
     run.add_argument("--system", help="system prompt for records that have none")
-    run.add_argument("--prompt-column", default="prompt", help="CSV column holding the prompt")
+    run.add_argument(
+        "--prompt-column", default="prompt", help="CSV/Parquet column holding the prompt"
+    )
+    run.add_argument(
+        "--output-format",
+        choices=["jsonl", "openai-batch"],
+        default="jsonl",
+        help="deluge-ray rows, or OpenAI Batch API output lines",
+    )
+    run.add_argument(
+        "--engine",
+        choices=["client", "data"],
+        default="client",
+        help="this process's client, or a Ray Data job (resumes through the cache)",
+    )
     run.add_argument(
         "--cache",
         metavar="PATH",
@@ -188,7 +223,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ._run import JobOptions, dry_run, run_job
+    from ._data_engine import DataEngineError, run_data_job
+    from ._run import JobOptions, dry_run, preflight, run_job
 
     options = JobOptions(
         input=args.input,
@@ -207,6 +243,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         budget_usd=args.budget_usd,
         prompt_column=args.prompt_column,
         retry_failed=args.retry_failed,
+        output_format=args.output_format,
+        engine=args.engine,
         progress="manual" if args.progress == "none" else args.progress,
         show_progress=args.progress != "none",
     )
@@ -226,6 +264,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from ..client._runtime import ensure_ray
 
+    preflight(options)  # a typo is one line at once, not one after a Ray start-up
     # Join (or start) Ray before the first prompt: an unreachable cluster or a missing
     # token is then one line and exit status 2, not one failed row per prompt.
     ensure_ray(args.address)
@@ -237,10 +276,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         nonlocal shown
         shown += 1
         if shown <= MAX_PROBLEMS_SHOWN:
-            print(f"deluge-ray: skipping {args.input} {problem}", file=sys.stderr)
+            where = "" if problem.source else f"{args.input} "
+            print(f"deluge-ray: skipping {where}{problem}", file=sys.stderr)
 
     def report_warning(message: str) -> None:
         print(f"deluge-ray: warning: {message}", file=sys.stderr)
+
+    def report_resume(rows: int, to_go: int, paid_twice: int) -> None:
+        print(
+            f"deluge-ray: resumed: {rows:,} done, {to_go:,} to go; "
+            f"{paid_twice:,} requests may have been paid twice",
+            file=sys.stderr,
+        )
 
     def report_interrupt(in_flight: int) -> None:
         print(
@@ -249,14 +296,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    summary = asyncio.run(
-        run_job(
-            options,
-            on_problem=report_problem,
-            on_interrupt=report_interrupt,
-            on_warning=report_warning,
+    job = run_data_job if options.engine == "data" else run_job
+    try:
+        summary = asyncio.run(
+            job(
+                options,
+                on_problem=report_problem,
+                on_interrupt=report_interrupt,
+                on_warning=report_warning,
+                on_resume=report_resume,
+            )
         )
-    )
+    except DataEngineError as exc:  # it ran part-way: a failed run, not a usage error
+        print(f"deluge-ray: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if summary.bad_input > MAX_PROBLEMS_SHOWN:
         print(
             f"deluge-ray: ... and {summary.bad_input - MAX_PROBLEMS_SHOWN:,} more bad lines "

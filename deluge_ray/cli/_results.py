@@ -5,6 +5,9 @@ Each row is one JSON object on one line, written and flushed as its result arriv
     {"id", "completion", "model", "finish_reason", "usage", "total_tokens", "cost",
      "cache_hit", "latency_s", "attempts", "error"}
 
+or, with ``--output-format openai-batch``, an OpenAI Batch API output line whose
+``custom_id`` is the id (:mod:`._openai_batch`); a file may hold either shape.
+
 Re-running the same command resumes: ids already in the file are skipped, so every id
 appears once. Before a resumed run appends, :func:`prepare_output` repairs the file: a
 line cut short by a kill, or a line that is not valid UTF-8 or not a JSON object with an
@@ -16,12 +19,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._jobfile import repair_text
+from ._openai_batch import row_facts
+from ._records import repair_text
 
 __all__ = ["OutputState", "ResultWriter", "prepare_output", "scan_output"]
 
@@ -37,20 +42,31 @@ class OutputState:
     retried: int = 0  # failed rows moved aside by retry_failed
 
 
+#: Dollars of a batch output line's ``usage`` (the Batch API shape carries no cost).
+UsagePrice = Callable[[dict[str, Any]], float]
+
+
 def _parse(raw: bytes) -> dict[str, Any] | None:
     try:
         row = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return None
-    if isinstance(row, dict) and isinstance(row.get("id"), (str, int)):
+    if not isinstance(row, dict):
+        return None
+    if isinstance(row.get("custom_id"), str) and "response" in row:
+        return row  # a Batch API output line
+    if isinstance(row.get("id"), (str, int)):
         return row
     return None
 
 
-def scan_output(path: str | os.PathLike[str]) -> OutputState:
+def scan_output(
+    path: str | os.PathLike[str], *, usage_price: UsagePrice | None = None
+) -> OutputState:
     """Read an output file without changing it: ids written, failures, dollars spent.
 
-    Lines that are not a JSON object with an id are counted in ``rejected_lines``.
+    Lines that are not a JSON object with an id (or a batch output line) are counted in
+    ``rejected_lines``; ``usage_price`` prices a batch output line's usage.
     """
     state = OutputState()
     file = Path(path)
@@ -64,11 +80,20 @@ def scan_output(path: str | os.PathLike[str]) -> OutputState:
             if row is None:
                 state.rejected_lines.append(line_no)
                 continue
-            _count(state, row)
+            _count(state, row, usage_price)
     return state
 
 
-def _count(state: OutputState, row: dict[str, Any]) -> None:
+def _count(state: OutputState, row: dict[str, Any], usage_price: UsagePrice | None) -> None:
+    facts = row_facts(row)
+    if facts is not None:
+        ident, failed, usage = facts
+        state.done.add(ident)
+        if failed:
+            state.failed.add(ident)
+        if usage and usage_price is not None:
+            state.spent += usage_price(usage)
+        return
     ident = str(row["id"])
     state.done.add(ident)
     if row.get("error"):
@@ -78,7 +103,17 @@ def _count(state: OutputState, row: dict[str, Any]) -> None:
         state.spent += float(cost)
 
 
-def prepare_output(path: str | os.PathLike[str], *, retry_failed: bool = False) -> OutputState:
+def _failed(row: dict[str, Any]) -> bool:
+    facts = row_facts(row)
+    return facts[1] if facts is not None else bool(row.get("error"))
+
+
+def prepare_output(
+    path: str | os.PathLike[str],
+    *,
+    retry_failed: bool = False,
+    usage_price: UsagePrice | None = None,
+) -> OutputState:
     """Repair the output file for appending and return what it holds.
 
     Unusable lines (torn, not UTF-8, not an object with an id), and with ``retry_failed``
@@ -86,7 +121,7 @@ def prepare_output(path: str | os.PathLike[str], *, retry_failed: bool = False) 
     so a kill during the repair leaves either the old file or the repaired one.
     """
     file = Path(path)
-    state = scan_output(file)
+    state = scan_output(file, usage_price=usage_price)
     if not file.exists():
         return state
     if not state.rejected_lines and not (retry_failed and state.failed):
@@ -105,12 +140,12 @@ def prepare_output(path: str | os.PathLike[str], *, retry_failed: bool = False) 
             if row is None:
                 kept.rejected_lines.append(line_no)
                 bad.write(raw if raw.endswith(b"\n") else raw + b"\n")
-            elif retry_failed and row.get("error"):
+            elif retry_failed and _failed(row):
                 kept.retried += 1
                 bad.write(raw if raw.endswith(b"\n") else raw + b"\n")
             else:
                 good.write(raw if raw.endswith(b"\n") else raw + b"\n")
-                _count(kept, row)
+                _count(kept, row, usage_price)
         good.flush()
         os.fsync(good.fileno())
     os.replace(temp, file)

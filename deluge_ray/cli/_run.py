@@ -24,14 +24,32 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from ._inflight import InflightLedger
 from ._jobfile import InputProblem, JobRecord, check_input, read_records
+from ._openai_batch import BodySettings
+from ._output_rows import OUTPUT_FORMATS, crash_row, result_row
 from ._results import ResultWriter, prepare_output, scan_output
 
-__all__ = ["JobOptions", "JobSummary", "dry_run", "estimate_cost", "run_job"]
+__all__ = [
+    "ENGINES",
+    "JobOptions",
+    "JobSummary",
+    "client_for",
+    "dry_run",
+    "estimate_cost",
+    "open_cache",
+    "open_output",
+    "preflight",
+    "run_job",
+]
+
+#: ``client``: this driver's LLMClient; ``data``: Ray Data (``process_dataset``).
+ENGINES = ("client", "data")
 
 
 @dataclass
@@ -57,6 +75,8 @@ class JobOptions:
     show_progress: bool = True
     window: int | None = None
     retry_failed: bool = False
+    output_format: str = "jsonl"
+    engine: str = "client"
 
     def effective_window(self) -> int:
         """How many prompts may be handed to the client ahead of their results.
@@ -80,6 +100,17 @@ class JobOptions:
             raise ConfigurationError("window must be positive")
         if self.callers is not None and self.callers <= 0:
             raise ConfigurationError("--callers must be positive")
+        if self.output_format not in OUTPUT_FORMATS:
+            raise ConfigurationError(
+                f"--output-format {self.output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}"
+            )
+        if self.engine == "data" and self.budget_usd is not None:
+            raise ConfigurationError(
+                "--budget-usd works with --engine client only (Ray Data's actors send "
+                "without the driver's per-prompt reservations)"
+            )
+        if self.engine not in ENGINES:
+            raise ConfigurationError(f"--engine {self.engine!r} is not one of {', '.join(ENGINES)}")
         if self.output and os.path.abspath(self.output) == os.path.abspath(self.input):
             raise ConfigurationError(
                 f"-o {self.output} is the input file; results would overwrite the prompts. "
@@ -117,6 +148,7 @@ class JobSummary:
     cached_tokens: int = 0
     cost: float = 0.0
     spent_before: float = 0.0  # dollars of the rows an earlier run wrote
+    paid_twice_at_most: int = 0  # prompts in flight when an earlier run was killed
     elapsed: float = 0.0
     output: str = ""
     interrupted: bool = False
@@ -149,6 +181,7 @@ class JobSummary:
             ("ids repaired", self.repaired_ids),
             ("output lines repaired", self.repaired_output_lines),
             ("cache hits", self.cache_hits),
+            ("in flight at an earlier kill (paid twice at most)", self.paid_twice_at_most),
         ]
         at = 4
         for label, value in extra:
@@ -174,47 +207,6 @@ def estimate_cost(model: Any, input_tokens: int, max_new_tokens: int) -> float:
     return (input_tokens * model.input_cost + max_new_tokens * model.output_cost) / 1_000_000
 
 
-def _result_row(record: JobRecord, response: Any, latency: float) -> dict[str, Any]:
-    usage = response.usage
-    return {
-        "id": record.id,
-        "completion": response.completion,
-        "model": response.model_internal,
-        "finish_reason": response.finish_reason,
-        "usage": None
-        if usage is None
-        else {
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cache_read_tokens": usage.cache_read_tokens,
-            "cache_write_tokens": usage.cache_write_tokens,
-        },
-        "total_tokens": None if usage is None else usage.total_tokens,
-        "cost": response.cost,
-        "cache_hit": bool(response.local_cache_hit),
-        "latency_s": round(latency, 4),
-        "attempts": 0 if response.local_cache_hit else response.attempts,
-        "error": response.error_message if response.is_error else None,
-    }
-
-
-def _crash_row(record: JobRecord, model: str, exc: BaseException, latency: float) -> dict[str, Any]:
-    """The row of a prompt the client raised on: written, so no row is lost and resume skips it."""
-    return {
-        "id": record.id,
-        "completion": None,
-        "model": model,
-        "finish_reason": None,
-        "usage": None,
-        "total_tokens": None,
-        "cost": None,
-        "cache_hit": False,
-        "latency_s": round(latency, 4),
-        "attempts": None,
-        "error": f"{type(exc).__name__}: {exc}",
-    }
-
-
 def _input_items(
     options: JobOptions, done: set[str]
 ) -> Iterator[tuple[str, JobRecord | InputProblem]]:
@@ -224,7 +216,10 @@ def _input_items(
     running agree on what is sent and nothing is dropped without a report.
     """
     first_line: dict[str, int] = {}
-    for item in read_records(options.input, prompt_column=options.prompt_column):
+    records = read_records(
+        options.input, prompt_column=options.prompt_column, exclude=[options.output]
+    )
+    for item in records:
         if isinstance(item, InputProblem):
             yield "problem", item
             continue
@@ -237,8 +232,30 @@ def _input_items(
             yield "existing", item
             continue
         if options.system and not item.system:
-            item = JobRecord(item.id, item.prompt, options.system, item.line, item.warning)
+            item = replace(item, system=options.system)
         yield "run", item
+
+
+def preflight(options: JobOptions) -> None:
+    """Every check that needs no Ray: flags, the model, the input files, the output directory.
+
+    Run before Ray starts, so a typo costs a second, not a Ray start-up.
+    """
+    from ..models import get_model
+
+    options.validate()
+    get_model(options.model)
+    check_input(options.input, exclude=[options.output])
+    parent = Path(options.output).parent
+    if not parent.exists():
+        raise ConfigurationError(f"output directory does not exist: {parent}")
+    if options.engine == "data":
+        try:
+            import ray.data  # noqa: F401
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"--engine data needs Ray Data ({exc}); pip install 'deluge-ray[data]'"
+            ) from None
 
 
 def dry_run(options: JobOptions) -> list[dict[str, Any]]:
@@ -302,7 +319,7 @@ class _StopOnFirstInterrupt:
             self._loop.remove_signal_handler(signal.SIGINT)
 
 
-def _client_for(options: JobOptions, cache: Any) -> Any:
+def client_for(options: JobOptions, cache: Any) -> Any:
     from ..client import LLMClient
 
     return LLMClient(
@@ -330,44 +347,35 @@ def _report_problem(
         on_problem(problem)
 
 
-def _open_cache(options: JobOptions) -> Any:
+def open_cache(options: JobOptions) -> Any:
     if not options.cache:
         return None
     from ..cache import SqliteCache
 
     # Keyed on the model and sampling parameters too: a user comparing two models with one
     # cache file must get each model's answers (the library default keys on content only).
-    return SqliteCache(options.cache, include_request_params=True)
+    # Absolute: with --engine data the cache travels to actors with their own working dir.
+    return SqliteCache(os.path.abspath(options.cache), include_request_params=True)
 
 
-async def run_job(
-    options: JobOptions,
-    *,
-    on_problem: Callable[[InputProblem], None] | None = None,
-    on_interrupt: Callable[[int], None] | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> JobSummary:
-    """Run the job described by ``options``; returns the summary (also after Ctrl-C).
+def _usage_price(model: Any) -> Callable[[dict[str, Any]], float]:
+    """Dollars of a batch output line's usage at ``model``'s prices (cached tokens as uncached:
+    an upper bound, which is what a budget needs)."""
 
-    Every input line ends as a row in the output or a reported problem: ``on_problem``
-    gets each bad line, ``on_warning`` each repair (an id or output line that had to be
-    fixed to be written). ``on_interrupt(in_flight)`` is called on the first Ctrl-C,
-    when submission stops and the prompts already sent are being finished. ``clock``
-    times each row's ``latency_s`` and the run.
-    """
-    from ..models import get_model
+    def price(usage: dict[str, Any]) -> float:
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if not isinstance(prompt, int) or not isinstance(completion, int):
+            return 0.0
+        return estimate_cost(model, prompt, completion)
 
-    options.validate()
-    model = get_model(options.model)
-    check_input(options.input)  # before the output file is created or appended to
-    summary = JobSummary(output=options.output)
+    return price
 
-    def warn(message: str) -> None:
-        if on_warning:
-            on_warning(message)
 
-    state = prepare_output(options.output, retry_failed=options.retry_failed)
+def open_output(options: JobOptions, model: Any, summary: JobSummary, warn: Any) -> Any:
+    """Repair the output for appending; returns what it holds (ids, failures, spend)."""
+    state = prepare_output(
+        options.output, retry_failed=options.retry_failed, usage_price=_usage_price(model)
+    )
     summary.spent_before = state.spent
     summary.retried_failed = state.retried
     if state.rejected_lines:
@@ -377,13 +385,56 @@ async def run_job(
             f"{options.output}: {len(state.rejected_lines)} unusable line(s) (line {shown}) "
             f"moved to {options.output}.rejected; their prompts run again"
         )
-    writer = ResultWriter(options.output)
-    cache = _open_cache(options)
-    client = _client_for(options, cache)
-    # The total is only for the progress display: without one, the input is read once.
+    return state
+
+
+async def run_job(
+    options: JobOptions,
+    *,
+    on_problem: Callable[[InputProblem], None] | None = None,
+    on_interrupt: Callable[[int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+    on_resume: Callable[[int, int, int], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> JobSummary:
+    """Run the job described by ``options``; returns the summary (also after Ctrl-C).
+
+    Every input line ends as a row in the output or a reported problem: ``on_problem``
+    gets each bad line, ``on_warning`` each repair (an id or output line that had to be
+    fixed to be written). ``on_interrupt(in_flight)`` is called on the first Ctrl-C,
+    when submission stops and the prompts already sent are being finished.
+    ``on_resume(rows, to_go, paid_twice)`` is called before anything is sent when the
+    output already holds rows or an earlier run was killed with prompts in flight
+    (``paid_twice``: how many, so at most that many requests are paid twice). ``clock``
+    times each row's ``latency_s`` and the run.
+    """
+    from ..models import get_model
+
+    options.validate()
+    model = get_model(options.model)
+    check_input(options.input, exclude=[options.output])  # before the output is touched
+    summary = JobSummary(output=options.output)
+
+    def warn(message: str) -> None:
+        if on_warning:
+            on_warning(message)
+
+    state = open_output(options, model, summary, warn)
+    ledger = InflightLedger(options.output)
+    summary.paid_twice_at_most = ledger.unfinished(state.done)
+    resuming = bool(state.done or summary.paid_twice_at_most)
+    # The total is for the progress display and the resume report: without either, the
+    # input is read once.
     total = None
-    if options.show_progress:
+    if options.show_progress or resuming:
         total = sum(1 for kind, _ in _input_items(options, state.done) if kind == "run")
+    if resuming and on_resume:
+        on_resume(len(state.done), total or 0, summary.paid_twice_at_most)
+    writer = ResultWriter(options.output)
+    ledger.start()
+    cache = open_cache(options)
+    client = client_for(options, cache)
+    body_settings = BodySettings(options.model, options.max_new_tokens, options.temperature)
     started = clock()
     window = asyncio.Semaphore(options.effective_window())
     # Dollars: what earlier runs spent (from the output file), the actual cost of finished
@@ -391,6 +442,7 @@ async def run_job(
     committed = state.spent
     pending: set[asyncio.Task[None]] = set()
     budget_reached = False
+    drained = False  # every prompt handed to the client has its row written
 
     def record(row: dict[str, Any], record: JobRecord) -> None:
         if not writer.write(row):
@@ -399,15 +451,16 @@ async def run_job(
     async def one(item: JobRecord, conversation: Any, estimate: float) -> None:
         nonlocal committed
         sent = clock()
+        fmt = options.output_format
         try:
             try:
                 response = await client.start(conversation)
             except Exception as exc:
-                record(_crash_row(item, model.id, exc, clock() - sent), item)
+                record(crash_row(item, model.id, exc, clock() - sent, fmt), item)
                 summary.failed += 1
                 committed -= estimate  # nothing known to be billed
                 return
-            record(_result_row(item, response, clock() - sent), item)
+            record(result_row(item, response, clock() - sent, fmt, model.id), item)
             committed += (response.cost or 0.0) - estimate
             if response.is_error:
                 summary.failed += 1
@@ -449,6 +502,8 @@ async def run_job(
                 if item.warning:
                     summary.repaired_ids += 1
                     warn(item.warning)
+                for message in body_settings.check(item):
+                    warn(message)
                 estimate = estimate_cost(model, tokens, options.max_new_tokens)
                 if options.budget_usd is not None and committed + estimate > options.budget_usd:
                     budget_reached = True  # stop here: later prompts are counted, never sent
@@ -459,15 +514,20 @@ async def run_job(
                 if interrupt.requested:
                     window.release()
                     break
+                # In the ledger before the client has it: a kill from here on may leave the
+                # prompt sent and paid without a row, and the resumed run must count it.
+                ledger.sent(item.id)
                 task = asyncio.create_task(one(item, conversation, estimate))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
             if pending:
                 await asyncio.gather(*pending)
+            drained = True
     finally:
         for task in pending:
             task.cancel()
         writer.close()
+        ledger.close(nothing_in_flight=drained)
         summary.elapsed = clock() - started
         summary.interrupted = interrupt.requested
         tracker = client.tracker

@@ -45,8 +45,23 @@ def module_key(ray_cluster):
         pass  # no prompt was ever sent
 
 
+@pytest.fixture(scope="module")
+def driver_callers(ray_cluster):
+    """This process's shared ProviderCallers, held open for the whole module.
+
+    Every in-process run's client is a view onto them, so a run costs no caller start-up
+    (a new worker process per run made the corpus the slowest module of the suite).
+    """
+    from deluge_ray.client._driver_callers import acquire_driver_callers, release_driver_callers
+
+    callers = acquire_driver_callers()
+    callers.want(size=2, initial=2)  # the default pool of --max-concurrent 225
+    yield callers
+    release_driver_callers(callers)
+
+
 @pytest.fixture
-def run(mock_server, module_key, monkeypatch, capsys, tmp_path):
+def run(mock_server, module_key, driver_callers, monkeypatch, capsys, tmp_path):
     """``deluge-ray run IN -o out.jsonl ...`` in this process: (exit, stdout, stderr lines)."""
     for name, value in {**mock_server.environment(), "OPENAI_API_KEY": module_key}.items():
         monkeypatch.setenv(name, value)
@@ -56,7 +71,7 @@ def run(mock_server, module_key, monkeypatch, capsys, tmp_path):
     def invoke(input_name: str, *args: str) -> tuple[int, str, list[str]]:
         capsys.readouterr()
         argv = ["run", input_name, "-m", MODEL, "-o", "out.jsonl", "--progress", "none"]
-        code = main([*argv, "--callers", "1", "--tpm", "5000000", *args])
+        code = main([*argv, "--tpm", "5000000", *args])
         captured = capsys.readouterr()
         return code, captured.out, captured.err.splitlines()
 

@@ -344,8 +344,7 @@ def test_bad_input_is_one_line_on_stderr_and_a_nonzero_exit(
     assert_one_line_error(result, *fragments)
     assert result.stdout == ""
     assert mock.stats()["requests"] == 0
-    if case != "missing input file":  # that one leaves an empty out.jsonl (harmless)
-        assert not (tmp_path / "out.jsonl").exists()
+    assert not (tmp_path / "out.jsonl").exists()  # refused before anything was written
 
 
 def test_malformed_line_is_reported_by_number_and_the_rest_still_runs(

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from openai.types.chat import ChatCompletion
 
+from deluge_ray import Message, SamplingParams
+from deluge_ray.api_requests.response import APIResponse, Usage
+from deluge_ray.cli._inflight import InflightLedger, ledger_path
 from deluge_ray.cli._jobfile import InputProblem, JobRecord, read_records
+from deluge_ray.cli._openai_batch import batch_output_row
 from deluge_ray.cli._results import ResultWriter, prepare_output, scan_output
 from deluge_ray.errors import ConfigurationError
 
@@ -127,3 +132,77 @@ def test_csv_with_a_byte_order_mark_and_a_bad_row_keeps_the_good_rows(tmp_path) 
     assert [str(i) for i in items if isinstance(i, InputProblem)] == [
         "line 3: not valid UTF-8; save the file as UTF-8"
     ]
+
+
+def test_the_inflight_ledger_counts_sent_ids_without_a_row_and_skips_a_torn_line(
+    tmp_path,
+) -> None:
+    out = tmp_path / "out.jsonl"
+    ledger = InflightLedger(out)
+    assert ledger.unfinished(set()) == 0  # no earlier run
+    ledger.start()
+    for ident in ("a", "b", "c\udc00", "d"):
+        ledger.sent(ident)
+    ledger.close(nothing_in_flight=False)  # a kill: the ledger stays
+    with open(ledger_path(out), "ab") as fh:
+        fh.write(b'"e')  # the kill landed mid-write: "e" was never handed over
+
+    assert InflightLedger(out).unfinished({"a", "d"}) == 2  # b and c were in flight
+    again = InflightLedger(out)
+    again.start()  # the resumed run's own ledger replaces the old one
+    again.close(nothing_in_flight=True)
+    assert not ledger_path(out).exists()
+
+
+def test_batch_output_rows_resume_by_custom_id_and_a_torn_one_is_moved_aside(tmp_path) -> None:
+    out = tmp_path / "out.jsonl"
+    ok = APIResponse(
+        id=0, model_internal="gpt-4.1-mini", prompt={}, sampling_params=SamplingParams(),
+        status_code=200, is_error=False, error_message=None, finish_reason="stop",
+        usage=Usage(input_tokens=1_000_000, output_tokens=0),
+        content=Message.ai("fine"),
+    )  # fmt: skip
+    refused = APIResponse(
+        id=1, model_internal="gpt-4.1-mini", prompt={}, sampling_params=SamplingParams(),
+        status_code=400, is_error=True, error_message="bad request",
+    )  # fmt: skip
+    with ResultWriter(out) as writer:
+        writer.write(batch_output_row("q1", ok, "gpt-4.1-mini"))
+        writer.write(batch_output_row("q2", refused, "gpt-4.1-mini"))
+        writer.write(batch_output_row("q3", None, "gpt-4.1-mini"))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    # No provider JSON at hand: the body is built, and is a valid chat.completion.
+    body = ChatCompletion.model_validate(rows[0]["response"]["body"])
+    assert body.choices[0].message.content == "fine" and body.usage.prompt_tokens == 1_000_000
+    assert rows[1]["response"]["status_code"] == 400 and rows[1]["error"] is None
+    assert rows[1]["response"]["body"]["error"]["message"] == "bad request"
+    assert rows[2]["response"] is None and rows[2]["error"]["message"] == "no response"
+    with open(out, "ab") as fh:
+        fh.write(b'{"id": "batch_req_x", "custom_id": "q4", "respo')
+
+    state = prepare_output(out, usage_price=lambda usage: usage["prompt_tokens"] / 1e6)
+
+    assert state.done == {"q1", "q2", "q3"} and state.failed == {"q2", "q3"}
+    assert state.rejected_lines == [4] and state.spent == 1.0
+    assert prepare_output(out, retry_failed=True).done == {"q1"}
+
+
+def test_a_directory_skips_the_output_and_markers_and_empty_inputs_are_clear_errors(
+    tmp_path,
+) -> None:
+    data = tmp_path / "data"
+    (data / "nested").mkdir(parents=True)
+    (data / "a.jsonl").write_text('"one"\n')
+    (data / "nested" / "b.csv").write_text("prompt\ntwo\n")
+    (data / "out.jsonl").write_text('{"id": "x", "completion": "a result, not a prompt"}\n')
+    (data / ".hidden.jsonl").write_text('"hidden"\n')
+    (data / "notes.txt").write_text("not an input")
+
+    records = list(read_records(data, exclude=[data / "out.jsonl"]))
+
+    assert [(r.id, r.prompt) for r in records] == [("a.jsonl:1", "one"), ("nested/b.csv:2", "two")]
+    with pytest.raises(ConfigurationError, match="matches no files"):
+        list(read_records(tmp_path / "data" / "*.parquet"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigurationError, match="holds no"):
+        list(read_records(tmp_path / "empty"))

@@ -121,4 +121,6 @@ def test_help_shows_defaults_description_exit_codes_and_output(command, capsys) 
         for key in ('"total_tokens"', '"cache_hit"', '"latency_s"', '"attempts"', '"error"'):
             assert key in text
         assert "The final spend never passes X." in text
+        assert "through the client's cache, per row" in text  # --engine data's resume
+        assert '{"id", "custom_id", "response": {"status_code", "request_id", "body"}' in text
         assert "(default: 512)" in text  # --max-new-tokens
