@@ -246,6 +246,9 @@ def ensure_ray(address: str | None = None) -> ModuleType:
 
     with _init_lock:
         if ray.is_initialized():
+            # The user's own ray.init(): their settings stand, but the (raylet) feed about
+            # faults of our actors that deluge_ray handles still stays off the terminal.
+            route_ray_error_feed()
             return ray
         with quiet_ray_logger():
             if target:
