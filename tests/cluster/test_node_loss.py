@@ -42,9 +42,12 @@ def mock_server() -> Iterator[MockProvider]:
 def mock(mock_server: MockProvider, monkeypatch: pytest.MonkeyPatch) -> Iterator[MockProvider]:
     mock_server.reset_stats()
     mock_server.clear_scripts()
+    # A key of its own per test: a limiter of its own, and the mock's counts per key. Set
+    # before use_mock, so monkeypatch (undone after use_mock) restores the key there was
+    # before the test rather than the mock's placeholder: a key left in os.environ would
+    # leak into every later test.
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-cluster-{uuid.uuid4().hex}")
     with use_mock(mock_server):
-        # A key of its own per test: a limiter of its own, and the mock's counts per key.
-        monkeypatch.setenv("OPENAI_API_KEY", f"sk-cluster-{uuid.uuid4().hex}")
         yield mock_server
 
 
