@@ -63,12 +63,33 @@ class SubAgentFleet:
         return len(self._idle)
 
     def close(self) -> None:
-        """Kill every idle actor; actors given back later are killed too."""
+        """Close, then kill, every idle actor; actors given back later are killed too.
+
+        Closing first gives each actor's leased capacity (its concurrency slots among it)
+        back to the limiters: a plain kill left them held for the limiter's
+        ``slot_reclaim_seconds`` (120 s), so the next client of the key crawled.
+        """
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
+        _close_all([actor.handle for actor in idle])
         for actor in idle:
             _kill(actor.handle)
+
+
+# Seconds shutdown waits for idle actors to give their capacity back before killing them.
+_CLOSE_TIMEOUT_S = 10.0
+
+
+def _close_all(handles: list[Any]) -> None:
+    if not handles:
+        return
+    import ray
+
+    try:
+        ray.get([handle.close.remote() for handle in handles], timeout=_CLOSE_TIMEOUT_S)
+    except Exception:
+        pass  # a dead or stuck actor: the kill below ends it; the limiter reclaims later
 
 
 def _kill(handle: Any) -> None:

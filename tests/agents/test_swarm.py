@@ -157,3 +157,20 @@ async def test_swarm_applies_postprocess_and_counts_every_model_call(mock, make_
     assert snap.output_tokens == stats["tokens_out"]
     assert snap.cost > 0
     client.close()
+
+
+async def test_shutdown_gives_the_kept_subagents_slots_back_at_once(mock, make_client, monkeypatch):
+    # A key of its own: a limiter that only this client's actors lease from.
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-fleet-{os.getpid()}-{threading.get_ident()}")
+    mock.script("*", three_round_script)
+    client = make_client()
+    results = await process_agent_loops_async(
+        client, [f"loop {i}" for i in range(20)], tools=[Tool.from_function(square)], num_actors=2
+    )
+    _check_in_order(results, 20)
+    limiter = client._routes[0].limiter
+    client.shutdown()  # kills the SubAgents the client kept for its next swarm
+    status = await limiter.status.remote()
+    # Nothing of theirs is still held: a plain kill left their slots taken for 120 s.
+    assert status.in_flight == 0, status
+    ray.kill(limiter)
