@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -65,6 +66,23 @@ def own_key(monkeypatch, ray_cluster):
         ray.kill(ray.get_actor(name, namespace="deluge_ray"))
     except ValueError:
         pass  # never created
+
+
+def _wait_until_no_stage_actor_is_alive(deadline_s: float = 120.0) -> None:
+    from ray._private import state  # the public state API needs the dashboard
+
+    def alive() -> list[str]:
+        actors = state.actors().values()
+        return [
+            a["ActorClassName"]
+            for a in actors
+            if a["State"] == "ALIVE" and "MapWorker" in a["ActorClassName"]
+        ]
+
+    give_up = time.monotonic() + deadline_s
+    while (left := alive()) and time.monotonic() < give_up:
+        time.sleep(0.1)
+    assert not left, f"the stopped run's Ray Data actors are still alive: {left}"
 
 
 def _by_id(dataset):
@@ -265,6 +283,9 @@ def test_a_rerun_after_a_killed_run_sends_only_unanswered_rows(
         batches = iter(client.process_dataset(ds, batch_size=5, max_actors=1).iter_batches())
         next(batches)
         batches.close()  # the consumer goes away: Ray Data stops the job and its actors
+        # Rows the stopped run still had in flight reach the mock a little later: wait for
+        # its actors to end, so that every request counted below is the rerun's.
+        _wait_until_no_stage_actor_is_alive()
 
         with lock:
             run[0] = 2
