@@ -110,10 +110,14 @@ def test_every_shell_block_is_run_or_listed_with_its_reason() -> None:
 def test_the_demo_block_runs_as_printed(tmp_path, ray_cluster) -> None:
     repo = _repo_copy(tmp_path)
     env = _shell_env(example_env(ray_cluster.get_runtime_context().gcs_address), tmp_path)
-    _run_block(DEMO, repo, env)
+    result = _run_block(DEMO, repo, env)
     assert (tmp_path / "pip-calls").read_text() == "install -e .\n"
     rows = _rows(repo / "deluge-ray-demo" / "results.jsonl")
     assert len(rows) == 3_000 and len({r["id"] for r in rows}) == 3_000
+    assert all(r["error"] is None for r in rows)
+    # The summary ends with where the results are (the demo's whole run, as a user sees it).
+    unwrapped = "".join(result.stdout.split())  # the terminal width wraps long lines
+    assert f"results:{repo / 'deluge-ray-demo' / 'results.jsonl'}" in unwrapped
 
 
 def test_the_command_line_block_runs_as_printed_against_the_mock(tmp_path, ray_cluster) -> None:

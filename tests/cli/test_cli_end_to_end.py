@@ -403,25 +403,6 @@ def test_429s_from_the_provider_are_retried_until_every_row_is_written(
 
 
 # ---- demo and mock-server --------------------------------------------------------------
-def test_demo_finishes_with_its_summary_on_an_embedded_ray(tmp_path) -> None:
-    env = _base_env()  # no key, no RAY_ADDRESS: a fresh machine
-    result = cli(
-        ["demo", "--prompts", "300", "--progress", "none", "--output-dir", "demo"],
-        env,
-        cwd=tmp_path,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    rows = read_rows(tmp_path / "demo" / "results.jsonl")
-    assert len({r["id"] for r in rows}) == len(rows) == 300
-    assert all(r["error"] is None for r in rows)
-    table = summary(result.stdout)
-    assert table["done"] == "300" and table["failed"] == "0"
-    assert int(table["requests received"].replace(",", "")) >= 300
-    assert f"results: {tmp_path / 'demo' / 'results.jsonl'}" in result.stdout
-
-
 def test_mock_server_help(tmp_path) -> None:
     result = cli(["mock-server", "--help"], _base_env(), cwd=tmp_path)
 

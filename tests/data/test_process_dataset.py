@@ -51,7 +51,11 @@ def ray_data(ray_cluster):
 
 
 @pytest.fixture
-def make_client(ray_data, mock):
+def make_client(ray_data, mock, own_key):
+    # Every test on a key (so a limiter) of its own, ended with it: Ray Data kills the
+    # stage's actors when a job ends, and the slots they held stay taken at the limiter for
+    # its slot_reclaim_seconds (120 s). On the key other modules share, that stalled later
+    # tests (70 s for two prompts in the engine tests).
     yield from client_builder(MINI)
 
 
