@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..data._columns import OUTPUT_COLUMNS
 from ..errors import ConfigurationError, DelugeError
 from ._jobfile import InputProblem, check_input
 from ._output_rows import data_row
@@ -35,22 +36,6 @@ __all__ = ["DataEngineError", "default_cache_path", "run_data_job"]
 
 class DataEngineError(DelugeError):
     """The Ray Data pipeline stopped part-way; the rows written so far are kept."""
-
-
-#: What the driver reads back from the stage: the id and the result columns.
-_RESULT_COLUMNS = (
-    "completion",
-    "is_error",
-    "error_message",
-    "status_code",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cost",
-    "cache_hit",
-    "finish_reason",
-)
 
 
 def default_cache_path(output: str) -> str:
@@ -145,7 +130,7 @@ def _plan(options: JobOptions, files: list[Path], done: set[str], client: Any) -
         kwargs["messages_column"] = source
     include_raw = options.output_format == "openai-batch"
     answered = client.process_dataset(ds, include_raw_response=include_raw, **kwargs)
-    keep = ["id", *_RESULT_COLUMNS, *(["raw_response"] if include_raw else [])]
+    keep = ["id", *OUTPUT_COLUMNS, *(["raw_response"] if include_raw else [])]
     return answered.select_columns(keep)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..data._rows import drop_arrow_nulls
 from ..errors import ConfigurationError
 from ._records import InputProblem, JobRecord
 
@@ -21,16 +22,6 @@ __all__ = ["BATCH_ROWS", "prompt_source_column", "read_parquet"]
 
 #: Rows decoded at a time: small enough to keep memory flat, big enough to be fast.
 BATCH_ROWS = 1024
-
-
-def _drop_nulls(value: Any) -> Any:
-    # Arrow stores message dicts as structs with one set of fields: a key that one message
-    # has and another lacks reads back as None there.
-    if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
-    return value
 
 
 def prompt_source_column(columns: list[str], prompt_column: str, where: str) -> str:
@@ -71,7 +62,7 @@ def read_parquet(
             row_no += 1
             value: dict[str, Any] = {key: row[source]}
             if key == "messages" and isinstance(value[key], list):
-                value[key] = _drop_nulls(value[key])
+                value[key] = drop_arrow_nulls(value[key])
             if row.get("id") is not None:
                 value["id"] = row["id"]
             if row.get("system") is not None:

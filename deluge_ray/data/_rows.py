@@ -25,14 +25,19 @@ from ..errors import PromptError
 from ..prompt import Conversation
 from ..prompt._prompts import prompts_to_conversations
 
-__all__ = ["RowReader"]
+__all__ = ["RowReader", "drop_arrow_nulls"]
 
 
-def _drop_nulls(value: Any) -> Any:
+def drop_arrow_nulls(value: Any) -> Any:
+    """``value`` without the ``None`` entries Arrow adds to dicts read back from a column.
+
+    Arrow stores message dicts as structs with one set of fields: a key that one message
+    has and another lacks reads back as ``None`` there.
+    """
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+        return {k: drop_arrow_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
+        return [drop_arrow_nulls(v) for v in value]
     return value
 
 
@@ -74,7 +79,7 @@ class RowReader:
                     "(each item needs 'role' and 'content')"
                 )
             try:
-                (conversation,) = prompts_to_conversations([_drop_nulls(value)])
+                (conversation,) = prompts_to_conversations([drop_arrow_nulls(value)])
             except Exception as exc:  # any parse failure is this row's problem, not the job's
                 detail = str(exc).replace("prompts[0] is not a valid message list: ", "")
                 if not isinstance(exc, PromptError):
