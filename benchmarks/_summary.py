@@ -22,6 +22,11 @@ DISPLAY_ORDER = [
     "startup",
     "limiter",
     "agents",
+    "long_requests",
+    "cluster",
+    "tenants",
+    "ray_data",
+    "agent_resume",
     "mock",
     "cache",
 ]
@@ -261,7 +266,10 @@ def render(
     failures: dict[str, str],
     elapsed: dict[str, float],
     total_s: float,
+    earlier: dict[str, str] | None = None,
 ) -> str:
+    """The whole ``RESULTS.md``; ``earlier`` names the sections taken from an earlier run."""
+    earlier = earlier or {}
     lines = ["# deluge_ray benchmarks: side by side with lm-deluge", ""]
     if quick:
         lines += [
@@ -302,4 +310,6 @@ def render(
             lines += [renderers[name](reports[name]), ""]
             if name in elapsed:
                 lines += [f"_({name}: {elapsed[name]:.0f} s)_", ""]
+            elif name in earlier:
+                lines += [f"_({name}: {earlier[name]})_", ""]
     return "\n".join(lines).rstrip() + "\n"

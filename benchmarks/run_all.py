@@ -3,6 +3,7 @@
     python benchmarks/run_all.py            # the full suite (about 15-25 minutes on 2 cores)
     python benchmarks/run_all.py --quick    # small sizes, a few minutes: proves it all works
     python benchmarks/run_all.py --only saturation,startup
+    python benchmarks/run_all.py --only tenants --reuse   # re-run one, keep the others' figures
 
 Every benchmark compares deluge_ray with lm-deluge (installed from PyPI, the ``bench``
 extra) against the same mock provider in the same run; each client runs in its own
@@ -16,11 +17,18 @@ subprocess (see ``_common.py``). Outputs:
 The cache and mock-throughput benchmarks belong to their modules' owners
 (``bench_cache.py``, ``bench_mock.py``); they are run as they are and their JSON read back.
 A benchmark that fails is reported in RESULTS.md with its error; the others still run.
+The issue benchmarks (Ray Data, tenants, cluster, long requests, agent resume) are imported
+only when they run, so one that cannot import fails alone.
+
+``--reuse`` renders every benchmark *not* run this time from its last JSON in
+``results/``, with the date and commit of the run that wrote it (kept in
+``results/run_all.json``), so one benchmark can be re-measured without re-running the rest.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
@@ -100,7 +108,9 @@ def run_cache(quick: bool) -> dict[str, Any]:
 # (name, runner, markdown renderer), in the order they run. Start-up goes first, while no
 # Ray of this suite's making is running; the mock's own ceiling is measured before the
 # client benchmarks that may hit it.
-BENCHMARKS: list[tuple[str, Callable[[bool], dict[str, Any]], Callable[[dict[str, Any]], str]]] = [
+Runner = Callable[[bool], dict[str, Any]]
+Renderer = Callable[[dict[str, Any]], str]
+BENCHMARKS: list[tuple[str, Runner, Renderer]] = [
     ("mock", run_mock, R.mock_markdown),
     ("startup", bench_startup.run, bench_startup.markdown),
     ("saturation", bench_saturation.run, bench_saturation.markdown),
@@ -110,6 +120,57 @@ BENCHMARKS: list[tuple[str, Callable[[bool], dict[str, Any]], Callable[[dict[str
     ("agents", bench_agents.run, bench_agents.markdown),
     ("cache", run_cache, R.cache_markdown),
 ]
+
+# The issues' own benchmarks, by result name and module; imported when they run.
+ISSUE_BENCHMARKS: list[tuple[str, str]] = [
+    ("long_requests", "bench_long_requests"),
+    ("cluster", "bench_cluster"),
+    ("tenants", "bench_tenants"),
+    ("ray_data", "bench_ray_data"),
+    ("agent_resume", "bench_agent_resume"),
+]
+
+
+def _lazy(module: str, attr: str) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(module), attr)(*args)
+
+    return call
+
+
+BENCHMARKS += [(name, _lazy(mod, "run"), _lazy(mod, "markdown")) for name, mod in ISSUE_BENCHMARKS]
+
+
+def _run_stamps() -> dict[str, dict[str, Any]]:
+    """Which run (date, commit) last wrote each benchmark's full figures."""
+    try:
+        last = json.loads((C.RESULTS_DIR / "run_all.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if isinstance(last.get("runs"), dict):
+        return last["runs"]
+    # Written before stamps were kept: every benchmark it timed came from that one run.
+    machine = last.get("machine", {})
+    stamp = {"date_utc": machine.get("date_utc"), "git_commit": machine.get("git_commit")}
+    return {} if last.get("quick") else {name: stamp for name in last.get("elapsed_s", {})}
+
+
+def _earlier_reports(names: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The last JSON of each named benchmark, and a line saying which run wrote it."""
+    stamps = _run_stamps()
+    reports: dict[str, dict[str, Any]] = {}
+    notes: dict[str, str] = {}
+    for name in names:
+        path = C.RESULTS_DIR / f"{name}.json"
+        if not path.exists():
+            continue
+        reports[name] = json.loads(path.read_text())
+        stamp = stamps.get(name) or {}
+        notes[name] = (
+            f"from an earlier run: {stamp.get('date_utc', 'date unknown')}, "
+            f"commit {stamp.get('git_commit') or 'unknown'}"
+        )
+    return reports, notes
 
 
 def main() -> int:
@@ -124,6 +185,11 @@ def main() -> int:
         "--output",
         default=str(C.BENCH_DIR / "RESULTS.md"),
         help="where to write the Markdown report",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="render the benchmarks not run this time from their last results/*.json",
     )
     args = parser.parse_args()
     names = [n for n, _, _ in BENCHMARKS]
@@ -153,17 +219,30 @@ def main() -> int:
         elapsed[name] = round(time.perf_counter() - t0, 1)
         print(f"[run_all] {name} done in {elapsed[name]:.0f} s", flush=True)
 
+    earlier: dict[str, str] = {}
+    if args.reuse:
+        skipped = [n for n in names if n not in chosen]
+        old_reports, earlier = _earlier_reports(skipped)
+        for name, report in old_reports.items():
+            report.setdefault("benchmark", name)
+            report.setdefault("command", f"python benchmarks/run_all.py --only {name}")
+            reports[name] = report
     text = R.render(
-        command=command,
+        command=command + (" --reuse" if args.reuse else ""),
         quick=args.quick,
         machine=machine,
-        benchmarks=[(n, m) for n, _, m in BENCHMARKS if n in chosen],
+        benchmarks=[(n, m) for n, _, m in BENCHMARKS if n in chosen or n in earlier],
         reports=reports,
         failures=failures,
         elapsed=elapsed,
         total_s=time.perf_counter() - started,
+        earlier=earlier,
     )
     Path(args.output).write_text(text, encoding="utf-8")
+    runs = _run_stamps()
+    if not args.quick:  # a quick run's figures are never the ones quoted
+        stamp = {"date_utc": machine.get("date_utc"), "git_commit": machine.get("git_commit")}
+        runs.update({n: stamp for n in chosen if n in reports and n not in failures})
     C.write_json(
         "run_all",
         {
@@ -173,6 +252,7 @@ def main() -> int:
             "elapsed_s": elapsed,
             "failures": failures,
             "targets": R.targets(reports),
+            "runs": runs,
         },
     )
     print(f"[run_all] wrote {args.output}", flush=True)
