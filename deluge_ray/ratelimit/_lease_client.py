@@ -277,11 +277,14 @@ class LeaseClient:
             self._last_full_lease = held.size  # demand kept up with supply
         else:
             self._last_full_lease = 0
-        # Only turns still ahead go back (see _held_lease); their slots stay in our pool.
+        # Unsent turns go back (their slots stay in our pool), except a stalled lease's
+        # turns of time gone by, and their tokens with them: see _held_lease.
         back = held.returnable(self._clock())
+        lapsed = held.requests - back
         self._report.returned_requests += back
         if held.budgeted and held.tokens > 0:
-            self._report.returned_tokens += held.tokens * back // max(1, held.requests)
+            lapsed_tokens = held.tokens * lapsed // held.requests if lapsed else 0
+            self._report.returned_tokens += held.tokens - lapsed_tokens
         elif held.budgeted:
             self._report.token_correction += -held.tokens  # overdraft of the last send
         held.requests = 0
