@@ -188,6 +188,7 @@ class LeaseClient:
         self.limiter_retries = 0
         self.restarts_seen = 0
         self.slides = 0  # times a lease's schedule slid under the catch-up rule
+        self.lapsed = 0  # unsent requests not given back: a stalled lease's time gone by
 
     @classmethod
     def for_actor(cls, handle: Any, caller_id: str, **kwargs: Any) -> LeaseClient:
@@ -281,6 +282,7 @@ class LeaseClient:
         # turns of time gone by, and their tokens with them: see _held_lease.
         back = held.returnable(self._clock())
         lapsed = held.requests - back
+        self.lapsed += lapsed
         self._report.returned_requests += back
         if held.budgeted and held.tokens > 0:
             lapsed_tokens = held.tokens * lapsed // held.requests if lapsed else 0
@@ -563,4 +565,5 @@ class LeaseClient:
             "limiter_retries": self.limiter_retries,
             "restarts_seen": self.restarts_seen,
             "slides": self.slides,
+            "lapsed": self.lapsed,
         }

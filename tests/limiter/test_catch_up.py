@@ -53,6 +53,7 @@ async def test_a_stalled_caller_does_not_burst_its_missed_turns(at: float, stall
     # As tight as one node: at most one send over the rate in any one-second window
     # (plus the few turns a lease may run behind, see CATCH_UP_S).
     assert max_in_any_second(sent) <= RATE + 3
+    assert clients[1].lapsed > 0  # the stalled caller kept its missed turns to itself
     # What the stalled caller could not send in time is lost, nothing more: the other
     # callers keep the rate, and the stalled one resumes at once.
     assert len(sent) >= RATE * (10 - stall) - 5
