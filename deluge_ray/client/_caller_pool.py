@@ -24,6 +24,7 @@ time a large batch has its first answer, the extra callers are worth starting.
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from collections.abc import AsyncIterator, Hashable
 from typing import Any
@@ -32,7 +33,29 @@ from ..ratelimit._release import release_dead_caller
 from ..transport._work import CallSpec, WorkBatch, WorkItem, WorkResult
 from ._driver_callers import acquire_driver_callers, release_driver_callers
 
-__all__ = ["RayCallerPool"]
+__all__ = ["RayCallerPool", "lost_with_its_node"]
+
+# How Ray words an actor's death when its node died (GCS messages, Ray 2.x).
+_NODE_GONE = re.compile(r"node (has |was )?died|node is dead|node .*(dead|unavailable)", re.I)
+
+
+def lost_with_its_node(exc: BaseException) -> bool:
+    """True when ``exc`` says the actor was lost because its node went away.
+
+    Ray reports a node removed under a running call as ``NodeDiedError``, as an
+    ``ActorUnavailableError`` (the actor cannot be reached: its node is gone or cut off;
+    our callers never restart, so it is not coming back), or as an ``ActorDiedError``
+    whose cause is the node (a preempted node, or a message naming the dead node). A
+    caller that crashed on its own (its process died, ran out of memory) is not: that
+    may be the item's doing, and counts against it.
+    """
+    from ray.exceptions import ActorDiedError, ActorUnavailableError, NodeDiedError
+
+    if isinstance(exc, (NodeDiedError, ActorUnavailableError)):
+        return True
+    if isinstance(exc, ActorDiedError):
+        return bool(getattr(exc, "preempted", False)) or bool(_NODE_GONE.search(str(exc)))
+    return False
 
 
 class RayCallerPool:
@@ -113,6 +136,11 @@ class RayCallerPool:
             RaySystemError,
         )
         return isinstance(exc, lost)
+
+    def is_node_lost(self, exc: BaseException) -> bool:
+        """The caller went with its node (the dispatcher does not count that against the
+        items it held): see :func:`lost_with_its_node`."""
+        return lost_with_its_node(exc)
 
     async def replace(self, caller: Any) -> None:
         """Swap a dead caller for a fresh one (a no-op if already replaced, by any client)."""

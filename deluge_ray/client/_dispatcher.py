@@ -15,7 +15,11 @@ What it guarantees:
   is still in flight get that one result.
 * **Nothing lost** – if a caller dies, every item it had not answered goes back to the
   front of the queue and the pool starts a replacement. An item whose callers die
-  ``max_losses`` times is answered with an error result instead of looping forever.
+  ``max_losses`` times is answered with an error result instead of looping forever. A
+  caller lost with its node (the pool's ``is_node_lost``: a spot instance reclaimed, a
+  node scaled down) does not count against its items: the item did nothing wrong, and a
+  cluster shrinking twice during one long request must not fail it. Only a caller that
+  died on its own (a crash, running out of memory: possibly because of the item) counts.
 
     >>> import asyncio
     >>> from deluge_ray.transport._work import WorkItem, WorkResult
@@ -24,6 +28,7 @@ What it guarantees:
     ...     async def stream_batch(self, caller, items, blocklisted):
     ...         yield [WorkResult(key=i.key, response=i.conversation) for i in items]
     ...     def is_caller_lost(self, exc): return False
+    ...     def is_node_lost(self, exc): return False
     ...     async def replace(self, caller): pass
     >>> got = []
     >>> async def main():
@@ -66,6 +71,9 @@ class CallerPool(Protocol):
 
     def is_caller_lost(self, exc: BaseException) -> bool:
         """True when ``exc`` means the caller died (its unanswered work must be resent)."""
+
+    def is_node_lost(self, exc: BaseException) -> bool:
+        """True when the caller died because its node went away (not counted as a loss)."""
 
     async def replace(self, caller: Hashable) -> None:
         """Drop a dead caller and start another in its place (idempotent per caller)."""
@@ -193,7 +201,8 @@ class Dispatcher:
             if self._pool.is_caller_lost(exc):
                 self._inflight_by_caller.pop(caller, None)
                 await self._pool.replace(caller)
-                self._requeue_lost(list(unanswered.values()), reason=str(exc))
+                counts = not self._pool.is_node_lost(exc)
+                self._requeue_lost(list(unanswered.values()), reason=str(exc), counts=counts)
             else:
                 self._fail(list(unanswered.values()), f"{type(exc).__name__}: {exc}")
             unanswered.clear()
@@ -206,10 +215,11 @@ class Dispatcher:
                 self._requeue_lost(list(unanswered.values()), reason="caller returned no result")
             self._schedule_pump()
 
-    def _requeue_lost(self, items: list[WorkItem], *, reason: str) -> None:
+    def _requeue_lost(self, items: list[WorkItem], *, reason: str, counts: bool = True) -> None:
+        """Queue lost items again; ``counts=False`` (their node went away) spares them a loss."""
         give_up: list[WorkItem] = []
         for item in reversed(items):
-            losses = self._losses_by_key.get(item.key, 0) + 1
+            losses = self._losses_by_key.get(item.key, 0) + int(counts)
             self._losses_by_key[item.key] = losses
             if losses >= self._max_losses:
                 give_up.append(item)

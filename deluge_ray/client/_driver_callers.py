@@ -19,14 +19,59 @@ rate limiters are shared per key anyway.
 
 from __future__ import annotations
 
+import math
 import threading
 import uuid
 from typing import Any
 
-__all__ = ["DriverCallers", "acquire_driver_callers", "release_driver_callers"]
+__all__ = [
+    "CONNECTIONS_PER_CALLER",
+    "DriverCallers",
+    "acquire_driver_callers",
+    "callers_for",
+    "release_driver_callers",
+]
+
+# The most requests (so open connections) one ProviderCaller should hold: see callers_for.
+CONNECTIONS_PER_CALLER = 500
+# Below that, one caller per this many concurrent requests (up to SMALL_POOL_MAX): short
+# requests at a high rate are bound by each caller's CPU (building, parsing), not by
+# connections, and two or more callers use more than one core.
+REQUESTS_PER_CALLER_SHORT = 128
+SMALL_POOL_MAX = 4
+# However many concurrent requests a client asks for: each caller is a process (~150 MB).
+MAX_DEFAULT_CALLERS = 32
 
 # How long the last release waits for callers to return their leases before killing them.
 _CLOSE_TIMEOUT_S = 5.0
+
+
+def callers_for(max_concurrent_requests: int) -> int:
+    """How many ProviderCallers a client that did not choose ``num_callers`` gets.
+
+    One caller holds at most :data:`CONNECTIONS_PER_CALLER` (500) requests in flight;
+    callers are added (up to :data:`MAX_DEFAULT_CALLERS`) when the client's
+    ``max_concurrent_requests`` needs more. Why 500: each request in flight is an open
+    socket, and the soft limit on open files of a process started without a raised limit
+    is 1,024 on most Linux machines (Ray starts its workers with what its raylet had):
+    500 leaves the rest for Ray's own sockets, pipes and log files. A caller's memory
+    also grows with the requests it holds (their bodies, parsed answers waiting to be
+    streamed back), and losing a caller (its node gone) resends at most 500 requests.
+    At 5,000 concurrent requests of 10 s that is 10 callers, each completing about 50
+    requests a second: far from what one event loop can parse. Small pools keep the
+    earlier rule, one caller per 128 concurrent requests up to 4, because short requests
+    at a high rate are bound by CPU rather than by connections.
+
+    The callers are Ray actors with ``num_cpus=0``, so Ray can always place them; they
+    spread over the cluster's nodes (``SPREAD``).
+
+    >>> callers_for(225), callers_for(1_000), callers_for(5_000), callers_for(100_000)
+    (2, 4, 10, 32)
+    """
+    small = math.ceil(max_concurrent_requests / REQUESTS_PER_CALLER_SHORT)
+    by_connections = math.ceil(max_concurrent_requests / CONNECTIONS_PER_CALLER)
+    wanted = max(min(small, SMALL_POOL_MAX), by_connections)
+    return max(1, min(MAX_DEFAULT_CALLERS, wanted))
 
 
 class DriverCallers:

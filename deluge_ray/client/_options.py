@@ -13,13 +13,13 @@ and what it must be, before the client does anything.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import yaml
 
 from ..config import EFFORT_LEVELS, SamplingParams
 from ..errors import ConfigurationError
+from ._driver_callers import callers_for
 
 __all__ = [
     "CACHE_TTLS",
@@ -39,8 +39,6 @@ SERVICE_TIERS = ("auto", "default", "flex", "priority")
 PROGRESS_STYLES = ("rich", "tqdm", "manual")
 CACHE_TTLS = ("5m", "1h")
 THINKING_PREFIX_BEHAVIOURS = ("error", "drop_block")
-_CALLERS_PER_CONCURRENT = 128
-_MAX_DEFAULT_CALLERS = 4
 
 
 def check_client_options(
@@ -183,8 +181,5 @@ def read_config_file(file_path: str) -> dict[str, Any]:
 
 
 def default_num_callers(max_concurrent_requests: int) -> int:
-    """ProviderCaller actors for a client that did not choose: one per 128 concurrent
-    requests, at most 4."""
-    return max(
-        1, min(_MAX_DEFAULT_CALLERS, math.ceil(max_concurrent_requests / _CALLERS_PER_CONCURRENT))
-    )
+    """ProviderCaller actors for a client that did not choose (the rule: ``callers_for``)."""
+    return callers_for(max_concurrent_requests)

@@ -6,7 +6,9 @@ request does ``permit = await client.acquire(estimated_tokens)`` before it is se
 the limiter only to renew its lease, about once per block of requests:
 
 * ``acquire`` takes the next send of the current lease, waiting until its turn in the
-  lease's time slice (the sends of one lease are spread evenly over the slice);
+  lease's time slice (the sends of one lease are spread evenly over the slice); a client
+  that fell behind never spends its missed turns at once (the catch-up rule in
+  :mod:`deluge_ray.ratelimit._held_lease`);
 * when half of the slice is gone and more requests are waiting, the next lease is fetched
   in the background, so sends never stall on the actor round trip;
 * all waiting ``acquire`` calls share that single in-flight lease request;
@@ -57,6 +59,7 @@ from typing import Any, Protocol
 from ..errors import ConfigurationError
 from ._core import Lease, UsageReport
 from ._headers import RateLimitObservation
+from ._held_lease import CATCH_UP_S, HeldLease
 from ._priority import Tenant
 
 __all__ = ["LeaseClient", "LimiterLike", "LimiterUnavailable", "Permit"]
@@ -116,38 +119,6 @@ class Permit:
     done: bool = False
 
 
-# The shortest time a lease stays usable, whatever its slice. Long against an actor round
-# trip (about 1.5 ms here), short against the provider's one-second windows.
-MIN_HOLD_S = 0.1
-
-
-@dataclass
-class _Held:
-    """A granted lease as the caller sees it, on the caller's own clock."""
-
-    requests: int  # sends left
-    tokens: int  # token budget left (may go below zero: the overdraft is reported)
-    start: float
-    spacing: float  # seconds between two sends
-    size: int
-    budgeted: bool = True  # False when requests came without token estimates
-    sent: int = 0
-
-    def has_room(self, now: float) -> bool:
-        tokens_ok = self.tokens > 0 or not self.budgeted
-        return self.requests > 0 and tokens_ok and now < self.end
-
-    @property
-    def end(self) -> float:
-        # A slice shorter than the time it takes to start using it (a very high limit makes
-        # one lease span microseconds) would expire before its first send, and the client
-        # would retire and re-fetch leases forever: hold every lease for MIN_HOLD_S at least.
-        return self.start + max(self.size * self.spacing, MIN_HOLD_S)
-
-    def next_send_at(self) -> float:
-        return self.start + self.sent * self.spacing
-
-
 class LeaseClient:
     """Leases capacity from a shared limiter in blocks and paces sends over each block.
 
@@ -172,6 +143,7 @@ class LeaseClient:
         limiter_retry_seconds: float = 0.05,
         limiter_retry_cap: float = 2.0,
         limiter_unavailable_timeout: float = 300.0,
+        catch_up_seconds: float = CATCH_UP_S,
         tenant: Tenant | None = None,
     ) -> None:
         self._limiter = limiter
@@ -186,11 +158,12 @@ class LeaseClient:
         self._limiter_retry_seconds = limiter_retry_seconds
         self._limiter_retry_cap = limiter_retry_cap
         self._limiter_unavailable_timeout = limiter_unavailable_timeout
+        self._catch_up = catch_up_seconds  # see the catch-up rule in ratelimit._held_lease
         self._incarnation: str | None = None  # of the limiter instance we last heard from
 
         self._lock = asyncio.Lock()  # one acquirer at a time, in arrival order
-        self._current: _Held | None = None
-        self._next: _Held | None = None
+        self._current: HeldLease | None = None
+        self._next: HeldLease | None = None
         self._fetch: asyncio.Task[Lease] | None = None
         self._flush: asyncio.Task[None] | None = None
         self._retry_at = -math.inf
@@ -214,6 +187,8 @@ class LeaseClient:
         self.sent = 0
         self.limiter_retries = 0
         self.restarts_seen = 0
+        self.slides = 0  # times a lease's schedule slid under the catch-up rule
+        self.lapsed = 0  # unsent requests not given back: a stalled lease's time gone by
 
     @classmethod
     def for_actor(cls, handle: Any, caller_id: str, **kwargs: Any) -> LeaseClient:
@@ -258,10 +233,12 @@ class LeaseClient:
             if now < self._cooldown_until:  # a 429 we saw ourselves: stop sending
                 self._drop_leases()
                 continue
-            send_at = held.next_send_at()
+            send_at = held.next_send_at(now, self._catch_up)
             if send_at > now:
                 self._maybe_prefetch(now, held, demand=self._waiting)
                 await self._sleep(send_at - now)
+                if self._clock() - send_at > self._catch_up:
+                    held.late = True  # this caller stalled: see _held_lease
                 continue  # re-check: a 429 may have dropped this lease meanwhile
             if self._in_flight >= self._slots_held:
                 if self._in_flight == 0:
@@ -275,15 +252,13 @@ class LeaseClient:
                 # slot_reclaim_seconds is presumed dead, and its slots handed out again.
                 await self._wait_for_slot(until=held.end)
                 continue
-            held.requests -= 1
-            held.tokens -= estimate
-            held.sent += 1
+            held.take_turn(estimate)
             self.sent += 1
             self._in_flight += 1
             self._maybe_prefetch(now, held, demand=self._waiting - 1)  # minus the one served
             return Permit(estimate)
 
-    def _usable_lease(self, now: float) -> _Held | None:
+    def _usable_lease(self, now: float) -> HeldLease | None:
         """The lease to send from, retiring used-up or stale ones."""
         while True:
             held = self._current
@@ -295,15 +270,23 @@ class LeaseClient:
             if self._current is None:
                 return None
 
-    def _retire(self, held: _Held) -> None:
+    def _retire(self, held: HeldLease) -> None:
         """Give back what a lease did not use (on the next report)."""
+        self.slides += held.slides
+        held.slides = 0
         if held.requests == 0 or (held.budgeted and held.tokens <= 0):
             self._last_full_lease = held.size  # demand kept up with supply
         else:
             self._last_full_lease = 0
-        self._report.returned_requests += held.requests  # their slots stay in our pool
+        # Unsent turns go back (their slots stay in our pool), except a stalled lease's
+        # turns of time gone by, and their tokens with them: see _held_lease.
+        back = held.returnable(self._clock())
+        lapsed = held.requests - back
+        self.lapsed += lapsed
+        self._report.returned_requests += back
         if held.budgeted and held.tokens > 0:
-            self._report.returned_tokens += held.tokens
+            lapsed_tokens = held.tokens * lapsed // held.requests if lapsed else 0
+            self._report.returned_tokens += held.tokens - lapsed_tokens
         elif held.budgeted:
             self._report.token_correction += -held.tokens  # overdraft of the last send
         held.requests = 0
@@ -353,9 +336,9 @@ class LeaseClient:
             return 0
         return math.ceil(self._waiting_tokens / self._waiting)
 
-    def _maybe_prefetch(self, now: float, held: _Held, demand: int) -> None:
+    def _maybe_prefetch(self, now: float, held: HeldLease, demand: int) -> None:
         """Fetch the next lease in the background once half the slice is gone, if needed."""
-        half_gone = now >= held.start + held.size * held.spacing / 2
+        half_gone = now >= held.half_way
         more_wanted = demand > held.requests
         if (
             half_gone
@@ -434,12 +417,12 @@ class LeaseClient:
             self._slot_cap = lease.slot_cap
         if lease.granted:
             self.granted_requests += lease.requests
-            held = _Held(
+            held = HeldLease.granted(
                 requests=lease.requests,
                 tokens=lease.tokens,
-                start=now + lease.starts_in,
-                spacing=(lease.ends_in - lease.starts_in) / lease.requests,
-                size=lease.requests,
+                now=now,
+                starts_in=lease.starts_in,
+                ends_in=lease.ends_in,
                 budgeted=tokens > 0,
             )
             if self._closed:
@@ -581,4 +564,6 @@ class LeaseClient:
             "sent": self.sent,
             "limiter_retries": self.limiter_retries,
             "restarts_seen": self.restarts_seen,
+            "slides": self.slides,
+            "lapsed": self.lapsed,
         }

@@ -14,6 +14,10 @@ class CallerLost(Exception):
     """Stands in for Ray's ActorDiedError."""
 
 
+class NodeGone(CallerLost):
+    """Stands in for a caller lost with its node."""
+
+
 class FakePool:
     """Callers answer each item with its conversation text; scripted deaths and errors."""
 
@@ -37,6 +41,7 @@ class FakePool:
         self.max_in_flight = 0
         self.gate: asyncio.Event | None = None
         self.blocklist_from: dict[str, str] = {}  # conversation -> model it blocklists
+        self.node_losses = 0  # the next deaths that take the caller's node with them
 
     def live_callers(self):
         return list(self.callers)
@@ -54,6 +59,9 @@ class FakePool:
         budget = 0 if self.always_die else self.die_after.pop(caller, None)
         for n, item in enumerate(items):
             if budget is not None and n >= budget:
+                if self.node_losses > 0:
+                    self.node_losses -= 1
+                    raise NodeGone(f"{caller}'s node died")
                 raise CallerLost(f"{caller} died")
             self.in_flight -= 1
             yield [
@@ -70,6 +78,9 @@ class FakePool:
 
     def is_caller_lost(self, exc):
         return isinstance(exc, CallerLost)
+
+    def is_node_lost(self, exc):
+        return isinstance(exc, NodeGone)
 
     async def replace(self, caller):
         if caller in self.callers:
@@ -146,6 +157,25 @@ async def test_items_whose_callers_keep_dying_get_error_results():
     pool = FakePool(n_callers=1, always_die=True)
     _, results = await run(pool, ["a", "b"], max_losses=3)
     assert all(r.startswith("error:") and "lost 3 times" in r for r in results)
+
+
+async def test_callers_lost_with_their_nodes_do_not_count_against_the_items():
+    # Five node losses in a row (a cluster scaling down, spot instances reclaimed), then
+    # two crashes of the caller itself: only the crashes count, so the items are answered.
+    pool = FakePool(n_callers=1, die_after={"c0": 0, "c1": 0, "c2": 0, "c3": 0, "c4": 0, "c5": 0})
+    pool.node_losses = 5
+    pool.die_after["c6"] = 0
+    _, results = await run(pool, ["a", "b"], max_losses=3)
+    assert results == ["answer:a", "answer:b"]
+    assert len(pool.replaced) == 7
+
+
+async def test_crashes_still_count_after_node_losses():
+    pool = FakePool(n_callers=1, always_die=True)
+    pool.node_losses = 4
+    _, results = await run(pool, ["a"], max_losses=3)
+    assert results[0].startswith("error:") and "lost 3 times" in results[0]
+    assert len(pool.replaced) == 4 + 3  # four node losses were free, the third crash is not
 
 
 async def test_unexpected_caller_error_becomes_error_results_not_a_hang():

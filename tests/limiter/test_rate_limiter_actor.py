@@ -71,7 +71,7 @@ async def test_a_driver_and_an_actor_share_one_limit(ray_cluster) -> None:
             for _ in range(count):
                 client.complete(await client.acquire())
             await client.close()
-            return client.sent
+            return client.sent, client.lapsed
 
     rpm = 6000  # 100 requests/s between the two of them
     limiter = await aget_rate_limiter("openai", key_fingerprint(fresh_key()), rpm=rpm, tpm=None, max_concurrent=None)  # fmt: skip
@@ -81,10 +81,13 @@ async def test_a_driver_and_an_actor_share_one_limit(ray_cluster) -> None:
     for _ in range(40):
         client.complete(await client.acquire())
     await client.close()
-    assert client.sent == 40 and await remote_sent == 40
+    remote_count, remote_lapsed = await remote_sent
+    assert client.sent == 40 and remote_count == 40
     stats = await limiter.stats.remote()
-    # every send was granted by the limiter (the rest of each block came back)
-    assert stats["granted_requests"] - stats["returned_requests"] == 80
+    # every send was granted by the limiter; the rest of each block came back, except the
+    # turns a stalled caller let lapse (a loaded machine; see ratelimit/_held_lease.py)
+    lapsed = client.lapsed + remote_lapsed
+    assert stats["granted_requests"] - stats["returned_requests"] == 80 + lapsed
     assert stats["lease_calls"] < 80 / 2  # leases, not one call per request
     assert stats["in_use"] == 0  # both gave every slot back
     ray.kill(sender)
