@@ -52,6 +52,7 @@ from deluge_ray.actors._placement import control_placement
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.metrics import LIMITER_TICK_S, limiter_gauges
 from deluge_ray.ratelimit._budget import spend_file_path
+from deluge_ray.ratelimit._holders import ray_dead_holders
 from deluge_ray.ratelimit._service import LimiterService, check_limits
 
 __all__ = ["RateLimiter", "aget_rate_limiter", "get_rate_limiter", "limiter_name"]
@@ -80,6 +81,9 @@ class _ReconstructableLimiter(LimiterService):
             name=name,
             gauges=limiter_gauges(name) if name else None,  # None when metrics are off
             tick_s=LIMITER_TICK_S,
+            # A holder killed without a word (a SIGKILLed driver's callers) gives its
+            # slots back within seconds instead of after slot_reclaim_seconds.
+            holder_probe=ray_dead_holders,
         )
 
 

@@ -15,6 +15,13 @@ against one quota.
   so each is configured with a third of the limit (1,000 RPM) -- the best static split a
   user could choose. Giving each the full limit would only triple the demand on the quota.
 
+Then the embedded case (issue 15): two driver processes with nothing configured (no
+address, no ``RAY_ADDRESS``, ``DELUGE_RAY_LOCAL=machine`` as by default, a state directory
+and Ray temp dir of this run's own), started together, so the first starts this machine's
+local Ray head and both join it and share its RateLimiter; each is given the full 3,000
+RPM and half of ``50 * duration`` prompts. Beside it, two lm-deluge processes each given
+half the limit (1,500 RPM). Targets: combined >= 95 % of the limit, <= 1 % 429s.
+
 Figures from the mock's counters: the combined steady-state served rate as % of the limit
 (first 3 s and last 2 s of the combined batch excluded), the % of all requests answered
 429, prompts failed, and each driver's batch time (how evenly the limit was shared).
@@ -34,8 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as C
 import bench_saturation as S
+import bench_startup as B
 
 DRIVERS = 3
+EMBEDDED_DRIVERS = 2
 LIMIT_RPM = S.LIMIT_RPM
 LIMIT_RPS = LIMIT_RPM / 60
 LATENCY_MS = S.LATENCY_MS
@@ -57,14 +66,19 @@ def _start_ray() -> tuple[Any, str]:
 
 
 def run_side(
-    side: str, n_each: int, rpm_each: int, env: dict[str, str], timeout: float
+    side: str,
+    n_each: int,
+    rpm_each: int,
+    env: dict[str, str],
+    timeout: float,
+    drivers_n: int = DRIVERS,
 ) -> dict[str, Any]:
-    """Start the drivers of one client against a fresh mock, release them together."""
+    """Start ``drivers_n`` drivers of one client against a fresh mock, release them together."""
     barrier = Path(tempfile.mkdtemp(prefix="bench-shared-"))
     workers: list[C.Worker] = []
     try:
         with C.MockServer(rpm=LIMIT_RPM, latency_ms=LATENCY_MS) as mock:
-            for i in range(DRIVERS):
+            for i in range(drivers_n):
                 params = {
                     "base_url": mock.openai_base_url,
                     "rpm": rpm_each,
@@ -84,7 +98,7 @@ def run_side(
                     )
                 )
             deadline = time.time() + 900
-            while not all((barrier / f"ready{i}").exists() for i in range(DRIVERS)):
+            while not all((barrier / f"ready{i}").exists() for i in range(drivers_n)):
                 if any(w.proc.poll() is not None for w in workers):
                     break  # a driver died during warm-up; wait() below reports its log
                 if time.time() > deadline:
@@ -119,8 +133,32 @@ def run_side(
     return out
 
 
+def run_embedded(duration: int) -> dict[str, Any]:
+    """Two drivers with nothing configured (the machine-wide head), then lm-deluge at half."""
+    n_each = int(LIMIT_RPS * duration) // EMBEDDED_DRIVERS
+    timeout = 600 + 4 * duration
+    with B._machine_env() as machine:
+        # Nothing configured: no address from this orchestrator's environment either.
+        env = {**machine, "RAY_ADDRESS": ""}
+        embedded = run_side(
+            "deluge_ray", n_each, LIMIT_RPM, env, timeout, drivers_n=EMBEDDED_DRIVERS
+        )
+    half = run_side(
+        "lm_deluge", n_each, LIMIT_RPM // EMBEDDED_DRIVERS, {}, timeout, drivers_n=EMBEDDED_DRIVERS
+    )
+    return {
+        "config": {
+            "drivers": EMBEDDED_DRIVERS,
+            "prompts_per_driver": n_each,
+            "deluge_ray_rpm_per_driver": LIMIT_RPM,
+            "lm_deluge_rpm_per_driver": LIMIT_RPM // EMBEDDED_DRIVERS,
+        },
+        "sides": {"deluge_ray": embedded, "lm_deluge": half},
+    }
+
+
 def run(quick: bool = False) -> dict[str, Any]:
-    duration = 15 if quick else 60
+    duration = 10 if quick else 60
     n_each = int(LIMIT_RPS * duration) // DRIVERS
     sides: dict[str, Any] = {}
     ray, address = _start_ray()
@@ -137,6 +175,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             limiter["lease_calls"] / sides["deluge_ray"]["mock"]["requests"], 4
         )
     sides["lm_deluge"] = run_side("lm_deluge", n_each, LIMIT_RPM // DRIVERS, {}, 600 + 4 * duration)
+    embedded = run_embedded(duration)
     plot = C.plot_rates(
         "shared_limit",
         f"{DRIVERS} drivers, one key, limit {LIMIT_RPM} RPM in 1 s windows (combined)",
@@ -160,9 +199,60 @@ def run(quick: bool = False) -> dict[str, Any]:
         },
         "plot": str(plot.relative_to(C.BENCH_DIR)) if plot else None,
         "sides": sides,
+        "embedded": embedded,
     }
     C.write_json("shared_limit", report)
     return report
+
+
+def _yes(met: bool) -> str:
+    return "yes" if met else "**no**"
+
+
+def _embedded_markdown(report: dict[str, Any]) -> list[str]:
+    emb = report.get("embedded")
+    if not emb:
+        return []
+    dr, lm, cfg = emb["sides"]["deluge_ray"], emb["sides"]["lm_deluge"], emb["config"]
+    total = cfg["prompts_per_driver"] * cfg["drivers"]
+    rows = [
+        *C.limit_rows(dr, lm, scope="combined ", target=">= 95%"),
+        [
+            "% of requests answered 429 (target <= 1%)",
+            dr["mock"]["pct_429"],
+            lm["mock"]["pct_429"],
+            "",
+        ],
+        [f"prompts failed (of {total})", dr["failed"], lm["failed"], ""],
+        [
+            "per-driver batch time (s)",
+            " / ".join(f"{t:.1f}" for t in dr["driver_batch_s"]),
+            " / ".join(f"{t:.1f}" for t in lm["driver_batch_s"]),
+            "",
+        ],
+    ]
+    targets = [
+        [
+            "combined steady state >= 95% of the limit",
+            dr["steady_pct_of_limit"],
+            _yes(dr["steady_pct_of_limit"] >= 95),
+        ],
+        ["<= 1% of requests answered 429", dr["mock"]["pct_429"], _yes(dr["mock"]["pct_429"] <= 1)],
+    ]
+    return [
+        "",
+        f"**Two embedded processes, nothing configured.** {cfg['drivers']} driver processes "
+        "with no address and no `RAY_ADDRESS` (the default: the first starts this machine's "
+        "local Ray head, both join it), started together, "
+        f"{cfg['prompts_per_driver']:,} prompts each, each configured with the full "
+        f"{cfg['deluge_ray_rpm_per_driver']:,} RPM; lm-deluge processes each given half "
+        f"({cfg['lm_deluge_rpm_per_driver']:,} RPM). Same mock limit and latency as above.",
+        "",
+        C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], rows),
+        "",
+        C.md_table(["target (deluge_ray)", "measured", "met"], targets),
+        *C.side_notes(dr, lm),
+    ]
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -210,12 +300,13 @@ def markdown(report: dict[str, Any]) -> str:
     if report.get("plot"):
         lines += ["", f"![shared limit]({report['plot']})"]
     lines += C.side_notes(dr, lm)
+    lines += _embedded_markdown(report)
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="15 s instead of 60 s")
+    parser.add_argument("--quick", action="store_true", help="10 s instead of 60 s")
     args = parser.parse_args()
     print(markdown(run(args.quick)))
 

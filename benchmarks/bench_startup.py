@@ -393,8 +393,45 @@ def markdown(report: dict[str, Any]) -> str:
             "head started once before them; cold ones start it (and it is stopped after each).",
             "",
             C.md_table(["", "deluge_ray", "lm-deluge", "ratio"], machine_rows),
+            "",
+            "Targets (issue 15, item 2):",
+            "",
+            C.md_table(["figure", "target", "deluge_ray", "met"], targets(report)),
         ]
     )
+
+
+def _met(value: float | None, limit: float | None) -> str:
+    if value is None or limit is None:
+        return "-"
+    return "yes" if value <= limit else "**no**"
+
+
+def targets(report: dict[str, Any]) -> list[list[Any]]:
+    """Issue 15 item 2's targets, with what this run measured and whether each was met."""
+    s, cfg = report["summary"], report["config"]
+    latency_s = cfg["latency_ms"] / 1000
+    warm_limit = round(1.0 + latency_s, 3)
+    head = s.get("head_start_s")
+    cold_limit = round(head + 0.3 + latency_s, 3) if head is not None else None
+    warm = s.get("machine_warm_first_call_s")
+    cold = s.get("machine_cold_first_call_s")
+    overhead = s.get("deluge_ray_warm_overhead_ms")
+    return [
+        [
+            "head up: first result in a fresh process (s)",
+            f"<= 1.0 + latency = {warm_limit}",
+            warm,
+            _met(warm, warm_limit),
+        ],
+        [
+            "nothing running: first result, head started by it (s)",
+            f"<= head start ({head}) + 0.3 + latency",
+            cold,
+            _met(cold, cold_limit),
+        ],
+        ["warm per-request overhead (ms)", "< 20", overhead, _met(overhead, 19.999)],
+    ]
 
 
 def main() -> None:

@@ -111,6 +111,10 @@ class RayCallerPool:
             self._callers.grow()
             yield results
 
+    def grow(self) -> None:
+        """Start the callers deferred until a first answer (the driver's own, see _starter)."""
+        self._callers.grow()
+
     def is_caller_lost(self, exc: BaseException) -> bool:
         """Actor death, an unreachable actor or its node gone: resend its work elsewhere.
 

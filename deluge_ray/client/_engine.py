@@ -45,6 +45,7 @@ from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
 from ._progress import ProgressDisplay
 from ._spend_gate import SpendGate
+from ._starter import StarterPool
 from ._tracker import StatusTracker
 
 __all__ = ["Engine", "Job"]
@@ -102,8 +103,13 @@ class Engine:
         token_budget: Callable[[], int],
         max_outstanding: int,
         spend_gate: SpendGate | None = None,
+        driver_starts: bool = False,
     ) -> None:
         self.specs: dict[int, CallSpec] = {}
+        # The driver sends the first prompts itself while the first caller starts
+        # (``_starter``); off for a client that chose its own callers.
+        self._driver_starts = driver_starts
+        self._starter: StarterPool | None = None
         self._pool_factory = pool_factory
         self._cache_io = cache_io
         self._postprocess = postprocess
@@ -163,8 +169,10 @@ class Engine:
         if self._closed:
             return
         self._closed = True
-        if self._dispatcher is not None:
-            fut = asyncio.run_coroutine_threadsafe(self._dispatcher.aclose(), self._loop)
+        for closing in (self._dispatcher, self._starter):
+            if closing is None:
+                continue
+            fut = asyncio.run_coroutine_threadsafe(closing.aclose(), self._loop)
             try:
                 fut.result(timeout=10)
             except Exception:
@@ -191,8 +199,11 @@ class Engine:
 
     def _ensure_dispatcher(self) -> Dispatcher:
         if self._dispatcher is None:
+            pool = self._pool
+            if self._driver_starts:
+                pool = self._starter = StarterPool(self._pool, self.specs)
             self._dispatcher = Dispatcher(
-                self._pool,
+                pool,
                 on_results=self._on_results,
                 make_error=self._error_result,
                 max_outstanding=self._max_outstanding,

@@ -41,4 +41,6 @@ def new_engine(client: LLMClient) -> Engine:
         token_budget=lambda: client.max_tokens_per_minute,
         max_outstanding=max(64, min(4 * client.max_concurrent_requests, 8192)),
         spend_gate=SpendGate(client.tenancy),
+        # The driver serves its first prompts while the first caller process starts.
+        driver_starts=not client._num_callers_chosen,
     )

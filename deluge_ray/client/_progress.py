@@ -1,7 +1,12 @@
 """Progress displays fed by a :class:`StatusTracker`: rich, tqdm, manual, or none.
 
 The engine calls :meth:`ProgressDisplay.refresh` whenever a batch of results arrives; each
-display renders the tracker's current snapshot. ``"manual"`` prints one line every 30 s
+display renders the tracker's current snapshot. In a Jupyter kernel, rich and tqdm draw
+their live bars with ipywidgets (the ``notebook`` extra); without it they would print
+"install ipywidgets" instead of a bar, so there a text bar is drawn in one output of the
+cell that opened it (an IPython display handle, updated in place) instead. Updates go to
+that output by its id, and a closed display never updates again, so nothing of a closed
+client's display ever appears in a later cell. ``"manual"`` prints one line every 30 s
 from a daemon thread (for logs and CI, where live bars turn into noise), skipping the
 line when the client is idle and nothing changed since the last one.
 
@@ -13,14 +18,16 @@ line when the client is idle and nothing changed since the last one.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import threading
 import time
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from ._tracker import StatusTracker, TrackerSnapshot
 
-__all__ = ["MANUAL_INTERVAL_S", "ProgressDisplay", "make_display", "status_line"]
+__all__ = ["MANUAL_INTERVAL_S", "ProgressDisplay", "in_notebook", "make_display", "status_line"]
 
 ProgressStyle = Literal["rich", "tqdm", "manual"]
 MANUAL_INTERVAL_S = 30.0
@@ -182,10 +189,89 @@ class _ManualDisplay(ProgressDisplay):
             self._thread = None
 
 
-def make_display(style: ProgressStyle, tracker: StatusTracker, *, enabled: bool) -> ProgressDisplay:
-    """The display for ``progress=style``; a silent one when ``enabled`` is false."""
+class _NotebookDisplay(ProgressDisplay):
+    """A text bar in one output of the cell that opened it, updated in place.
+
+    ``show`` is IPython's ``display`` (injectable for tests): called once with
+    ``display_id=True``, it returns the handle every later update goes through.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, tracker: StatusTracker, show: Callable[..., Any] | None = None) -> None:
+        super().__init__(tracker)
+        self._show = show
+        self._handle: Any = None
+        self._last_redraw = 0.0
+
+    def start(self) -> None:
+        show = self._show
+        if show is None:
+            from IPython.display import display as show
+        self._handle = show({"text/plain": self._line()}, raw=True, display_id=True)
+        self._last_redraw = time.monotonic()
+
+    def _line(self) -> str:
+        s = self._tracker.snapshot()
+        done = min(1.0, s.completed / s.total) if s.total else 0.0
+        filled = round(done * self.WIDTH)
+        return (
+            f"{self._tracker.client_name} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+            f"{s.completed}/{s.total} | {s.in_flight} in flight | {_rate_field(s)} | "
+            f"429s {s.rate_limit_errors} | ${s.cost:.4f}"
+        )
+
+    def refresh(self, force: bool = False) -> None:
+        if self._handle is None:  # closed (or never started): never draws again
+            return
+        now = time.monotonic()
+        if not force and now - self._last_redraw < _MIN_REDRAW_S:
+            return
+        self._last_redraw = now
+        self._handle.update({"text/plain": self._line()}, raw=True)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self.refresh(force=True)
+            self._handle = None
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (where output goes to a cell)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _widgets_available() -> bool:
+    return importlib.util.find_spec("ipywidgets") is not None
+
+
+def make_display(
+    style: ProgressStyle,
+    tracker: StatusTracker,
+    *,
+    enabled: bool,
+    notebook: bool | None = None,
+    widgets: bool | None = None,
+) -> ProgressDisplay:
+    """The display for ``progress=style``; a silent one when ``enabled`` is false.
+
+    ``notebook`` (are we in a Jupyter kernel?) and ``widgets`` (is ipywidgets installed?)
+    are found out when not given: rich and tqdm without ipywidgets in a notebook become
+    the in-place text bar (see the module docstring).
+    """
     if not enabled:
         return ProgressDisplay(tracker)
+    if style in ("rich", "tqdm"):
+        notebook = in_notebook() if notebook is None else notebook
+        if notebook and not (_widgets_available() if widgets is None else widgets):
+            return _NotebookDisplay(tracker)
     if style == "rich":
         return _RichDisplay(tracker)
     if style == "tqdm":

@@ -97,9 +97,9 @@ caller silent for ``slot_reclaim_seconds`` (default 120 s) is presumed dead (a k
 a lost node) and its slots return to everyone; a live caller reports every time one of its
 requests ends, so only a request running longer than that without any other completion
 could be double-counted, briefly. A caller known to be dead (its driver saw the actor die)
-is released at once by :meth:`LimiterCore.release_caller`: its slots return to everyone
-and it leaves the fair share. Its unsent leased requests are not credited back (they may
-have been sent just before it died).
+(or found dead by the limiter's own look-up, :mod:`~deluge_ray.ratelimit._holders`) is
+released at once by :meth:`LimiterCore.release_caller`: its slots return to everyone and it
+leaves the fair share. Its unsent leased requests are not credited back.
 
 Restarts (the exact rule)
 -------------------------

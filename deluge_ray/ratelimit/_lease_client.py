@@ -60,6 +60,7 @@ from ..errors import ConfigurationError
 from ._core import Lease, UsageReport
 from ._headers import RateLimitObservation
 from ._held_lease import CATCH_UP_S, HeldLease
+from ._holders import announce_holder
 from ._priority import Tenant
 
 __all__ = ["LeaseClient", "LimiterLike", "LimiterUnavailable", "Permit"]
@@ -86,6 +87,7 @@ class _ActorLimiter:
 
     def __init__(self, handle: Any) -> None:
         self._handle = handle
+        self._announced: str | None = None  # the limiter instance told which process we are
 
     async def lease(
         self,
@@ -99,7 +101,7 @@ class _ActorLimiter:
 
         try:
             # Awaiting the ObjectRef yields to the event loop; ray.get would block it.
-            return await self._handle.lease.remote(
+            lease = await self._handle.lease.remote(
                 caller_id, want_requests, tokens_per_request, report, *tenant
             )
         except (RayActorError, ObjectLostError, NodeDiedError, RaySystemError) as exc:
@@ -109,6 +111,10 @@ class _ActorLimiter:
             raise LimiterUnavailable(
                 f"the rate limiter did not answer ({type(exc).__name__})"
             ) from exc
+        if lease.incarnation != self._announced:  # once per limiter instance: see _holders
+            self._announced = lease.incarnation
+            announce_holder(self._handle, caller_id)
+        return lease
 
 
 @dataclass

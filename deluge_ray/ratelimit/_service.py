@@ -16,11 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigurationError
 from ._budget import SpendLedger
 from ._core import LimiterCore
+from ._holders import CHECK_SECONDS, HolderBook
 from ._priority import Tenant
 from ._records import Lease, UsageReport
 from ._status import LimiterStatus, StatusBook, build_status
@@ -43,6 +45,9 @@ class LimiterService:
     the key's budget spend is kept (opened on first use; ``None``: in memory only).
     ``name`` is the actor's name (shown in the status); ``gauges``, when given (see
     :func:`deluge_ray.metrics.limiter_gauges`), get the status every ``tick_s`` seconds.
+    ``holder_probe``, when given, says which holder processes are dead (it may block: it
+    runs on a thread); every ``holder_check_s`` the service releases the quiet callers of
+    dead holders (the rule is in :mod:`deluge_ray.ratelimit._holders`).
     """
 
     def __init__(
@@ -56,9 +61,14 @@ class LimiterService:
         name: str = "",
         gauges: Any = None,
         tick_s: float = 5.0,
+        holder_probe: Callable[[list[str]], set[str]] | None = None,
+        holder_check_s: float = CHECK_SECONDS,
         **options: Any,
     ) -> None:
         self._core = LimiterCore(rpm, tpm, max_concurrent, restarted=restarted, **options)
+        self._holders = HolderBook(clock=options.get("clock", time.monotonic))
+        self._holder_probe, self._holder_check_s = holder_probe, holder_check_s
+        self._holder_watch: asyncio.Task | None = None
         self._spend_path = spend_path
         self._ledger: SpendLedger | None = None
         self._name = name
@@ -86,6 +96,7 @@ class LimiterService:
         ``tenant`` is the client behind the caller, with its priority (see ``_priority``).
         """
         lease = self._core.lease(caller_id, want_requests, tokens_per_request, report, tenant)
+        self._holders.seen(caller_id)
         self._book.note_lease(caller_id, tenant, lease, report, self._core.incarnation)
         if self._gauges is not None and self._ticker is None:
             self._ticker = asyncio.get_running_loop().create_task(self._tick())
@@ -128,7 +139,39 @@ class LimiterService:
     async def release_caller(self, caller_id: str) -> int:
         """Forget a caller known to be dead; returns the concurrency slots it gave back."""
         self._book.forget_caller(caller_id)
+        self._holders.forget(caller_id)
         return self._core.release_caller(caller_id)
+
+    async def note_holder(self, caller_id: str, holder: str) -> None:
+        """``caller_id`` runs in ``holder`` (an actor or job id): see ``ratelimit._holders``."""
+        self._holders.note_holder(caller_id, holder)
+        if self._holder_probe is not None and self._holder_watch is None:
+            self._holder_watch = asyncio.get_running_loop().create_task(self._watch_holders())
+
+    async def reclaim_dead_holders(self) -> int:
+        """Release every quiet, slot-holding caller whose holder is dead; returns slots freed.
+
+        The probe may block (a GCS look-up), so it runs on a thread: the limiter keeps
+        answering leases meanwhile.
+        """
+        if self._holder_probe is None or not len(self._holders):
+            return 0
+        suspects = self._holders.suspects(self._core.status_state()["slots_held"])
+        if not suspects:
+            return 0
+        dead = await asyncio.to_thread(self._holder_probe, list(suspects))
+        freed = 0
+        for holder in dead:
+            for caller_id in suspects.get(holder, ()):
+                freed += await self.release_caller(caller_id)
+        return freed
+
+    async def _watch_holders(self) -> None:
+        # A failing probe must never stop the limiter; the 120 s rule still applies then.
+        while True:
+            await asyncio.sleep(self._holder_check_s)
+            with contextlib.suppress(Exception):
+                await self.reclaim_dead_holders()
 
     async def set_limits(
         self,

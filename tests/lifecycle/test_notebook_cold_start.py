@@ -58,6 +58,17 @@ print("ray core:", ray_core_children())
 """
 
 
+# The default progress display (rich) in a kernel without ipywidgets: a text bar in the
+# cell's own output, no "install ipywidgets" warning; then a later cell, which the closed
+# client's display must leave alone.
+BAR_CELL = """
+bar_client = LLMClient("gpt-4.1-mini")
+(bar_reply,) = bar_client.process_prompts_sync(["a bar in a notebook"])
+bar_client.close()
+"""
+LATER_CELL = 'print("a later cell")'
+
+
 def tour_cells() -> list[str]:
     blocks = re.findall(r"^```python\n(.*?)^```", README, flags=re.S | re.M)
     assert len(blocks) >= 5, "the README's tour went missing"
@@ -95,7 +106,8 @@ def alive(pid: int) -> bool:
 
 def test_the_tour_runs_as_a_notebook_from_a_cold_start(fresh_kernel, tmp_path, monkeypatch):
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(c) for c in [*tour_cells(), CHECK_CELL]]
+    cells = [*tour_cells(), BAR_CELL, LATER_CELL, CHECK_CELL]
+    notebook.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     core: dict[str, list] = {}
     with MockProvider() as mock:
         for name, value in mock.environment().items():
@@ -122,6 +134,11 @@ def test_the_tour_runs_as_a_notebook_from_a_cold_start(fresh_kernel, tmp_path, m
     streamed = "".join(o.get("text", "") for c in notebook.cells for o in c.outputs)
     assert "Mock reply to: What is 2 + 2?" in streamed
     assert "requests," in streamed and "429s" in streamed  # the tour's last snippet ran
+    bar, later = notebook.cells[-3].outputs, notebook.cells[-2].outputs
+    bars = [o["data"]["text/plain"] for o in bar if o.output_type == "display_data"]
+    assert len(bars) == 1 and "1/1" in bars[0], bar
+    assert "ipywidgets" not in str(bar), bar
+    assert [o.get("text") for o in later] == ["a later cell\n"], later
     # gcs_server and raylet, started by this kernel, still running after every cell.
     assert set(core) == {"gcs_server", "raylet"}, core
     assert all(state != "Z" for _pid, state in core.values()), core
