@@ -39,7 +39,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-__all__ = ["SpendLedger", "budget_message", "spend_file_path", "worst_case_cost"]
+__all__ = [
+    "ClientLedgers",
+    "SpendLedger",
+    "budget_message",
+    "spend_file_path",
+    "worst_case_cost",
+]
 
 _BUCKET_SECONDS = 60.0  # the ledger keeps one amount per minute
 
@@ -144,3 +150,43 @@ class SpendLedger:
         """Replace ``reserved`` dollars by the ``actual`` cost (a refund, usually)."""
         with self._lock:
             self._record(actual - reserved)
+
+
+class ClientLedgers:
+    """Clients' own budgets (``budget_usd``), kept by the limiter of the client's first key.
+
+    A client's model calls may come from its driver and from the SubAgent actors of its
+    swarms, in other processes: the one ledger they all reserve against lives in a shared
+    actor, the RateLimiter of the client's first route (in memory: a client's budget lasts
+    as long as the client, so it is not written to disk). Each ledger's spend is also
+    noted in the limiter's status book (``note_own_spend``), for ``deluge-ray status``
+    and the ``deluge_ray_client_budget_remaining_usd`` gauge.
+
+    >>> ledgers = ClientLedgers()
+    >>> ledgers.reserve("client-1", [0.4, 0.4, 0.4], 1.0)
+    ([True, True, False], 0.8)
+    """
+
+    def __init__(self) -> None:
+        self._ledgers: dict[str, tuple[SpendLedger, float]] = {}  # client -> (ledger, cap)
+
+    def reserve(
+        self, client_id: str, costs: list[float], cap: float, book: object = None
+    ) -> tuple[list[bool], float]:
+        """Reserve ``costs`` in the client's ledger (cap: the latest one asked with)."""
+        ledger = self._ledgers.get(client_id, (SpendLedger(), cap))[0]
+        self._ledgers[client_id] = (ledger, cap)
+        admitted = ledger.reserve(costs, cap=cap, window=math.inf)
+        spent = ledger.spent(math.inf)
+        if book is not None:
+            book.note_own_spend(client_id, spent, cap)  # type: ignore[attr-defined]
+        return admitted, spent
+
+    def settle(self, client_id: str, reserved: float, actual: float, book: object = None) -> None:
+        """Replace the client's ``reserved`` dollars by the ``actual`` cost."""
+        if client_id not in self._ledgers:
+            return  # a limiter restarted since the reservation: nothing to settle
+        ledger, cap = self._ledgers[client_id]
+        ledger.settle(reserved=reserved, actual=actual)
+        if book is not None:
+            book.note_own_spend(client_id, ledger.spent(math.inf), cap)  # type: ignore[attr-defined]
