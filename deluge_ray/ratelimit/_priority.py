@@ -40,8 +40,17 @@ rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]
 (2 % .. 5 %), so what is held back follows what they use. A jump sends now what the
 lower classes' schedule leaves room for a little later, so for a moment the rate is
 exceeded by at most the credit: one request, or ``0.05 * rate``, which a provider's
-one-second window absorbs. The credit goes back to the
-bucket once no other class is present (competing, or granted anything within ``W``).
+one-second window absorbs. Once no other class is present (competing, or granted anything
+within ``W``), the credit goes back to the bucket except a *standing credit* of one jump
+(one request of ``t`` tokens, the latest higher-class request's or else the class's own),
+which a lone class of clients (callers naming a client) fills by ``rho = min_reserve`` of
+its grants and never spends itself:
+the first request of a class arriving above it (a notebook's first prompt beside a batch
+job) jumps the queue at once, instead of waiting behind the schedule reserved ahead.
+It holds back one request once per jump, never a rate. A caller of the highest of several
+classes that is not saturating is granted at most ``floor(credit)`` requests while the
+credit holds at least one (:meth:`PriorityBook.jump_cap`): a lease the credit covers
+jumps, where a larger one would wait whole behind the schedule.
 
 >>> parse_priority("interactive"), parse_priority(7)
 (2, 7)
@@ -49,6 +58,7 @@ bucket once no other class is present (competing, or granted anything within ``W
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,6 +73,10 @@ __all__ = [
     "tenant_caller_id",
     "water_fill",
 ]
+
+# Requests a client held to its share may still take when nobody is hungry: holding it
+# back then would leave quota idle.
+IDLE_GUARD_REQUESTS = 1
 
 # Named classes and their levels; integers may be used directly (higher goes first).
 PRIORITY_CLASSES = {"interactive": 2, "default": 1, "batch": 0}
@@ -168,7 +182,7 @@ class PriorityBook:
         self.asked: dict[str, float] = {}  # caller -> its latest ask, as a share of rate * W
         self.credit = {"requests": 0.0, "tokens": 0.0}
         self.jump_unit = {"requests": 1.0, "tokens": 0.0}  # one higher-class request's cost
-        self.idle_guard = 0.0  # share a held client may always take (set by the core)
+        self.request_share = 0.0  # one request of the current lease's size (set by the core)
         # (time, level, client key, share of rate * window) of every recent grant
         self._grants: deque[tuple[float, int, str, float]] = deque()
 
@@ -254,6 +268,28 @@ class PriorityBook:
         return given
 
     def cap_for(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
+        """Shares of ``rate * W`` the caller may take now (``None``: no cap): its
+        entitlement's (:meth:`entitled_cap`), and a jump's (:meth:`jump_cap`)."""
+        callers = list(callers)
+        caps = [self.entitled_cap(caller_id, callers, now), self.jump_cap(caller_id, callers, now)]
+        known = [cap for cap in caps if cap is not None]
+        return min(known) if known else None
+
+    def jump_cap(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
+        """What the priority credit covers, for a caller of the highest of several classes
+        that is not saturating (a notebook's few prompts): its lease is cut to what can
+        jump the queue at once, rather than wait whole behind the schedule. ``None``
+        otherwise, or when the credit holds less than one request."""
+        if self.saturating.get(caller_id, False) or caller_id not in self.tenants:
+            return None
+        level = self.tenant_of(caller_id).level
+        levels = self.levels_present(callers, now) | {level}
+        if len(levels) < 2 or level < max(levels):
+            return None
+        covered = math.floor(self.credit["requests"] + 1e-9)
+        return covered * self.request_share if covered >= 1 else None
+
+    def entitled_cap(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
         """Shares of ``rate * W`` the caller's client may still take (``None``: no cap).
 
         A client is held to its entitlement only while another active client is *hungry*
@@ -273,7 +309,7 @@ class PriorityBook:
         left = entitled.get(mine, 0.0) - used.get(mine, 0.0)
         if not any(used.get(x, 0.0) < entitled.get(x, 0.0) for x in saturating):
             # Nobody hungry: still held near its share, but never refused outright.
-            return max(left, self.idle_guard)
+            return max(left, self.request_share * IDLE_GUARD_REQUESTS)
         return left
 
     def charge(self, caller_id: str, callers: Iterable[str], costs, t: int, now: float):
@@ -284,15 +320,24 @@ class PriorityBook:
         levels = self.levels_present(callers, now) | {mine}
         below_top = mine < max(levels)
         several = len(levels) > 1
+        # Only clients keep a standing credit: a caller naming none keeps the plain pacing.
+        standing = caller_id in self.tenants
         if not several:
-            for name, bucket, _ in costs:  # nobody to hold credit for: it is rate again
-                bucket.credit(self.credit[name])
-                self.credit[name] = 0.0
+            if self.jump_unit["tokens"] == 0.0:
+                self.jump_unit["tokens"] = float(t)  # until a higher class shows its own
+            for name, bucket, _ in costs:  # one jump is kept for a newcomer; the rest is rate
+                excess = self.credit[name] - (self.jump_unit[name] if standing else 0.0)
+                if excess > 0:
+                    bucket.credit(excess)
+                    self.credit[name] -= excess
         # The highest class jumps the queue when the credit held for it covers the grant.
         from_credit = several and not below_top and all(self.credit[nm] >= c for nm, _, c in costs)
         if several and not below_top:
             self.jump_unit = {"requests": 1.0, "tokens": float(t)}  # what one jump costs
-        rho = self.reserve_fraction(mine, now) if below_top else 0.0
+        if below_top:
+            rho = self.reserve_fraction(mine, now)
+        else:  # alone: fill the standing credit of one jump; top of several: hold nothing
+            rho = 0.0 if several or not standing else self._min_reserve
         ends_in, span = 0.0, 0.0
         for name, bucket, cost in costs:
             rate = bucket.rate
@@ -305,7 +350,7 @@ class PriorityBook:
             bucket.level -= cost
             # The credit never exceeds one jump or rho * rate: jumps are what overrun the
             # rate for a moment, so that bounds the overrun.
-            most = max(self.jump_unit[name], rho * rate)
+            most = max(self.jump_unit[name], rho * rate) if several else self.jump_unit[name]
             surplus = min(cost * rho, max(0.0, most - self.credit[name])) if rho else 0.0
             self.credit[name] += surplus
             bucket.level -= surplus
