@@ -488,6 +488,7 @@ class LimiterCore:
         fair = avail if k == 1 else avail // k
         need = max(1, min(want_requests, block // 2))
         self._priorities.request_share = per_request
+        fair = max(fair, self._priorities.jump_size(caller_id, self._callers, now))
         cap = self._priorities.cap_for(caller_id, self._callers, now)
         if cap is not None and per_request > 0:
             # Another client is below its entitlement and takes what we leave: take no

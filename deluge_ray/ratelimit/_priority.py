@@ -37,8 +37,9 @@ credit is below ``max(u1, rho * rate)`` (``u1`` the cost of one higher-class req
 surcharge stops there); a grant to the highest active class whose cost
 the credit covers is paid from it and starts at once. ``rho`` is twice the share of the
 rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]``
-(2 % .. 5 %), so what is held back follows what they use. A jump sends now what the
-lower classes' schedule leaves room for a little later, so for a moment the rate is
+(4 % .. 5 %: at less, one jump a second outran the refill), so what is held back follows
+what they use. A jump sends now what the lower classes' schedule leaves room for a little
+later, so for a moment the rate is
 exceeded by at most the credit: one request, or ``0.05 * rate``, which a provider's
 one-second window absorbs. Once no other class is present (competing, or granted anything
 within ``W``), the credit goes back to the bucket except a *standing credit* of one jump
@@ -48,9 +49,12 @@ its grants and never spends itself:
 the first request of a class arriving above it (a notebook's first prompt beside a batch
 job) jumps the queue at once, instead of waiting behind the schedule reserved ahead.
 It holds back one request once per jump, never a rate. A caller of the highest of several
-classes that is not saturating is granted at most ``floor(credit)`` requests while the
-credit holds at least one (:meth:`PriorityBook.jump_cap`): a lease the credit covers
-jumps, where a larger one would wait whole behind the schedule.
+classes that is not saturating is granted ``floor(credit)`` requests at most, and at
+least when it asks for them, while the credit holds one or more
+(:meth:`PriorityBook.jump_cap`, :meth:`PriorityBook.jump_size`): whatever the buckets'
+schedule ahead and the fair share among the callers (a batch job's many callers would
+otherwise leave it none), a lease the credit covers jumps, where a larger one would wait
+whole behind the schedule.
 
 >>> parse_priority("interactive"), parse_priority(7)
 (2, 7)
@@ -169,7 +173,7 @@ class PriorityBook:
         *,
         window: float = 2.0,
         floor_fraction: float = 0.05,
-        min_reserve: float = 0.02,
+        min_reserve: float = 0.04,
         max_reserve: float = 0.05,
     ) -> None:
         if not 0 <= floor_fraction < 1:
@@ -288,6 +292,13 @@ class PriorityBook:
             return None
         covered = math.floor(self.credit["requests"] + 1e-9)
         return covered * self.request_share if covered >= 1 else None
+
+    def jump_size(self, caller_id: str, callers: Iterable[str], now: float) -> int:
+        """Requests the caller may take from the priority credit at once, whatever the
+        buckets' schedule and the fair share among callers (0: it may not jump)."""
+        if self.jump_cap(caller_id, callers, now) is None:
+            return 0
+        return math.floor(self.credit["requests"] + 1e-9)
 
     def entitled_cap(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
         """Shares of ``rate * W`` the caller's client may still take (``None``: no cap).

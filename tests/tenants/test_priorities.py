@@ -24,9 +24,10 @@ class TenantLimiter(InProcessLimiter):
         return lease
 
 
-def lease_client(vt, limiter, name, priority="default", weight=1.0):
+def lease_client(vt, limiter, name, priority="default", weight=1.0, caller=0):
     tenant = Tenant(name, parse_priority(priority), weight)
-    return LeaseClient(limiter, f"caller-0@{name}", clock=vt.clock, sleep=vt.sleep, tenant=tenant)
+    caller_id = f"caller-{caller}@{name}"
+    return LeaseClient(limiter, caller_id, clock=vt.clock, sleep=vt.sleep, tenant=tenant)
 
 
 async def saturating(vt, client, sent, workers=40, latency=0.2):
@@ -62,15 +63,18 @@ async def one_per_second(vt, client, sent, waits, latency=0.2, start=0.0):
     await client.close()
 
 
-async def batch_and_interactive(interactive_priority, notebook_start=0.0):
+async def batch_and_interactive(interactive_priority, notebook_start=0.0, batch_callers=1):
     vt = VirtualTime()
     limiter = TenantLimiter(vt, rpm=RPM)
-    batch = lease_client(vt, limiter, "batch-job", "batch")
+    batch = [
+        lease_client(vt, limiter, "batch-job", "batch", caller=i) for i in range(batch_callers)
+    ]
     notebook = lease_client(vt, limiter, "notebook", interactive_priority)
     batch_sent, notebook_sent, waits = [], [], []
+    workers = 40 // batch_callers
     await vt.run(
         asyncio.gather(
-            saturating(vt, batch, batch_sent),
+            *(saturating(vt, caller, batch_sent, workers=workers) for caller in batch),
             one_per_second(vt, notebook, notebook_sent, waits, start=notebook_start),
         )
     )
@@ -148,9 +152,10 @@ async def test_a_lower_class_takes_everything_the_higher_one_leaves() -> None:
 
 async def test_a_notebook_joining_a_saturating_batch_jumps_the_queue_from_its_first_prompt():
     # The batch alone keeps a standing credit of one request: the notebook's first prompt
-    # (a class the limiter has not seen yet) is not queued behind the batch's schedule.
+    # (a class the limiter has not seen yet) is not queued behind the batch's schedule,
+    # nor refused for its fair share among the batch's four callers.
     batch_sent, notebook_sent, waits = await batch_and_interactive(
-        "interactive", notebook_start=3.0
+        "interactive", notebook_start=3.0, batch_callers=4
     )
     assert len(waits) >= 15
     assert waits[-1] <= 0.02, waits[-5:]
