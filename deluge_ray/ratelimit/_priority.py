@@ -34,21 +34,24 @@ request of a higher class would wait behind lower-class grants already made. Whi
 higher class is active, each lower-class grant of cost ``c`` (per bucket) is charged
 ``c * (1 + rho)`` and the surplus ``c * rho`` goes into a *priority credit*, while the
 credit is below ``max(u1, rho * rate)`` (``u1`` the cost of one higher-class request: the
-surcharge stops there); a grant to the highest active class whose cost
-the credit covers is paid from it and starts at once. ``rho`` is twice the share of the
+surcharge stops there); a grant to the highest active class is paid from it and starts at
+once when, in each bucket, the credit covers its cost or the bucket has room for it now
+(that bucket then pays: a limit far from binding needs no credit), the credit in one at
+least. ``rho`` is twice the share of the
 rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]``
 (4 % .. 5 %: at less, one jump a second outran the refill), so what is held back follows
 what they use. A jump sends now what the lower classes' schedule leaves room for a little
 later, so for a moment the rate is
 exceeded by at most the credit: one request, or ``0.05 * rate``, which a provider's
 one-second window absorbs. Once no other class is present (competing, or granted anything
-within ``W``), the credit goes back to the bucket except a *standing credit* of one jump
-(one request of ``t`` tokens, the latest higher-class request's or else the class's own),
+within ``W``), the credit goes back to the bucket except a *standing credit* of
+``max(u1, min_reserve * rate)`` per bucket (with the first higher-class request yet to
+come, ``u1`` is one request and no tokens: the token part is ``min_reserve * rate``),
 which a lone class of clients (callers naming a client) fills by ``rho = min_reserve`` of
 its grants and never spends itself:
 the first request of a class arriving above it (a notebook's first prompt beside a batch
 job) jumps the queue at once, instead of waiting behind the schedule reserved ahead.
-It holds back one request once per jump, never a rate. A caller of the highest of several
+It holds back ``min_reserve`` of one second's rate once per jump, never a rate. A caller of the highest of several
 classes that is not saturating is granted ``floor(credit)`` requests at most, and at
 least when it asks for them, while the credit holds one or more
 (:meth:`PriorityBook.jump_cap`, :meth:`PriorityBook.jump_size`): whatever the buckets'
@@ -334,15 +337,19 @@ class PriorityBook:
         # Only clients keep a standing credit: a caller naming none keeps the plain pacing.
         standing = caller_id in self.tenants
         if not several:
-            if self.jump_unit["tokens"] == 0.0:
-                self.jump_unit["tokens"] = float(t)  # until a higher class shows its own
             for name, bucket, _ in costs:  # one jump is kept for a newcomer; the rest is rate
-                excess = self.credit[name] - (self.jump_unit[name] if standing else 0.0)
+                excess = self.credit[name] - (self._standing(name, bucket) if standing else 0.0)
                 if excess > 0:
                     bucket.credit(excess)
                     self.credit[name] -= excess
-        # The highest class jumps the queue when the credit held for it covers the grant.
-        from_credit = several and not below_top and all(self.credit[nm] >= c for nm, _, c in costs)
+        # The highest class jumps the queue when, in every bucket, the credit held for it
+        # covers the grant or the bucket itself has room for it now (a limit far away).
+        from_credit = (
+            several
+            and not below_top
+            and any(self.credit[nm] >= c for nm, _, c in costs)
+            and all(self.credit[nm] >= c or b.level >= c for nm, b, c in costs)
+        )
         if several and not below_top:
             self.jump_unit = {"requests": 1.0, "tokens": float(t)}  # what one jump costs
         if below_top:
@@ -354,18 +361,27 @@ class PriorityBook:
             rate = bucket.rate
             span = max(span, cost / rate)
             if from_credit:
-                self.credit[name] -= cost
+                if bucket.level >= cost:
+                    bucket.level -= cost  # room now: the credit is kept for the next jump
+                else:
+                    self.credit[name] -= cost
                 ends_in = max(ends_in, cost / rate)
                 continue
             ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
             bucket.level -= cost
             # The credit never exceeds one jump or rho * rate: jumps are what overrun the
             # rate for a moment, so that bounds the overrun.
-            most = max(self.jump_unit[name], rho * rate) if several else self.jump_unit[name]
+            most = (
+                max(self.jump_unit[name], rho * rate) if several else self._standing(name, bucket)
+            )
             surplus = min(cost * rho, max(0.0, most - self.credit[name])) if rho else 0.0
             self.credit[name] += surplus
             bucket.level -= surplus
         return ends_in, span
+
+    def _standing(self, name: str, bucket) -> float:
+        """The standing credit a lone class keeps in one bucket (see the module doc)."""
+        return max(self.jump_unit[name], self._min_reserve * bucket.rate)
 
     def reserve_fraction(self, level: int, now: float) -> float:
         """``rho``: the share held back from ``level`` for the classes above it."""

@@ -30,10 +30,10 @@ def lease_client(vt, limiter, name, priority="default", weight=1.0, caller=0):
     return LeaseClient(limiter, caller_id, clock=vt.clock, sleep=vt.sleep, tenant=tenant)
 
 
-async def saturating(vt, client, sent, workers=40, latency=0.2):
+async def saturating(vt, client, sent, workers=40, latency=0.2, tokens=0):
     async def worker():
         while True:
-            permit = await client.acquire(0)
+            permit = await client.acquire(tokens)
             if vt.now >= SECONDS:
                 client.complete(permit)
                 return
@@ -45,10 +45,10 @@ async def saturating(vt, client, sent, workers=40, latency=0.2):
     await client.close()
 
 
-async def one_per_second(vt, client, sent, waits, latency=0.2, start=0.0):
+async def one_per_second(vt, client, sent, waits, latency=0.2, start=0.0, tokens=0):
     async def one():
         asked = vt.now
-        permit = await client.acquire(0)
+        permit = await client.acquire(tokens)
         waits.append(vt.now - asked)
         sent.append(vt.now)
         await vt.sleep(latency)
@@ -63,9 +63,11 @@ async def one_per_second(vt, client, sent, waits, latency=0.2, start=0.0):
     await client.close()
 
 
-async def batch_and_interactive(interactive_priority, notebook_start=0.0, batch_callers=1):
+async def batch_and_interactive(
+    interactive_priority, notebook_start=0.0, batch_callers=1, tpm=None, tokens=(0, 0)
+):
     vt = VirtualTime()
-    limiter = TenantLimiter(vt, rpm=RPM)
+    limiter = TenantLimiter(vt, rpm=RPM, tpm=tpm)
     batch = [
         lease_client(vt, limiter, "batch-job", "batch", caller=i) for i in range(batch_callers)
     ]
@@ -74,8 +76,13 @@ async def batch_and_interactive(interactive_priority, notebook_start=0.0, batch_
     workers = 40 // batch_callers
     await vt.run(
         asyncio.gather(
-            *(saturating(vt, caller, batch_sent, workers=workers) for caller in batch),
-            one_per_second(vt, notebook, notebook_sent, waits, start=notebook_start),
+            *(
+                saturating(vt, caller, batch_sent, workers=workers, tokens=tokens[0])
+                for caller in batch
+            ),
+            one_per_second(
+                vt, notebook, notebook_sent, waits, start=notebook_start, tokens=tokens[1]
+            ),
         )
     )
     return batch_sent, notebook_sent, sorted(waits)
@@ -153,9 +160,14 @@ async def test_a_lower_class_takes_everything_the_higher_one_leaves() -> None:
 async def test_a_notebook_joining_a_saturating_batch_jumps_the_queue_from_its_first_prompt():
     # The batch alone keeps a standing credit of one request: the notebook's first prompt
     # (a class the limiter has not seen yet) is not queued behind the batch's schedule,
-    # nor refused for its fair share among the batch's four callers.
+    # nor refused for its fair share among the batch's four callers, nor held back for
+    # being larger than the batch's requests (a token limit far out of the way).
     batch_sent, notebook_sent, waits = await batch_and_interactive(
-        "interactive", notebook_start=3.0, batch_callers=4
+        "interactive",
+        notebook_start=3.0,
+        batch_callers=4,
+        tpm=10_000_000_000,
+        tokens=(300, 900),
     )
     assert len(waits) >= 15
     assert waits[-1] <= 0.02, waits[-5:]
