@@ -10,6 +10,9 @@ import pytest
 import ray
 
 from deluge_ray.client._spend_gate import SpendGate
+from deluge_ray.mock import Reply, RequestView
+from deluge_ray.models import get_model
+from deluge_ray.ratelimit._budget import worst_case_cost
 from tests.support.clients import mock_fixtures
 
 MINI = "gpt-4.1-mini"
@@ -75,3 +78,63 @@ def test_a_key_budget_caps_every_client_of_the_key(mock, make_client, monkeypatc
             break
         time.sleep(0.02)
     assert spent == pytest.approx(actual, rel=1e-6, abs=1e-12)
+
+
+def square(x: int) -> int:
+    """Square a number."""
+    return x * x
+
+
+def always_a_tool_call(view: RequestView) -> Reply:
+    """A model that never stops calling tools: only a budget (or max_rounds) ends its loops."""
+    return Reply.tool_call("square", {"x": 2})
+
+
+def _client_spend(client) -> float:
+    """The client's own spend as its budget's limiter knows it (settles are sent without
+    waiting for an answer: poll until two reads agree; the time it takes is not asserted)."""
+    limiter = client._routes[0].limiter
+    client_id = client.tenancy.tenant.client_id
+    last = None
+    for _ in range(500):
+        status = ray.get(limiter.status.remote())
+        spent = next(c.spend_usd for c in status.clients if c.client_id == client_id)
+        if spent == last:
+            return spent
+        last = spent
+        time.sleep(0.02)
+    return last
+
+
+async def test_a_client_budget_ends_agent_loops_in_subagents_and_on_the_driver(
+    mock, make_client, monkeypatch
+) -> None:
+    from deluge_ray.agents._swarm import process_agent_loops_async
+    from deluge_ray.tool import Tool
+
+    monkeypatch.setenv("OPENAI_API_KEY", f"sk-agent-budget-{uuid.uuid4().hex}")
+    mock.script("*", always_a_tool_call)
+    worst = worst_case_cost(get_model(MINI), 110)
+    budget = 2.5 * worst
+    client = make_client(MINI, budget_usd=budget)
+    tools = [Tool.from_function(square)]
+
+    sent_before = mock.stats()["requests"]
+    results = await process_agent_loops_async(
+        client, ["loop a", "loop b", "loop c"], tools=tools, max_rounds=100, num_actors=1
+    )
+    sent = mock.stats()["requests"] - sent_before
+    assert all(r.is_error and "budget_usd" in r.error_message for _, r in results)
+    # every call sent is an assistant turn of a loop: none after a loop's stop; more than
+    # the budget's worst cases were sent (refunds made room), never beyond the budget
+    assert sent == sum(m.role == "assistant" for conv, _ in results for m in conv.messages)
+    assert sent > 2
+    spent = _client_spend(client)
+    assert budget - 3 * worst < spent <= budget
+
+    # the driver's loops share the budget the swarm spent: the first call is not sent
+    sent_before = mock.stats()["requests"]
+    conv, resp = await client.run_agent_loop("square it", tools=tools, max_rounds=100)
+    assert resp.is_error and "budget_usd" in resp.error_message
+    assert mock.stats()["requests"] == sent_before
+    assert not any(m.role == "assistant" for m in conv.messages)
