@@ -389,6 +389,7 @@ def run_budget(quick: bool, address: str) -> dict[str, Any]:
 
 def run(quick: bool = False) -> dict[str, Any]:
     duration = 12 if quick else 60
+    machine = C.machine_info()  # the load average before the run, as the table says
     ray, address = _start_ray()
     try:
         env = {"RAY_ADDRESS": address}
@@ -412,7 +413,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     report = {
         "benchmark": "tenants",
         "quick": quick,
-        "machine": C.machine_info(),
+        "machine": machine,
         "config": {
             "limit_rpm": LIMIT_RPM,
             "burst_seconds": 1.0,
@@ -479,10 +480,13 @@ def markdown(report: dict[str, Any]) -> str:
          f"<= ${bud['one_lease_usd'] or 0:.6f}", _met(bud["within_one_lease"])],
     ]  # fmt: skip
     budget_rows = [
-        ["budget X (USD)", f"{bud['budget_usd']:.6f}"],
+        [f"budget X (USD; {bud['budget_in_worst_cases']} worst cases of one prompt)",
+         f"{bud['budget_usd']:.6f}"],
         ["spent, counted on the mock's tokens (USD)", f"{bud['spent_on_mock_usd']:.6f}"],
         ["spent, % of X", bud["spent_pct_of_budget"]],
-        ["one lease at worst case (USD)", f"{bud['one_lease_usd'] or 0:.6f}"],
+        ["one prompt at worst case (USD)", f"{bud['one_prompt_worst_case_usd']:.6f}"],
+        [f"one lease ({bud['lease_block_requests']} requests) at worst case (USD)",
+         f"{bud['one_lease_usd'] or 0:.6f}"],
         ["prompts sent / stopped by the budget / asked", f"{bud['done']} / "
          f"{bud['stopped_by_budget']} / {bud['prompts']}"],
         ["requests the mock received", bud["mock_requests"]],
