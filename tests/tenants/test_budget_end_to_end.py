@@ -9,7 +9,6 @@ import uuid
 import pytest
 import ray
 
-from deluge_ray.client._spend_gate import SpendGate
 from deluge_ray.mock import Reply, RequestView
 from deluge_ray.models import get_model
 from deluge_ray.ratelimit._budget import worst_case_cost
@@ -20,20 +19,18 @@ MINI = "gpt-4.1-mini"
 mock_server, mock, make_client = mock_fixtures(2, model=MINI, max_new_tokens=100)
 
 
-def worst_case(client, tokens: int = 110) -> float:
-    """About one short prompt's worst-case cost: ~10 prompt tokens + max_new_tokens=100."""
-    return SpendGate.cost(client._routes, tokens)
+def worst_case(tokens: int = 110) -> float:
+    """About one short prompt's worst-case cost: ~10 prompt tokens + max_new_tokens=100
+    (what ``SpendGate.cost`` reserves for it)."""
+    return worst_case_cost(get_model(MINI), tokens)
 
 
 def test_a_client_budget_stops_the_remaining_prompts_before_they_are_sent(
     mock, make_client, monkeypatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", f"sk-budget-{uuid.uuid4().hex}")
-    probe = make_client(MINI)
-    first = probe.process_prompts_sync(["price me"], show_progress=False)[0]
-    assert not first.is_error
     sent_before = mock.stats()["requests"]
-    worst = worst_case(probe)
+    worst = worst_case()
     budget = 1.5 * worst
     client = make_client(MINI, budget_usd=budget)
     out = client.process_prompts_sync([f"prompt {i}" for i in range(30)], show_progress=False)
@@ -52,9 +49,7 @@ def test_a_client_budget_stops_the_remaining_prompts_before_they_are_sent(
 
 def test_a_key_budget_caps_every_client_of_the_key(mock, make_client, monkeypatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", f"sk-keybudget-{uuid.uuid4().hex}")
-    probe = make_client(MINI)
-    probe.process_prompts_sync(["price me"], show_progress=False)
-    cap = 1.5 * worst_case(probe)
+    cap = 1.5 * worst_case()
     one = make_client(MINI, key_budget_usd=cap, priority="batch")
     two = make_client(MINI, key_budget_usd=cap, priority="interactive")
     out_one = one.process_prompts_sync([f"job one {i}" for i in range(3)], show_progress=False)
@@ -66,7 +61,7 @@ def test_a_key_budget_caps_every_client_of_the_key(mock, make_client, monkeypatc
     # the second job went on while refunds made room, and stopped within one worst case
     # of what was left of the key's budget after the first job
     spent_both = sum(r.cost or 0.0 for r in out_one + done_two)
-    assert cap - worst_case(probe) < spent_both <= cap
+    assert cap - worst_case() < spent_both <= cap
     # one ledger for the key: it holds what both clients actually spent
     # (refunds are sent without waiting for an answer: poll until the last one is in; the
     # time it takes is not asserted)
@@ -114,7 +109,7 @@ async def test_a_client_budget_ends_agent_loops_in_subagents_and_on_the_driver(
 
     monkeypatch.setenv("OPENAI_API_KEY", f"sk-agent-budget-{uuid.uuid4().hex}")
     mock.script("*", always_a_tool_call)
-    worst = worst_case_cost(get_model(MINI), 110)
+    worst = worst_case()
     budget = 1.5 * worst
     client = make_client(MINI, budget_usd=budget)
     tools = [Tool.from_function(square)]
