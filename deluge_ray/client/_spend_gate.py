@@ -51,6 +51,7 @@ class SpendGate:
         self._local = SpendLedger() if tenancy.budget_usd is not None else None
         self._client_id = tenancy.tenant.client_id  # the limiters' status shows spend by client
         self._outstanding = 0.0  # dollars this gate reserved and has not settled yet
+        self._spent_here = 0.0  # of the client's own budget, by this process (see admit)
         self._waiters: list[asyncio.Future] = []
 
     @property
@@ -87,8 +88,11 @@ class SpendGate:
                 assert self._local is not None
                 ok = self._local.reserve(costs, cap=args[0], window=math.inf)
                 return ok, self._local.spent(math.inf)
-            scope = "client" if math.isinf(args[1]) else "key"
-            return await lim.reserve_spend.remote(costs, *args, scope=scope)
+            if not math.isinf(args[1]):
+                return await lim.reserve_spend.remote(costs, *args)
+            # What this process spent: a restarted limiter's new ledger starts from it.
+            here = self._spent_here
+            return await lim.reserve_spend.remote(costs, *args, scope="client", spent_here=here)
 
         answers = await asyncio.gather(*(reserve(lim, args) for _, lim, args in ledgers))
         reasons: list[str | None] = [None] * len(costs)
@@ -101,7 +105,9 @@ class SpendGate:
             back = sum(c for c, ok, r in zip(costs, admitted, reasons, strict=True) if ok and r)
             if back:
                 self._settle_one(lim, args, back, 0.0)
-        self._outstanding += sum(c for c, r in zip(costs, reasons, strict=True) if r is None)
+        admitted = sum(c for c, r in zip(costs, reasons, strict=True) if r is None)
+        self._outstanding += admitted
+        self._spent_here += admitted
         if self._outstanding > 0:
             reasons = [HOLD if r is not None else None for r in reasons]
         return reasons
@@ -122,6 +128,7 @@ class SpendGate:
         if reserved or actual:
             for _, lim, args in self._ledgers(routes):
                 self._settle_one(lim, args, reserved, actual)
+        self._spent_here += actual - reserved
         self._outstanding = max(0.0, self._outstanding - reserved)
         if self._outstanding < 1e-12:
             self._outstanding = 0.0

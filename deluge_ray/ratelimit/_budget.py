@@ -158,7 +158,10 @@ class ClientLedgers:
     A client's model calls may come from its driver and from the SubAgent actors of its
     swarms, in other processes: the one ledger they all reserve against lives in a shared
     actor, the RateLimiter of the client's first route (in memory: a client's budget lasts
-    as long as the client, so it is not written to disk). Each ledger's spend is also
+    as long as the client, so it is not written to disk). Each process says what it has
+    spent itself (``spent_here``) with every reservation, and a ledger the limiter does
+    not know (a restarted limiter's) starts from that: a restart forgets at most what the
+    *other* processes of the client spent. Each ledger's spend is also
     noted in the limiter's status book (``note_own_spend``), for ``deluge-ray status``
     and the ``deluge_ray_client_budget_remaining_usd`` gauge.
 
@@ -171,10 +174,19 @@ class ClientLedgers:
         self._ledgers: dict[str, tuple[SpendLedger, float]] = {}  # client -> (ledger, cap)
 
     def reserve(
-        self, client_id: str, costs: list[float], cap: float, book: object = None
+        self,
+        client_id: str,
+        costs: list[float],
+        cap: float,
+        book: object = None,
+        spent_here: float = 0.0,
     ) -> tuple[list[bool], float]:
         """Reserve ``costs`` in the client's ledger (cap: the latest one asked with)."""
-        ledger = self._ledgers.get(client_id, (SpendLedger(), cap))[0]
+        if client_id not in self._ledgers:
+            fresh = SpendLedger()
+            fresh.reserve([max(0.0, spent_here)], cap=math.inf, window=math.inf)
+            self._ledgers[client_id] = (fresh, cap)
+        ledger = self._ledgers[client_id][0]
         self._ledgers[client_id] = (ledger, cap)
         admitted = ledger.reserve(costs, cap=cap, window=math.inf)
         spent = ledger.spent(math.inf)

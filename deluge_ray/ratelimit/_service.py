@@ -99,16 +99,18 @@ class LimiterService:
         window_seconds: float,
         client_id: str = "",
         scope: str = "key",
+        spent_here: float = 0.0,
     ) -> tuple[list[bool], float]:
         """Reserve worst-case ``costs`` against the key's budget of ``cap_usd`` per window.
 
         Returns which were admitted and the dollars spent or reserved in the window
         (see :mod:`deluge_ray.ratelimit._budget`; the cap is the caller's, last one wins).
         ``client_id`` names the client reserving, for the status. ``scope="client"``
-        reserves against that client's own budget instead (see ``ClientLedgers``).
+        reserves against that client's own budget instead (see ``ClientLedgers``; with
+        ``spent_here``, what the asking process has spent of it).
         """
         if scope == "client":
-            return self._clients.reserve(client_id, costs, cap_usd, self._book)
+            return self._clients.reserve(client_id, costs, cap_usd, self._book, spent_here)
         ledger = self._spend()
         admitted = ledger.reserve(costs, cap=cap_usd, window=window_seconds)
         self._key_budget = (cap_usd, window_seconds)
