@@ -14,7 +14,8 @@ negative) is recorded when the answer comes: so what a crash forgets is only ref
 a ledger that comes back counts the requests in flight as fully spent (conservative).
 
 Where it is kept. A client's own budget (``LLMClient(budget_usd=...)``) lives in memory
-in its engine: a client is one process. A key's budget (``key_budget_usd`` over
+in the RateLimiter of the client's first key (:class:`ClientLedgers`), because its driver
+and the SubAgents of its swarms, other processes, all reserve against it. A key's budget (``key_budget_usd`` over
 ``key_budget_window``) lives in the key's ``RateLimiter`` actor, which writes every amount
 to the SQLite file :func:`spend_file_path` on its node (one row per minute), so the spend
 survives a limiter restart on that node (Ray restarts an actor on any live node; a restart
