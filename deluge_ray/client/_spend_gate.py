@@ -31,6 +31,9 @@ from ._tenancy import Tenancy
 
 __all__ = ["HOLD", "BudgetedModel", "SpendGate"]
 
+# Settles a gate remembers, to wait for before its next reservation (see ``admit``).
+_SETTLES_KEPT = 64
+
 #: The reason :meth:`SpendGate.admit` gives a prompt that must wait for refunds.
 HOLD = "hold: the budget may have room once the answers in flight are settled"
 
@@ -53,6 +56,7 @@ class SpendGate:
         self._outstanding = 0.0  # dollars this gate reserved and has not settled yet
         self._spent_here = 0.0  # of the client's own budget, by this process (see admit)
         self._waiters: list[asyncio.Future] = []
+        self._settling: list[Any] = []  # settles sent to limiters and not yet applied
 
     @property
     def active(self) -> bool:
@@ -82,6 +86,11 @@ class SpendGate:
     async def admit(self, routes: Any, costs: list[float]) -> list[str | None]:
         """For each cost: ``None`` (reserved in every budget), :data:`HOLD`, or why not."""
         ledgers = self._ledgers(routes)
+        if self._settling:
+            # A refund must be in its ledger before the reservation it makes room for: an
+            # actor may run two calls of one caller out of order.
+            settling, self._settling = self._settling, []
+            await asyncio.gather(*settling, return_exceptions=True)
 
         async def reserve(lim: Any, args: tuple) -> tuple[list[bool], float]:
             if lim is None:
@@ -118,7 +127,9 @@ class SpendGate:
             self._local.settle(reserved=reserved, actual=actual)
         else:
             scope = "client" if math.isinf(args[1]) else "key"
-            lim.settle_spend.remote(reserved, actual, self._client_id, scope=scope)
+            ref = lim.settle_spend.remote(reserved, actual, self._client_id, scope=scope)
+            self._settling.append(ref)
+            del self._settling[:-_SETTLES_KEPT]  # older ones are long applied
 
     def settle(self, routes: Any, reserved: float, actual: float) -> None:
         """Replace ``reserved`` dollars by ``actual`` in every budget (fire and forget).
