@@ -20,6 +20,7 @@ import ray
 
 from deluge_ray.agents._host import LoopHost
 from deluge_ray.agents._records import LoopJob, SwarmSetup, pack_events
+from deluge_ray.metrics import swarm_metrics
 
 __all__ = ["SubAgent"]
 
@@ -30,21 +31,27 @@ class SubAgent:
 
     def __init__(self, agent_id: str) -> None:
         self._host = LoopHost(agent_id)
+        self._metrics: dict = {}  # swarm id -> its model calls' recorder (None: metrics off)
 
     async def configure(self, setup: SwarmSetup) -> str:
         """Keep ``setup`` (spec, tools, limits) for the loops of ``setup.swarm_id``."""
         self._host.configure(setup)
+        self._metrics[setup.swarm_id] = swarm_metrics(setup)
         return self._host.host_id
 
     async def run_loops(self, swarm_id: str, jobs: list[LoopJob]):
         """Run ``jobs``; yield lists of ``LoopEvent``, packed (``pack_events``), until every
         loop has finished."""
+        metrics = self._metrics.get(swarm_id)
         async for events in self._host.run_loops(swarm_id, jobs):
+            if metrics is not None:  # one record per batch of events, not per model call
+                metrics.record(events)
             yield pack_events(events)
 
     async def forget(self, swarm_id: str) -> None:
         """Drop a swarm's setup (and its tool copies)."""
         self._host.forget(swarm_id)
+        self._metrics.pop(swarm_id, None)
 
     async def ping(self) -> str:
         """Liveness check; returns the agent id."""

@@ -18,12 +18,19 @@ client's name, where it helps):
 - ``deluge_ray_latency_seconds`` (histogram; ``model``): from the caller receiving a
   prompt to its answer (lease wait and retries included)
 
+The model calls of swarm loops, made in SubAgent actors, are recorded there with the same
+counters (not ``deluge_ray_requests`` and the latency histogram: a loop's calls are
+reported per round, not per request): once per batch of loop events the actor streams
+back (:class:`SwarmMetrics`, from ``actors/sub_agent.py``).
+
 Recorded by each RateLimiter every :data:`LIMITER_TICK_S` seconds (tag ``limiter``, the
 actor name, which holds a key *fingerprint*, never a key): ``deluge_ray_limiter_level``
 (requests in the bucket; negative: promised ahead), ``deluge_ray_limiter_in_flight``,
 ``deluge_ray_limiter_cooldown_seconds``, ``deluge_ray_limiter_request_rate`` (net requests
 per minute), ``deluge_ray_limiter_effective_rpm`` and
-``deluge_ray_limiter_budget_remaining_usd`` (the key budget, when one is set).
+``deluge_ray_limiter_budget_remaining_usd`` (the key budget, when one is set) and
+``deluge_ray_client_budget_remaining_usd`` (tag ``client``, the client's name: the own
+budget, ``budget_usd``, of each client whose budget that limiter keeps).
 
 Nothing is recorded when metrics cannot be exported: without Ray's default extras
 (``pip install 'deluge-ray[metrics]'``), outside a Ray worker or driver, or with
@@ -45,9 +52,11 @@ __all__ = [
     "METRIC_NAMES",
     "LimiterGauges",
     "ResultMetrics",
+    "SwarmMetrics",
     "limiter_gauges",
     "metrics_available",
     "result_metrics",
+    "swarm_metrics",
 ]
 
 LIMITER_TICK_S = 5.0  # how often a limiter records its gauges (Prometheus scrapes ~15 s)
@@ -182,6 +191,54 @@ def result_metrics(batch: Any) -> ResultMetrics | None:
     return ResultMetrics(batch) if metrics_available() else None
 
 
+class SwarmMetrics:
+    """Records the model calls of one swarm's loops in a SubAgent, per batch of events."""
+
+    def __init__(self, setup: Any) -> None:
+        route = setup.spec.routes[0]
+        self._model = route.model.id  # a checkpoint carries no response to name it
+        self._client = _client_name(setup.spec)
+
+    def record(self, events: list[Any]) -> None:
+        """Record one batch of ``LoopEvent`` s (their ``spent``); never raises."""
+        with contextlib.suppress(Exception):
+            self._record(events)
+
+    def _record(self, events: list[Any]) -> None:
+        totals = {"http": 0, "limited": 0, "retries": 0, "cost": 0.0}
+        tokens = dict.fromkeys(TOKEN_KINDS, 0)
+        for event in events:
+            spent = event.spent
+            totals["http"] += spent.requests_sent
+            totals["limited"] += spent.rate_limited
+            totals["retries"] += spent.retries
+            totals["cost"] += spent.cost
+            for kind in TOKEN_KINDS:
+                tokens[kind] += getattr(spent.usage, f"{kind}_tokens", 0) or 0
+        model = {"model": self._model}
+        for metric, amount in (
+            ("deluge_ray_http_requests", totals["http"]),
+            ("deluge_ray_rate_limited", totals["limited"]),
+            ("deluge_ray_retries", totals["retries"]),
+        ):
+            if amount:
+                _instrument("counter", metric, _DESCRIPTIONS[metric], ("model",)).inc(amount, model)
+        for kind, amount in tokens.items():
+            if amount:
+                tags = ("kind", "model")
+                counter = _instrument("counter", "deluge_ray_tokens", _DESCRIPTIONS["deluge_ray_tokens"], tags)  # fmt: skip
+                counter.inc(amount, {"kind": kind, **model})
+        if totals["cost"]:
+            tags = ("client", "model")
+            counter = _instrument("counter", "deluge_ray_cost_usd", _DESCRIPTIONS["deluge_ray_cost_usd"], tags)  # fmt: skip
+            counter.inc(totals["cost"], {"client": self._client, **model})
+
+
+def swarm_metrics(setup: Any) -> SwarmMetrics | None:
+    """A recorder for a swarm's model calls in a SubAgent, or ``None`` when metrics are off."""
+    return SwarmMetrics(setup) if metrics_available() else None
+
+
 class LimiterGauges:
     """The gauges one RateLimiter sets on its tick (tag ``limiter``: its actor name)."""
 
@@ -192,6 +249,9 @@ class LimiterGauges:
         "deluge_ray_limiter_request_rate": "Net requests per minute over the last minute",
         "deluge_ray_limiter_effective_rpm": "Requests-per-minute limit in force",
         "deluge_ray_limiter_budget_remaining_usd": "US dollars left in the key budget",
+    }
+    CLIENT_GAUGES = {
+        "deluge_ray_client_budget_remaining_usd": "US dollars left in a client's own budget",
     }
 
     def __init__(self, limiter: str) -> None:
@@ -214,9 +274,20 @@ class LimiterGauges:
         for name, value in values.items():
             if value is not None:
                 _instrument("gauge", name, self.GAUGES[name], ("limiter",)).set(value, self._tags)
+        name = "deluge_ray_client_budget_remaining_usd"
+        for client in status.clients:
+            if client.budget_usd is not None and client.spend_usd is not None:
+                remaining = max(0.0, client.budget_usd - client.spend_usd)
+                gauge = _instrument("gauge", name, self.CLIENT_GAUGES[name], ("client",))
+                gauge.set(remaining, {"client": client.name})
 
 
-METRIC_NAMES = (*_DESCRIPTIONS, "deluge_ray_latency_seconds", *LimiterGauges.GAUGES)
+METRIC_NAMES = (
+    *_DESCRIPTIONS,
+    "deluge_ray_latency_seconds",
+    *LimiterGauges.GAUGES,
+    *LimiterGauges.CLIENT_GAUGES,
+)
 """Every metric deluge_ray records (before Ray's ``ray_`` prefix and type suffixes)."""
 
 

@@ -62,6 +62,8 @@ class AgentContext:
     #: none), and the request key a cache built with ``include_request_params`` wants.
     cache: Any = None
     request_key: str = ""
+    #: The client's tenancy (priority, budgets): SubAgents check its budgets.
+    tenancy: Any = None
 
 
 def as_agent_context(source: Any) -> AgentContext:

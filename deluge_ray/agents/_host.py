@@ -98,8 +98,10 @@ class _Swarm:
     """One configured swarm on this host: its setup, model call and concurrency limit."""
 
     def __init__(self, setup: SwarmSetup, model: _InProcessModel) -> None:
+        from ..client._spend_gate import budgeted_model  # the driver's budget rules, here too
+
         self.setup = setup
-        self.model = model
+        self.model = budgeted_model(model, setup.tenancy)
         self.semaphore = asyncio.Semaphore(setup.max_concurrent)
         self.cache_io = None
         if setup.cache is not None:

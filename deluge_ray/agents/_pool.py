@@ -247,6 +247,7 @@ class SubAgentPool:
             tool_timeout=self._options.tool_timeout,
             cache=_shippable_cache(context.cache),
             request_key=context.request_key,
+            tenancy=context.tenancy,
         )
         await asyncio.gather(*(self._new_slot() for _ in range(self._num_actors)))
 

@@ -44,6 +44,9 @@ class SwarmSetup:
     #: The client's cache (``None``: none), and the request key it may want.
     cache: Any = None
     request_key: str = ""
+    #: The client's tenancy: with a budget, each model call is checked against it first
+    #: (``client._spend_gate.budgeted_model``); ``None`` or no budget: no check.
+    tenancy: Any = None
 
 
 @dataclass

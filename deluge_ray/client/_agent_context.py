@@ -88,4 +88,5 @@ def build_agent_context(client: LLMClient, fleet: SubAgentFleet | None = None) -
         fleet=fleet,
         cache=client.cache,
         request_key=make_request_key(client.model_names, client.sampling_params),
+        tenancy=client.tenancy,
     )

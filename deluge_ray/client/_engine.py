@@ -44,7 +44,7 @@ from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
 from ._cache_io import CacheIO
 from ._dispatcher import Dispatcher
 from ._progress import ProgressDisplay
-from ._spend_gate import SpendGate
+from ._spend_gate import HOLD, SpendGate
 from ._starter import StarterPool
 from ._tracker import StatusTracker
 
@@ -117,6 +117,7 @@ class Engine:
         self._max_outstanding = max_outstanding
         self._spend_gate = spend_gate if spend_gate is not None and spend_gate.active else None
         self._reserved_usd: dict[tuple[int, int], float] = {}  # (id(job), index) -> dollars
+        self._held: list[tuple[Job, int]] = []  # prompts waiting for a budget's refunds
         self._pool: Any = None
         self._dispatcher: Dispatcher | None = None
         self._intake: list[Job] = []
@@ -211,7 +212,6 @@ class Engine:
         return self._dispatcher
 
     async def _take_in(self, jobs: list[Job]) -> None:
-        dispatcher = self._ensure_dispatcher()
         slots = []
         for job in jobs:
             for i in range(len(job.conversations)):
@@ -221,11 +221,17 @@ class Engine:
             hits = await self._cache_io.lookup([job.conversations[i] for job, i in slots])
         else:
             hits = [None] * len(slots)
+        await self._admit(slots, hits)
+
+    async def _admit(self, slots: list[tuple[Job, int]], hits: list[Any]) -> None:
+        dispatcher = self._ensure_dispatcher()
         budget = self._token_budget()
         entries = []
         stopped = await self._reserve_spend(slots, hits, budget)
         for (job, i), hit in zip(slots, hits, strict=True):
-            if hit is not None:
+            if stopped.get((id(job), i)) == HOLD:  # waits for refunds: admitted again later
+                self._held.append((job, i))
+            elif hit is not None:
                 hit.local_cache_hit = True
                 self._finish(job, i, hit, counts_usage=False)
             elif job.estimates[i] > budget:
@@ -243,7 +249,7 @@ class Engine:
                 dedup_key = (job.fingerprints[i], job.spec.spec_id)
                 entries.append((item, dedup_key, (job, i)))
         dispatcher.submit(entries)
-        for job in jobs:
+        for job in {id(job): job for job, _ in slots}.values():
             job.tracker.set_in_flight(dispatcher.in_flight)
             job.display.refresh()
 
@@ -333,6 +339,10 @@ class Engine:
         if self._spend_gate is not None:
             for routes, reserved, actual in spend.values():  # one settle per spec and batch
                 self._spend_gate.settle(routes, reserved, actual)
+            if self._held and spend:  # a refund may have made room for the held prompts
+                held, self._held = self._held, []
+                task = self._loop.create_task(self._admit(held, [None] * len(held)))
+                task.add_done_callback(_raise_in_loop)
         in_flight = self._dispatcher.in_flight if self._dispatcher else 0
         for job in touched.values():
             job.tracker.set_in_flight(in_flight)

@@ -14,7 +14,8 @@ negative) is recorded when the answer comes: so what a crash forgets is only ref
 a ledger that comes back counts the requests in flight as fully spent (conservative).
 
 Where it is kept. A client's own budget (``LLMClient(budget_usd=...)``) lives in memory
-in its engine: a client is one process. A key's budget (``key_budget_usd`` over
+in the RateLimiter of the client's first key (:class:`ClientLedgers`), because its driver
+and the SubAgents of its swarms, other processes, all reserve against it. A key's budget (``key_budget_usd`` over
 ``key_budget_window``) lives in the key's ``RateLimiter`` actor, which writes every amount
 to the SQLite file :func:`spend_file_path` on its node (one row per minute), so the spend
 survives a limiter restart on that node (Ray restarts an actor on any live node; a restart
@@ -39,7 +40,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-__all__ = ["SpendLedger", "budget_message", "spend_file_path", "worst_case_cost"]
+__all__ = [
+    "ClientLedgers",
+    "SpendLedger",
+    "budget_message",
+    "spend_file_path",
+    "worst_case_cost",
+]
 
 _BUCKET_SECONDS = 60.0  # the ledger keeps one amount per minute
 
@@ -144,3 +151,55 @@ class SpendLedger:
         """Replace ``reserved`` dollars by the ``actual`` cost (a refund, usually)."""
         with self._lock:
             self._record(actual - reserved)
+
+
+class ClientLedgers:
+    """Clients' own budgets (``budget_usd``), kept by the limiter of the client's first key.
+
+    A client's model calls may come from its driver and from the SubAgent actors of its
+    swarms, in other processes: the one ledger they all reserve against lives in a shared
+    actor, the RateLimiter of the client's first route (in memory: a client's budget lasts
+    as long as the client, so it is not written to disk). Each process says what it has
+    spent itself (``spent_here``) with every reservation, and a ledger the limiter does
+    not know (a restarted limiter's) starts from that: a restart forgets at most what the
+    *other* processes of the client spent. Each ledger's spend is also
+    noted in the limiter's status book (``note_own_spend``), for ``deluge-ray status``
+    and the ``deluge_ray_client_budget_remaining_usd`` gauge.
+
+    >>> ledgers = ClientLedgers()
+    >>> ledgers.reserve("client-1", [0.4, 0.4, 0.4], 1.0)
+    ([True, True, False], 0.8)
+    """
+
+    def __init__(self) -> None:
+        self._ledgers: dict[str, tuple[SpendLedger, float]] = {}  # client -> (ledger, cap)
+
+    def reserve(
+        self,
+        client_id: str,
+        costs: list[float],
+        cap: float,
+        book: object = None,
+        spent_here: float = 0.0,
+    ) -> tuple[list[bool], float]:
+        """Reserve ``costs`` in the client's ledger (cap: the latest one asked with)."""
+        if client_id not in self._ledgers:
+            fresh = SpendLedger()
+            fresh.reserve([max(0.0, spent_here)], cap=math.inf, window=math.inf)
+            self._ledgers[client_id] = (fresh, cap)
+        ledger = self._ledgers[client_id][0]
+        self._ledgers[client_id] = (ledger, cap)
+        admitted = ledger.reserve(costs, cap=cap, window=math.inf)
+        spent = ledger.spent(math.inf)
+        if book is not None:
+            book.note_own_spend(client_id, spent, cap)  # type: ignore[attr-defined]
+        return admitted, spent
+
+    def settle(self, client_id: str, reserved: float, actual: float, book: object = None) -> None:
+        """Replace the client's ``reserved`` dollars by the ``actual`` cost."""
+        if client_id not in self._ledgers:
+            return  # a limiter restarted since the reservation: nothing to settle
+        ledger, cap = self._ledgers[client_id]
+        ledger.settle(reserved=reserved, actual=actual)
+        if book is not None:
+            book.note_own_spend(client_id, ledger.spent(math.inf), cap)  # type: ignore[attr-defined]

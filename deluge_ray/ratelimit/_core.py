@@ -163,10 +163,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Lease", "LimiterCore", "UsageReport"]
 
-# Requests a client held to its share may still take when nobody is hungry (see
-# ``_priority``): holding it back then would leave quota idle.
-IDLE_GUARD_REQUESTS = 1
-
 
 def _check_limit(name: str, value: float | None) -> None:
     if value is not None and not value > 0:
@@ -491,7 +487,8 @@ class LimiterCore:
         avail = min(b.available(unit, horizon) for b, unit in buckets)
         fair = avail if k == 1 else avail // k
         need = max(1, min(want_requests, block // 2))
-        self._priorities.idle_guard = per_request * IDLE_GUARD_REQUESTS
+        self._priorities.request_share = per_request
+        fair = max(fair, self._priorities.jump_size(caller_id, self._callers, now))
         cap = self._priorities.cap_for(caller_id, self._callers, now)
         if cap is not None and per_request > 0:
             # Another client is below its entitlement and takes what we leave: take no

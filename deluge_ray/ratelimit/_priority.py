@@ -34,14 +34,30 @@ request of a higher class would wait behind lower-class grants already made. Whi
 higher class is active, each lower-class grant of cost ``c`` (per bucket) is charged
 ``c * (1 + rho)`` and the surplus ``c * rho`` goes into a *priority credit*, while the
 credit is below ``max(u1, rho * rate)`` (``u1`` the cost of one higher-class request: the
-surcharge stops there); a grant to the highest active class whose cost
-the credit covers is paid from it and starts at once. ``rho`` is twice the share of the
+surcharge stops there); a grant to the highest active class is paid from it and starts at
+once when, in each bucket, the credit covers its cost or the bucket has room for it now
+(that bucket then pays: a limit far from binding needs no credit), the credit in one at
+least. ``rho`` is twice the share of the
 rate the higher classes used over ``W``, clamped to ``[min_reserve, max_reserve]``
-(2 % .. 5 %), so what is held back follows what they use. A jump sends now what the
-lower classes' schedule leaves room for a little later, so for a moment the rate is
+(4 % .. 5 %: at less, one jump a second outran the refill), so what is held back follows
+what they use. A jump sends now what the lower classes' schedule leaves room for a little
+later, so for a moment the rate is
 exceeded by at most the credit: one request, or ``0.05 * rate``, which a provider's
-one-second window absorbs. The credit goes back to the
-bucket once no other class is present (competing, or granted anything within ``W``).
+one-second window absorbs. Once no other class is present (competing, or granted anything
+within ``W``), the credit goes back to the bucket except a *standing credit* of
+``max(u1, min_reserve * rate)`` per bucket (with the first higher-class request yet to
+come, ``u1`` is one request and no tokens: the token part is ``min_reserve * rate``),
+which a lone class of clients (callers naming a client) fills by ``rho = min_reserve`` of
+its grants and never spends itself:
+the first request of a class arriving above it (a notebook's first prompt beside a batch
+job) jumps the queue at once, instead of waiting behind the schedule reserved ahead.
+It holds back ``min_reserve`` of one second's rate once per jump, never a rate. A caller of the highest of several
+classes that is not saturating is granted ``floor(credit)`` requests at most, and at
+least when it asks for them, while the credit holds one or more
+(:meth:`PriorityBook.jump_cap`, :meth:`PriorityBook.jump_size`): whatever the buckets'
+schedule ahead and the fair share among the callers (a batch job's many callers would
+otherwise leave it none), a lease the credit covers jumps, where a larger one would wait
+whole behind the schedule.
 
 >>> parse_priority("interactive"), parse_priority(7)
 (2, 7)
@@ -49,6 +65,7 @@ bucket once no other class is present (competing, or granted anything within ``W
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,6 +80,10 @@ __all__ = [
     "tenant_caller_id",
     "water_fill",
 ]
+
+# Requests a client held to its share may still take when nobody is hungry: holding it
+# back then would leave quota idle.
+IDLE_GUARD_REQUESTS = 1
 
 # Named classes and their levels; integers may be used directly (higher goes first).
 PRIORITY_CLASSES = {"interactive": 2, "default": 1, "batch": 0}
@@ -155,7 +176,7 @@ class PriorityBook:
         *,
         window: float = 2.0,
         floor_fraction: float = 0.05,
-        min_reserve: float = 0.02,
+        min_reserve: float = 0.04,
         max_reserve: float = 0.05,
     ) -> None:
         if not 0 <= floor_fraction < 1:
@@ -168,7 +189,7 @@ class PriorityBook:
         self.asked: dict[str, float] = {}  # caller -> its latest ask, as a share of rate * W
         self.credit = {"requests": 0.0, "tokens": 0.0}
         self.jump_unit = {"requests": 1.0, "tokens": 0.0}  # one higher-class request's cost
-        self.idle_guard = 0.0  # share a held client may always take (set by the core)
+        self.request_share = 0.0  # one request of the current lease's size (set by the core)
         # (time, level, client key, share of rate * window) of every recent grant
         self._grants: deque[tuple[float, int, str, float]] = deque()
 
@@ -254,6 +275,35 @@ class PriorityBook:
         return given
 
     def cap_for(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
+        """Shares of ``rate * W`` the caller may take now (``None``: no cap): its
+        entitlement's (:meth:`entitled_cap`), and a jump's (:meth:`jump_cap`)."""
+        callers = list(callers)
+        caps = [self.entitled_cap(caller_id, callers, now), self.jump_cap(caller_id, callers, now)]
+        known = [cap for cap in caps if cap is not None]
+        return min(known) if known else None
+
+    def jump_cap(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
+        """What the priority credit covers, for a caller of the highest of several classes
+        that is not saturating (a notebook's few prompts): its lease is cut to what can
+        jump the queue at once, rather than wait whole behind the schedule. ``None``
+        otherwise, or when the credit holds less than one request."""
+        if self.saturating.get(caller_id, False) or caller_id not in self.tenants:
+            return None
+        level = self.tenant_of(caller_id).level
+        levels = self.levels_present(callers, now) | {level}
+        if len(levels) < 2 or level < max(levels):
+            return None
+        covered = math.floor(self.credit["requests"] + 1e-9)
+        return covered * self.request_share if covered >= 1 else None
+
+    def jump_size(self, caller_id: str, callers: Iterable[str], now: float) -> int:
+        """Requests the caller may take from the priority credit at once, whatever the
+        buckets' schedule and the fair share among callers (0: it may not jump)."""
+        if self.jump_cap(caller_id, callers, now) is None:
+            return 0
+        return math.floor(self.credit["requests"] + 1e-9)
+
+    def entitled_cap(self, caller_id: str, callers: Iterable[str], now: float) -> float | None:
         """Shares of ``rate * W`` the caller's client may still take (``None``: no cap).
 
         A client is held to its entitlement only while another active client is *hungry*
@@ -273,7 +323,7 @@ class PriorityBook:
         left = entitled.get(mine, 0.0) - used.get(mine, 0.0)
         if not any(used.get(x, 0.0) < entitled.get(x, 0.0) for x in saturating):
             # Nobody hungry: still held near its share, but never refused outright.
-            return max(left, self.idle_guard)
+            return max(left, self.request_share * IDLE_GUARD_REQUESTS)
         return left
 
     def charge(self, caller_id: str, callers: Iterable[str], costs, t: int, now: float):
@@ -284,32 +334,54 @@ class PriorityBook:
         levels = self.levels_present(callers, now) | {mine}
         below_top = mine < max(levels)
         several = len(levels) > 1
+        # Only clients keep a standing credit: a caller naming none keeps the plain pacing.
+        standing = caller_id in self.tenants
         if not several:
-            for name, bucket, _ in costs:  # nobody to hold credit for: it is rate again
-                bucket.credit(self.credit[name])
-                self.credit[name] = 0.0
-        # The highest class jumps the queue when the credit held for it covers the grant.
-        from_credit = several and not below_top and all(self.credit[nm] >= c for nm, _, c in costs)
+            for name, bucket, _ in costs:  # one jump is kept for a newcomer; the rest is rate
+                excess = self.credit[name] - (self._standing(name, bucket) if standing else 0.0)
+                if excess > 0:
+                    bucket.credit(excess)
+                    self.credit[name] -= excess
+        # The highest class jumps the queue when, in every bucket, the credit held for it
+        # covers the grant or the bucket itself has room for it now (a limit far away).
+        from_credit = (
+            several
+            and not below_top
+            and any(self.credit[nm] >= c for nm, _, c in costs)
+            and all(self.credit[nm] >= c or b.level >= c for nm, b, c in costs)
+        )
         if several and not below_top:
             self.jump_unit = {"requests": 1.0, "tokens": float(t)}  # what one jump costs
-        rho = self.reserve_fraction(mine, now) if below_top else 0.0
+        if below_top:
+            rho = self.reserve_fraction(mine, now)
+        else:  # alone: fill the standing credit of one jump; top of several: hold nothing
+            rho = 0.0 if several or not standing else self._min_reserve
         ends_in, span = 0.0, 0.0
         for name, bucket, cost in costs:
             rate = bucket.rate
             span = max(span, cost / rate)
             if from_credit:
-                self.credit[name] -= cost
+                if bucket.level >= cost:
+                    bucket.level -= cost  # room now: the credit is kept for the next jump
+                else:
+                    self.credit[name] -= cost
                 ends_in = max(ends_in, cost / rate)
                 continue
             ends_in = max(ends_in, cost / rate, (cost - bucket.level) / rate)
             bucket.level -= cost
             # The credit never exceeds one jump or rho * rate: jumps are what overrun the
             # rate for a moment, so that bounds the overrun.
-            most = max(self.jump_unit[name], rho * rate)
+            most = (
+                max(self.jump_unit[name], rho * rate) if several else self._standing(name, bucket)
+            )
             surplus = min(cost * rho, max(0.0, most - self.credit[name])) if rho else 0.0
             self.credit[name] += surplus
             bucket.level -= surplus
         return ends_in, span
+
+    def _standing(self, name: str, bucket) -> float:
+        """The standing credit a lone class keeps in one bucket (see the module doc)."""
+        return max(self.jump_unit[name], self._min_reserve * bucket.rate)
 
     def reserve_fraction(self, level: int, now: float) -> float:
         """``rho``: the share held back from ``level`` for the classes above it."""

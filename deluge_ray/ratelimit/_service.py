@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._budget import SpendLedger
+from ._budget import ClientLedgers, SpendLedger
 from ._core import LimiterCore
 from ._holders import CHECK_SECONDS, HolderBook
 from ._priority import Tenant
@@ -75,6 +75,7 @@ class LimiterService:
         # What ``status`` reports; noted as leases pass, never consulted by a grant.
         self._book = StatusBook(clock=options.get("clock", time.monotonic))
         self._key_budget: tuple[float, float] | None = None  # (cap, window) last asked for
+        self._clients = ClientLedgers()  # clients' own budgets, shared by their processes
         self._gauges, self._tick_s = gauges, tick_s
         self._ticker: asyncio.Task | None = None
 
@@ -103,14 +104,24 @@ class LimiterService:
         return lease
 
     async def reserve_spend(
-        self, costs: list[float], cap_usd: float, window_seconds: float, client_id: str = ""
+        self,
+        costs: list[float],
+        cap_usd: float,
+        window_seconds: float,
+        client_id: str = "",
+        scope: str = "key",
+        spent_here: float = 0.0,
     ) -> tuple[list[bool], float]:
         """Reserve worst-case ``costs`` against the key's budget of ``cap_usd`` per window.
 
         Returns which were admitted and the dollars spent or reserved in the window
         (see :mod:`deluge_ray.ratelimit._budget`; the cap is the caller's, last one wins).
-        ``client_id`` names the client reserving, for the status.
+        ``client_id`` names the client reserving, for the status. ``scope="client"``
+        reserves against that client's own budget instead (see ``ClientLedgers``; with
+        ``spent_here``, what the asking process has spent of it).
         """
+        if scope == "client":
+            return self._clients.reserve(client_id, costs, cap_usd, self._book, spent_here)
         ledger = self._spend()
         admitted = ledger.reserve(costs, cap=cap_usd, window=window_seconds)
         self._key_budget = (cap_usd, window_seconds)
@@ -120,9 +131,11 @@ class LimiterService:
         return admitted, ledger.spent(window_seconds)
 
     async def settle_spend(
-        self, reserved_usd: float, actual_usd: float, client_id: str = ""
+        self, reserved_usd: float, actual_usd: float, client_id: str = "", scope: str = "key"
     ) -> None:
         """Replace reserved dollars by what the requests actually cost."""
+        if scope == "client":
+            return self._clients.settle(client_id, reserved_usd, actual_usd, self._book)
         self._spend().settle(reserved=reserved_usd, actual=actual_usd)
         self._book.note_spend(client_id, actual_usd - reserved_usd)
 

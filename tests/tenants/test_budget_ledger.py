@@ -64,3 +64,30 @@ def test_the_spend_file_sits_beside_the_cache_files(monkeypatch, tmp_path) -> No
     path = spend_file_path("limiter:openai:0123456789ab")
     assert path.startswith(str(tmp_path))
     assert "sk-" not in path
+
+
+def test_a_client_budget_kept_by_a_limiter_survives_its_restart_as_the_process_saw_it() -> None:
+    import math
+
+    def service() -> LimiterService:
+        return LimiterService(rpm=600, tpm=None, max_concurrent=None, clock=lambda: 0.0)
+
+    first = service()
+    admitted, spent = asyncio.run(
+        first.reserve_spend([0.4, 0.4], 1.0, math.inf, "client-1", scope="client")
+    )
+    assert admitted == [True, True] and spent == 0.8
+    asyncio.run(first.settle_spend(0.8, 0.3, "client-1", scope="client"))
+    # the process has spent 0.3 of it; a restarted limiter starts the client's ledger there
+    restarted = service()
+    admitted, spent = asyncio.run(
+        restarted.reserve_spend([0.5, 0.5], 1.0, math.inf, "client-1", "client", 0.3)
+    )
+    assert admitted == [True, False] and spent == 0.8
+    # a ledger the limiter knows ignores what one process says it spent
+    admitted, spent = asyncio.run(
+        restarted.reserve_spend([0.1], 1.0, math.inf, "client-1", "client", 0.0)
+    )
+    assert admitted == [True] and round(spent, 9) == 0.9
+    # and the key's own ledger is a different one
+    assert asyncio.run(restarted.key_spend(math.inf)) == 0.0

@@ -1,9 +1,11 @@
 """deluge_ray's metrics reach Prometheus through Ray's own pipeline.
 
 A subprocess (Ray allows one ``ray.init`` per process, and the session cluster has no
-metrics port) starts a Ray node with a metrics export port, runs a small batch on the
-mock and scrapes the node's Prometheus endpoint until the batch's counters are there; the
-test checks the scraped requests and tokens against what the batch's responses say.
+metrics port) starts a Ray node with a metrics export port, runs a small batch and a
+small swarm (its model calls made in a SubAgent actor) on the mock with a client budget,
+and scrapes the node's Prometheus endpoint until their counters are there; the test
+checks the scraped requests and tokens against what the responses say, and the client's
+budget gauge.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 MINI = "gpt-4.1-mini"
 CLIENT = "metrics-probe"
 PROMPTS = 8
+LOOPS = 2  # one round each: the mock answers with text
+BUDGET = 5.0
 RPM = 60_000
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,15 +83,22 @@ def _job(port: int) -> None:
             num_callers=1,
             max_new_tokens=20,
             max_requests_per_minute=RPM,
+            budget_usd=BUDGET,
         )
         out = client.process_prompts_sync(
             [f"metric prompt {i}" for i in range(PROMPTS)], show_progress=False
         )
+        loops = client.process_agent_loops_sync(
+            [f"metric loop {i}" for i in range(LOOPS)], num_actors=1, show_progress=False
+        )
+        swarm = [r for _, r in loops]
         expected = {
             "ok": sum(1 for r in out if not r.is_error),
-            "input": sum(r.usage.input_tokens for r in out if r.usage),
-            "output": sum(r.usage.output_tokens for r in out if r.usage),
+            "swarm_ok": sum(1 for r in swarm if not r.is_error),
+            "input": sum(r.usage.input_tokens for r in out + swarm if r.usage),
+            "output": sum(r.usage.output_tokens for r in out + swarm if r.usage),
             "cost": sum(r.cost or 0.0 for r in out),
+            "swarm_cost": sum(r.cost or 0.0 for r in swarm),
             "limiter": client._routes[0].limiter_name,
         }
         # Recording is asynchronous (the node's agent reports every 500 ms here): scrape
@@ -96,8 +107,10 @@ def _job(port: int) -> None:
         for _ in range(120):
             samples = scrape(port)
             done = total(samples, "deluge_ray_requests_total", client=CLIENT) >= PROMPTS
+            sent = total(samples, "deluge_ray_http_requests_total") >= PROMPTS + LOOPS
             gauge = total(samples, "deluge_ray_limiter_effective_rpm", limiter=expected["limiter"])
-            if done and gauge:
+            budget = total(samples, "deluge_ray_client_budget_remaining_usd", client=CLIENT)
+            if done and sent and gauge and budget:
                 break
             time.sleep(0.25)
         client.shutdown()
@@ -146,16 +159,22 @@ def test_a_small_batch_shows_up_on_the_prometheus_endpoint() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     expected, samples = report["expected"], report["samples"]
-    assert expected["ok"] == PROMPTS
+    assert expected["ok"] == PROMPTS and expected["swarm_ok"] == LOOPS
 
     answered = total(samples, "deluge_ray_requests_total", client=CLIENT, model=MINI)
     assert answered == PROMPTS
     assert total(samples, "deluge_ray_requests_total", outcome="error") == 0
-    assert total(samples, "deluge_ray_http_requests_total", model=MINI) == PROMPTS
+    # the swarm's model calls, made in a SubAgent, are counted too (one record per batch)
+    assert total(samples, "deluge_ray_http_requests_total", model=MINI) == PROMPTS + LOOPS
     assert total(samples, "deluge_ray_tokens_total", kind="input") == expected["input"]
     assert total(samples, "deluge_ray_tokens_total", kind="output") == expected["output"]
     cost = total(samples, "deluge_ray_cost_usd_total", client=CLIENT)
-    assert abs(cost - expected["cost"]) <= 1e-9 + 1e-6 * expected["cost"]
+    spent = expected["cost"] + expected["swarm_cost"]
+    assert abs(cost - spent) <= 1e-9 + 1e-6 * spent
     assert total(samples, "deluge_ray_latency_seconds_count", model=MINI) == PROMPTS
     limiter = expected["limiter"]
     assert total(samples, "deluge_ray_limiter_effective_rpm", limiter=limiter) == RPM
+    # the client's own budget: less than the whole (its spend is counted), more than what
+    # the batch and swarm could cost at their worst
+    remaining = total(samples, "deluge_ray_client_budget_remaining_usd", client=CLIENT)
+    assert BUDGET - 0.01 < remaining < BUDGET
