@@ -52,10 +52,10 @@ def ray_data(ray_cluster):
 
 @pytest.fixture
 def make_client(ray_data, mock, own_key):
-    # Every test on a key (so a limiter) of its own, ended with it: Ray Data kills the
-    # stage's actors when a job ends, and the slots they held stay taken at the limiter for
-    # its slot_reclaim_seconds (120 s). On the key other modules share, that stalled later
-    # tests (70 s for two prompts in the engine tests).
+    # Every test on a key (so a limiter) of its own, ended with it: a test that stops a job
+    # part-way has Ray Data kill actors with requests in flight, whose slots stay taken at
+    # the limiter for its slot_reclaim_seconds (120 s). On the key other modules share,
+    # that stalled later tests (70 s for two prompts in the engine tests).
     yield from client_builder(MINI)
 
 
@@ -243,7 +243,7 @@ def test_bad_options_fail_before_any_request(mock, make_client, ray_data):
 def test_the_stage_draws_capacity_from_the_clients_named_limiter(
     mock, own_key, make_client, ray_data
 ):
-    client = make_client()
+    client = make_client(max_concurrent_requests=50)
     (warm,) = client.process_prompts_sync(["warm up"], show_progress=False)
     assert not warm.is_error
     limiter = client._routes[0].limiter
@@ -253,7 +253,13 @@ def test_the_stage_draws_capacity_from_the_clients_named_limiter(
         ray_data.from_items([{"id": i, "prompt": f"limited {i}"} for i in range(120)]),
         batch_size=40,
         max_actors=1,
-    )
+    ).materialize()
+    # Ray Data killed the stage's actors as the job ended. Anything they still held would
+    # stay taken at the limiter for its slot_reclaim_seconds (120 s), and every other
+    # client of the key would crawl for two minutes after a dataset job: they hold nothing.
+    status = ray.get(limiter.status.remote())
+    assert (status.in_flight, status.free_slots) == (0, 50)
+    assert [c.slots_held for c in status.clients] == [0] * len(status.clients)
     assert not any(r["is_error"] for r in out.take_all())
     after = ray.get(limiter.stats.remote())
     # Every one of the 120 requests was granted by the client's own limiter, in leases of
