@@ -21,7 +21,8 @@ actor when the pool shrinks), without a call the actor could answer. A killed ac
 concurrency slots and unused leased requests would stay taken at the RateLimiter until its
 ``slot_reclaim_seconds`` (two minutes during which every other client of the key crawls).
 So whenever an actor's last batch in flight ends, it gives everything back to its limiters
-before returning the batch: an actor Ray Data can kill holds nothing.
+and closes its HTTP session before returning the batch: an actor Ray Data can kill holds
+nothing, and its end prints nothing.
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ class DatasetCaller:
             self._batches_in_flight -= 1
             if self._batches_in_flight == 0:
                 # Before the batch is handed back: once Ray Data has it, it may kill us.
-                await self._transport.release_leases()
+                # The HTTP session closes too, else its teardown logs "Unclosed client
+                # session" errors; the next batch opens another (once per idle spell).
+                await self._transport.close()
 
     async def _answer(self, batch: Any) -> Any:
         stage = self._stage

@@ -110,7 +110,8 @@ class ProviderTransport:
 
     async def close(self) -> None:
         """Close the session and give unused lease capacity back to the limiters."""
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        # Detached first: a request starting while it closes opens a new session.
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
         await self.release_leases()
