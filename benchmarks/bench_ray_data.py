@@ -43,6 +43,7 @@ LIMIT_RPS = LIMIT_RPM / 60
 LATENCY_MS = 200
 ACTOR_MARKER = "DatasetCaller"
 SCALE_ACTORS = 2
+SCALE_BLOCK_ROWS = 10_000
 #: ray.data.llm's HTTP processor as run: a fixed pool of ``concurrency`` actors (a tuple: an
 #: int lets the pool start at one actor and grow), ``batch_size``, ``qps``, ``max_retries`` and
 #: CPUs per actor (its ``http_request_stage`` option). See RAY_LLM_TRIED for why.
@@ -252,7 +253,10 @@ def deluge_ray_scale(params: dict[str, Any]) -> dict[str, Any]:
         out_dir = tempfile.mkdtemp(prefix="bench-ray-data-", dir=params.get("tmp_dir"))
         _check_disk(out_dir, n)
         try:
-            ds = ray.data.range(n).map_batches(
+            # Blocks of at most SCALE_BLOCK_ROWS rows: with Ray's default (4 blocks on 2
+            # CPUs) a block is a quarter of the run, and the pool never grows past one actor.
+            blocks = max(4, -(-n // SCALE_BLOCK_ROWS))
+            ds = ray.data.range(n, override_num_blocks=blocks).map_batches(
                 lambda b: {"id": b["id"], "prompt": [f"row {i}" for i in b["id"]]}
             )
             sampler = ProcessMemory(ACTOR_MARKER)
