@@ -155,7 +155,7 @@ class ProcessMemory(threading.Thread):
         self._scan()
 
 
-#: Disk one output row may take, with room to spare: measured ~115 bytes per row of Parquet
+#: Disk one output row may take, with room to spare: measured ~27 bytes per row of Parquet
 #: (snappy) for these prompts and replies, plus what Ray may spill while it writes.
 DISK_BYTES_PER_ROW = 1_000
 
