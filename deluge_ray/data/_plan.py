@@ -18,6 +18,8 @@ see, or a :class:`~deluge_ray.cache.DistributedDictCache` over a CacheActor.
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +27,7 @@ from ..agents._loop import supports_native_mcp
 from ..api_requests._common import output_schema_dict
 from ..cache import make_request_key
 from ..client._options import check_service_tier
+from ..client._ray_output import debug_enabled
 from ..client._routes import build_routes, read_keys
 from ..client._runtime import ensure_ray
 from ..client._specs import CallSettings
@@ -68,6 +71,29 @@ def _import_ray_data() -> Any:
     return ray.data
 
 
+def _restart_args(map_batches: Any) -> dict[str, Any]:
+    """No actor restarts on a one-node cluster (unless ``DELUGE_RAY_DEBUG`` is set).
+
+    A restart is what carries a stage through the loss of a node. With one node there is
+    none to survive, and Ray's actor pools pass their constructor arguments through the
+    object store, for which Ray logs an error line per restartable actor it creates
+    ("has constructor arguments in the object store and max_restarts > 0"), on the
+    user's terminal. Without restarts a crashed actor fails the job; rerun it: the rows
+    already answered come from the client's cache.
+    """
+    import ray
+
+    takes_remote_args = any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in inspect.signature(map_batches).parameters.values()
+    )
+    if not takes_remote_args or debug_enabled():
+        return {}
+    if sum(1 for node in ray.nodes() if node.get("Alive")) > 1:
+        return {}
+    return {"max_restarts": 0}
+
+
 def check_dataset_columns(columns: Sequence[str], reader: RowReader, added: Sequence[str]) -> None:
     """Refuse a dataset without the prompt column(s), or already holding an output column."""
     missing = [c for c in reader.required_columns if c not in columns]
@@ -101,7 +127,9 @@ def _routes_of(client: LLMClient) -> tuple[ModelRoute, ...]:
         client.max_tokens_per_minute,
         client.max_concurrent_requests,
     )
-    return build_routes(client._models, keys, limits, client._limiter_factory)
+    # The client's tenant too: its priority and name reach the limiter and the metrics.
+    tenant = client.tenancy.tenant_for(client._models.models)
+    return build_routes(client._models, keys, limits, client._limiter_factory, tenant=tenant)
 
 
 def _shippable(name: str, value: Any) -> None:
@@ -240,12 +268,17 @@ def process_dataset(
     )
     if max_actors is not None:
         low, high = min(low, max_actors), max_actors
-    return ds.map_batches(
-        DatasetCaller,
-        fn_constructor_args=(stage,),
-        batch_size=batch_size,
-        batch_format="pyarrow",
-        zero_copy_batch=True,
-        compute=ray_data.ActorPoolStrategy(min_size=low, max_size=high),
-        num_cpus=num_cpus,
-    )
+    with warnings.catch_warnings():
+        # Ray 2.60 names no parameter for max_restarts and warns that its keyword form
+        # will go: a warning about our call, not the user's.
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
+        return ds.map_batches(
+            DatasetCaller,
+            fn_constructor_args=(stage,),
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            zero_copy_batch=True,
+            compute=ray_data.ActorPoolStrategy(min_size=low, max_size=high),
+            num_cpus=num_cpus,
+            **_restart_args(ds.map_batches),
+        )

@@ -12,7 +12,17 @@ exceeds the whole token budget, answer what the client's cache already holds, se
 rest concurrently (identical prompts of a batch once), write the new answers to the cache,
 apply the client's ``postprocess``, and append the result columns. Nothing outlives the
 batch, so an actor's memory does not grow with the dataset. A row never raises: every path
-ends in a row, with ``is_error`` and ``error_message`` when it failed.
+ends in a row, with ``is_error`` and ``error_message`` when it failed. The sent rows' request
+metrics are recorded once per batch, as a ProviderCaller records its results
+(:mod:`deluge_ray.metrics`).
+
+**Nothing held while idle.** Ray Data kills the pool's actors when a job ends (and an idle
+actor when the pool shrinks), without a call the actor could answer. A killed actor's
+concurrency slots and unused leased requests would stay taken at the RateLimiter until its
+``slot_reclaim_seconds`` (two minutes during which every other client of the key crawls).
+So whenever an actor's last batch in flight ends, it gives everything back to its limiters
+and closes its HTTP session before returning the batch: an actor Ray Data can kill holds
+nothing, and its end prints nothing.
 """
 
 from __future__ import annotations
@@ -27,9 +37,10 @@ from typing import Any
 from ..api_requests.response import APIResponse, apply_postprocess
 from ..client._cache_io import CacheIO
 from ..errors import ConfigurationError
+from ..metrics import ResultMetrics, result_metrics
 from ..prompt import Conversation
 from ..transport._session import ProviderTransport
-from ..transport._work import CallSpec, WorkItem, WorkResult, error_result
+from ..transport._work import CallSpec, WorkBatch, WorkItem, WorkResult, error_result
 from ._columns import ColumnValues
 from ._rows import RowReader
 
@@ -59,6 +70,10 @@ class StageSpec:
         return conversation.count_tokens(self.max_new_tokens) + self.tool_tokens
 
 
+def _ignore(_result: WorkResult) -> None:
+    """The ``emit`` of a metrics recorder's timing: the stage collects results itself."""
+
+
 def _over_budget_message(estimate: int, budget: int) -> str:
     return (
         f"this row needs ~{estimate:,} tokens (prompt + max_new_tokens) but "
@@ -80,9 +95,22 @@ class DatasetCaller:
             CacheIO(stage.cache, request_key=stage.request_key) if stage.cache is not None else None
         )
         self._next_key = 0
+        self._batches_in_flight = 0  # Ray Data runs a few batches of one actor at once
 
     async def __call__(self, batch: Any) -> Any:
         """Answer every row of ``batch`` (a ``pyarrow.Table``); return it with the columns added."""
+        self._batches_in_flight += 1
+        try:
+            return await self._answer(batch)
+        finally:
+            self._batches_in_flight -= 1
+            if self._batches_in_flight == 0:
+                # Before the batch is handed back: once Ray Data has it, it may kill us.
+                # The HTTP session closes too, else its teardown logs "Unclosed client
+                # session" errors; the next batch opens another (once per idle spell).
+                await self._transport.close()
+
+    async def _answer(self, batch: Any) -> Any:
         stage = self._stage
         clash = [name for name in stage.columns if name in batch.column_names]
         if clash:
@@ -158,7 +186,13 @@ class DatasetCaller:
                 unique.append((conversation, estimate))
             waiting.append((index, conversation))
         unwritten: list[tuple[Conversation, APIResponse]] = []
-        results = await asyncio.gather(*(self._run_and_cache(c, e, unwritten) for c, e in unique))
+        items = [self._item(conversation, estimate) for conversation, estimate in unique]
+        metrics = result_metrics(WorkBatch(items, {0: self._stage.call_spec}))
+        results = await asyncio.gather(
+            *(self._run_and_cache(item, unwritten, metrics) for item in items)
+        )
+        if metrics is not None:
+            metrics.record(list(results))  # one record per batch, like a ProviderCaller's list
         if unwritten:
             assert self._cache_io is not None
             await self._cache_io.store(unwritten)
@@ -170,11 +204,15 @@ class DatasetCaller:
                     index, row_conversation, response if n == 0 else copy.copy(response), values
                 )
 
+    def _item(self, conversation: Conversation, estimate: int) -> WorkItem:
+        key, self._next_key = self._next_key, self._next_key + 1
+        return WorkItem(key=key, conversation=conversation, estimated_tokens=estimate, spec_id=0)
+
     async def _run_and_cache(
         self,
-        conversation: Conversation,
-        estimate: int,
+        item: WorkItem,
         unwritten: list[tuple[Conversation, APIResponse]],
+        metrics: ResultMetrics | None,
     ) -> WorkResult:
         """Send one prompt; cache its answer within the next few answers, not at batch end.
 
@@ -182,7 +220,10 @@ class DatasetCaller:
         what makes a killed job cheap to resume: at most ``CACHE_WRITE_GROUP - 1`` answered
         rows per batch are lost with the actor, not the whole batch.
         """
-        result = await self._run_one(conversation, estimate)
+        result = await self._run_one(item)
+        if metrics is not None:
+            metrics.timed(_ignore)(result)  # notes this prompt's latency for the record
+        conversation = item.conversation
         response = result.response
         if self._cache_io is not None and not response.is_error and response.completion:
             # A private copy, taken before postprocess may edit the response in place.
@@ -193,15 +234,13 @@ class DatasetCaller:
                 await self._cache_io.store(group)
         return result
 
-    async def _run_one(self, conversation: Conversation, estimate: int) -> WorkResult:
+    async def _run_one(self, item: WorkItem) -> WorkResult:
         spec = self._stage.call_spec
-        key, self._next_key = self._next_key, self._next_key + 1
-        item = WorkItem(key=key, conversation=conversation, estimated_tokens=estimate, spec_id=0)
         try:
             return await self._runner.run(item, spec)
         except Exception as exc:  # RequestRunner answers every path; this is a bug guard
             return error_result(
-                key,
+                item.key,
                 spec.routes[0],
                 f"internal error in process_dataset: {type(exc).__name__}: {exc}",
             )

@@ -92,15 +92,26 @@ class ProviderTransport:
         headers = lower_headers(outcome.headers)
         return outcome.status, headers, outcome.parsed
 
-    async def close(self) -> None:
-        """Close the session and give unused lease capacity back to the limiters."""
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-        for lease in self._leases_by_limiter.values():
-            if lease is not None and hasattr(lease, "close"):
+    async def release_leases(self) -> None:
+        """Give every limiter back what this actor holds (slots, unused leased capacity).
+
+        For an actor that may be killed once idle (a Ray Data stage's): call it when no
+        request is in flight. The holders are detached first, so a request starting while
+        the last reports travel gets fresh ones instead of a closed one.
+        """
+        leases = [lease for lease in self._leases_by_limiter.values() if lease is not None]
+        self._leases_by_limiter.clear()
+        for lease in leases:
+            if hasattr(lease, "close"):
                 with contextlib.suppress(Exception):
                     result = lease.close()
                     if asyncio.iscoroutine(result):
                         await result
-        self._leases_by_limiter.clear()
+
+    async def close(self) -> None:
+        """Close the session and give unused lease capacity back to the limiters."""
+        # Detached first: a request starting while it closes opens a new session.
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
+        await self.release_leases()

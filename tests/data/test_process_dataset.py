@@ -7,12 +7,16 @@ key of their own: the limiter is named after the key's fingerprint.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import threading
 import time
 import uuid
+import warnings
 from collections import Counter
 
+import pyarrow as pa
 import pytest
 import ray
 from pydantic import BaseModel
@@ -52,10 +56,10 @@ def ray_data(ray_cluster):
 
 @pytest.fixture
 def make_client(ray_data, mock, own_key):
-    # Every test on a key (so a limiter) of its own, ended with it: Ray Data kills the
-    # stage's actors when a job ends, and the slots they held stay taken at the limiter for
-    # its slot_reclaim_seconds (120 s). On the key other modules share, that stalled later
-    # tests (70 s for two prompts in the engine tests).
+    # Every test on a key (so a limiter) of its own, ended with it: a test that stops a job
+    # part-way has Ray Data kill actors with requests in flight, whose slots stay taken at
+    # the limiter for its slot_reclaim_seconds (120 s). On the key other modules share,
+    # that stalled later tests (70 s for two prompts in the engine tests).
     yield from client_builder(MINI)
 
 
@@ -243,7 +247,7 @@ def test_bad_options_fail_before_any_request(mock, make_client, ray_data):
 def test_the_stage_draws_capacity_from_the_clients_named_limiter(
     mock, own_key, make_client, ray_data
 ):
-    client = make_client()
+    client = make_client(max_concurrent_requests=50)
     (warm,) = client.process_prompts_sync(["warm up"], show_progress=False)
     assert not warm.is_error
     limiter = client._routes[0].limiter
@@ -253,7 +257,13 @@ def test_the_stage_draws_capacity_from_the_clients_named_limiter(
         ray_data.from_items([{"id": i, "prompt": f"limited {i}"} for i in range(120)]),
         batch_size=40,
         max_actors=1,
-    )
+    ).materialize()
+    # Ray Data killed the stage's actors as the job ended. Anything they still held would
+    # stay taken at the limiter for its slot_reclaim_seconds (120 s), and every other
+    # client of the key would crawl for two minutes after a dataset job: they hold nothing.
+    status = ray.get(limiter.status.remote())
+    assert (status.in_flight, status.free_slots) == (0, 50)
+    assert [c.slots_held for c in status.clients] == [0] * len(status.clients)
     assert not any(r["is_error"] for r in out.take_all())
     after = ray.get(limiter.stats.remote())
     # Every one of the 120 requests was granted by the client's own limiter, in leases of
@@ -323,3 +333,94 @@ def test_write_parquet_streams_every_row(mock, make_client, ray_data, tmp_path):
     assert sorted(r["id"] for r in rows) == list(range(n))
     assert not any(r["is_error"] for r in rows)
     assert mock.stats()["requests"] == n
+
+
+def test_a_small_job_puts_nothing_of_rays_internals_on_the_terminal(
+    mock, make_client, ray_data, capfd
+):
+    # What reaches the user's terminal from the driver (this process): Ray's own error
+    # lines (an "E" line per restartable actor created with arguments in the object
+    # store), warnings about how the stage is configured, tracebacks of handled faults.
+    client = make_client()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = ray_data.from_items([{"id": i, "prompt": f"quiet {i}"} for i in range(12)])
+        rows = client.process_dataset(ds, batch_size=4, max_actors=1).take_all()
+    assert len(rows) == 12 and not any(r["is_error"] for r in rows)
+    assert [str(w.message) for w in caught if "ray" in w.filename] == []
+    stderr = capfd.readouterr().err
+    noise = [
+        line
+        for line in stderr.splitlines()
+        if re.match(r"^\[[\d\- :,]+ [EWF] \d+ \d+\]", line)  # Ray's C++ error/warning lines
+        or "Unclosed" in line
+        or re.search(r"\s(ERROR|WARNING)\s+\S+:\d+ -- ", line)  # Ray's Python log lines
+    ]
+    # Not this job's: the warning this module asks for (the ray_data fixture turns bars
+    # off), and Ray's late report of an earlier test's killed actors.
+    theirs = ("Progress bars disabled", "Unhandled error")
+    assert [line for line in noise if not any(t in line for t in theirs)] == []
+
+
+def test_the_stage_records_metrics_once_per_batch_and_ends_idle_holding_nothing(
+    mock, own_key, make_client, ray_data, monkeypatch
+):
+    from deluge_ray import metrics
+    from deluge_ray.data._columns import OUTPUT_COLUMNS as COLUMNS
+    from deluge_ray.data._plan import build_stage
+    from deluge_ray.data._rows import RowReader
+    from deluge_ray.data._stage import DatasetCaller
+
+    recorded: dict[str, list[tuple[float, dict]]] = {}
+
+    class Instrument:
+        def __init__(self, name: str) -> None:
+            self.calls = recorded.setdefault(name, [])
+
+        def inc(self, amount, tags):
+            self.calls.append((amount, tags))
+
+        def observe(self, value, tags):
+            self.calls.append((value, tags))
+
+    monkeypatch.setattr(metrics, "_available", True)
+    monkeypatch.setattr(metrics, "_instrument", lambda kind, name, *_: Instrument(name))
+
+    client = make_client(name="tagged", max_concurrent_requests=20)
+    stage = build_stage(
+        client,
+        RowReader(),
+        COLUMNS,
+        tools=None,
+        output_schema=None,
+        cache=None,
+        service_tier=None,
+    )
+    caller = DatasetCaller(stage)
+    prompts = ["m 0", "m 1", "m 0", None, "m 2", "m 3"]  # a duplicate, a bad row: 4 sent
+    table = pa.table({"id": list(range(6)), "prompt": prompts})
+    out = asyncio.run(caller(table)).to_pylist()
+    assert mock.stats()["requests"] == 4
+    sent = [out[i] for i in (0, 1, 4, 5)]
+
+    # One record for the batch: each counter increased once per tag set, by the batch's sum.
+    assert recorded["deluge_ray_requests"] == [
+        (4, {"client": "tagged", "model": MINI, "outcome": "ok"})
+    ]
+    assert recorded["deluge_ray_http_requests"] == [(4, {"model": MINI})]
+    tokens = {tags["kind"]: amount for amount, tags in recorded["deluge_ray_tokens"]}
+    assert tokens["input"] == sum(r["input_tokens"] for r in sent)
+    assert tokens["output"] == sum(r["output_tokens"] for r in sent)
+    ((cost, _),) = recorded["deluge_ray_cost_usd"]
+    assert cost == pytest.approx(sum(r["cost"] for r in sent))
+    assert len(recorded["deluge_ray_latency_seconds"]) == 4
+    assert "deluge_ray_rate_limited" not in recorded  # nothing to add: no zero increments
+
+    # Its last batch done, the actor holds nothing a kill could strand.
+    status = ray.get(
+        ray.get_actor(
+            limiter_name("openai", Secret(own_key)), namespace="deluge_ray"
+        ).status.remote()
+    )
+    assert status.in_flight == 0
+    assert caller._transport._http is None  # closed: its teardown has nothing to report
