@@ -1,11 +1,19 @@
 """The driver side of a swarm: SubAgent actors running loops, and what happens when one dies.
 
-:class:`SubAgentPool` spreads loops over SubAgent actors (least loaded first), keeps each
+:class:`SubAgentPool` spreads loops over SubAgent actors, keeps each
 loop's conversation up to its last checkpoint (:class:`~deluge_ray.agents._checkpoint.LoopProgress`)
 and, when an actor dies, restarts its unfinished loops on the surviving actors (a new
 actor if none survive) from their last completed round (:meth:`SubAgentPool._actor_lost`).
 A loop that loses its actor more than ``MAX_RESTARTS_PER_LOOP`` times is answered with an
 error response. The pool runs on its own loop thread, so any thread or loop may use it.
+
+**Placement.** Actors are started with Ray's ``SPREAD`` strategy, so a cluster's nodes
+share them. Each new loop goes to the actor with the fewest unfinished loops (ties: the one
+given fewest loops so far, see :func:`place`); an actor's count drops as each of its loops
+ends, not when its whole batch does. :meth:`SubAgentPool.add_actors` adds actors to a
+running pool, and since they start empty, the loops started next go to them first. Loops
+started together (one :meth:`~SubAgentPool.start_loops` call, or many calls before the
+pool's thread gets to them) travel as one batch: one stream per actor, not per loop.
 """
 
 from __future__ import annotations
