@@ -330,6 +330,10 @@ class SubAgentPool:
     def _dispatch_pending(self) -> None:
         with self._lock:
             loops, self._pending = self._pending, []
+        if self._closed:  # closed before this batch left: nobody will run it
+            for loop in loops:
+                loop.future.cancel()
+            return
         task = self._loop.create_task(self._dispatch(loops))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
