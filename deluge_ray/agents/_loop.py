@@ -226,7 +226,10 @@ async def execute_tool_calls(
     """Run ``calls`` concurrently; ``(call id, result)`` pairs in call order. Never raises
     for a tool's own failure: the error text is the result (a tool that takes longer than
     ``timeout`` seconds included)."""
-    results = await asyncio.gather(*(_run_one(c, executable, timeout) for c in calls))
+    if len(calls) == 1:  # the usual round: no task (gather makes one per call) to run it
+        results = [await _run_one(calls[0], executable, timeout)]
+    else:
+        results = await asyncio.gather(*(_run_one(c, executable, timeout) for c in calls))
     return [(c.id, r) for c, r in zip(calls, results, strict=True)]
 
 

@@ -1,11 +1,19 @@
 """The driver side of a swarm: SubAgent actors running loops, and what happens when one dies.
 
-:class:`SubAgentPool` spreads loops over SubAgent actors (least loaded first), keeps each
+:class:`SubAgentPool` spreads loops over SubAgent actors, keeps each
 loop's conversation up to its last checkpoint (:class:`~deluge_ray.agents._checkpoint.LoopProgress`)
 and, when an actor dies, restarts its unfinished loops on the surviving actors (a new
 actor if none survive) from their last completed round (:meth:`SubAgentPool._actor_lost`).
 A loop that loses its actor more than ``MAX_RESTARTS_PER_LOOP`` times is answered with an
 error response. The pool runs on its own loop thread, so any thread or loop may use it.
+
+**Placement.** Actors are started with Ray's ``SPREAD`` strategy, so a cluster's nodes
+share them. Each new loop goes to the actor with the fewest unfinished loops (ties: the one
+given fewest loops so far, see :func:`place`); an actor's count drops as each of its loops
+ends, not when its whole batch does. :meth:`SubAgentPool.add_actors` adds actors to a
+running pool, and since they start empty, the loops started next go to them first. Loops
+started together (one :meth:`~SubAgentPool.start_loops` call, or many calls before the
+pool's thread gets to them) travel as one batch: one stream per actor, not per loop.
 """
 
 from __future__ import annotations
@@ -100,7 +108,26 @@ class _Slot:
     handle: Any
     caller_id: str  # the name this actor leases under, for telling limiters it died
     alive: bool = True
-    load: int = 0
+    load: int = 0  # loops placed here and not finished yet
+    placed: int = 0  # loops ever placed here (breaks ties: new actors get work first)
+
+
+def place(count: int, slots: Sequence[_Slot]) -> list[_Slot]:
+    """Choose a slot for each of ``count`` new loops: the least loaded one each time (ties:
+    the one given fewest loops so far, so an actor added mid-swarm takes new loops), and
+    count the loops on the slots chosen.
+
+    >>> a, b = _Slot(0, None, "a", load=2), _Slot(1, None, "b")
+    >>> [slot.caller_id for slot in place(3, [a, b])]
+    ['b', 'b', 'a']
+    """
+    chosen = []
+    for _ in range(count):
+        slot = min(slots, key=lambda s: (s.load, s.placed))
+        slot.load += 1
+        slot.placed += 1
+        chosen.append(slot)
+    return chosen
 
 
 class SubAgentPool:
@@ -157,6 +184,10 @@ class SubAgentPool:
         self._setup: SwarmSetup | None = None
         self._started: asyncio.Future | None = None
         self._tasks: set[asyncio.Task] = set()
+        # Loops started but not yet handed to the pool's thread: loops started together
+        # (a main agent's many start_subagent calls in one round) go out as one batch,
+        # one stream per actor, not one stream per loop.
+        self._pending: list[_Loop] = []
         self._closed = False
         self.restarted_loops = 0
         self._thread = LoopThread("deluge-ray-swarm")
@@ -183,8 +214,22 @@ class SubAgentPool:
                 loop = _Loop(index, copy_conversation(conversation))
                 self._loops[index] = loop
                 loops.append(loop)
-        asyncio.run_coroutine_threadsafe(self._dispatch(loops), self._loop)
+            first = not self._pending
+            self._pending.extend(loops)
+        if first:  # later calls before the pool's thread runs join this batch
+            self._loop.call_soon_threadsafe(self._dispatch_pending)
         return [loop.future for loop in loops]
+
+    def add_actors(self, count: int = 1) -> list[Any]:
+        """Start ``count`` more SubAgent actors now (each runs up to the same share of
+        ``max_concurrent_agents`` as the first ones); loops started from now on go to the
+        least loaded actors, so the new ones take them first. Returns their handles."""
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ConfigurationError(f"count must be a positive integer, got {count!r}.")
+        if self._closed:
+            raise ConfigurationError("this SubAgentPool is closed; create a new one")
+        slots = asyncio.run_coroutine_threadsafe(self._add_slots(count), self._loop).result()
+        return [slot.handle for slot in slots]
 
     def rounds_done(self, index: int) -> int:
         """Rounds loop ``index`` has completed, as far as the driver knows."""
@@ -283,6 +328,21 @@ class SubAgentPool:
             ) from exc
         return slot
 
+    def _dispatch_pending(self) -> None:
+        with self._lock:
+            loops, self._pending = self._pending, []
+        if self._closed:  # closed before this batch left: nobody will run it
+            for loop in loops:
+                loop.future.cancel()
+            return
+        task = self._loop.create_task(self._dispatch(loops))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _add_slots(self, count: int) -> list[_Slot]:
+        await self._ensure_started()
+        return list(await asyncio.gather(*(self._new_slot() for _ in range(count))))
+
     async def _dispatch(self, loops: list[_Loop]) -> None:
         try:
             await self._ensure_started()
@@ -298,9 +358,7 @@ class SubAgentPool:
         if not alive:
             alive = [await self._new_slot()]
         shares: dict[int, list[_Loop]] = {}
-        for loop in loops:
-            slot = min(alive, key=lambda s: s.load)  # least loaded: even spread
-            slot.load += 1
+        for loop, slot in zip(loops, place(len(loops), alive), strict=True):
             loop.actor_index = slot.index
             shares.setdefault(slot.index, []).append(loop)
         for slot_index, share in shares.items():
@@ -322,7 +380,6 @@ class SubAgentPool:
             raise
         except Exception as exc:  # actor died (or its call failed): restart what is left
             failure = exc
-        slot.load -= sum(1 for lp in loops if lp.future.done())
         unfinished = [lp for lp in loops if not lp.future.done()]
         if unfinished:
             await self._actor_lost(slot, unfinished, failure)
@@ -368,6 +425,8 @@ class SubAgentPool:
         loop = self._loops[event.index]
         if loop.future.done():
             return
+        if event.final:
+            slot.load -= 1  # at once, so later loops see the actor's real load
         if self._on_event is not None:  # before apply: it needs the messages before
             self._on_event(event, list(loop.conversation.messages))
         loop.apply(event)

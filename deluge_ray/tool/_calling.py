@@ -68,6 +68,24 @@ def malformed_arguments(tool_name: str, raw: Mapping[str, Any] | None) -> str | 
 
 def is_async_callable(func: Any) -> bool:
     """Whether calling ``func`` returns a coroutine (functions, partials, ``async __call__``)."""
+    try:
+        return _is_async_cached(func)
+    except TypeError:  # unhashable callable: work it out each time
+        return _is_async(func)
+
+
+# A tool's callable is asked the same questions on every call of a swarm (thousands of
+# times): its answers are kept for the last few hundred callables (strong references, so
+# an id is never reused for another callable while cached).
+_CALLABLES_KEPT = 256
+
+
+@functools.lru_cache(maxsize=_CALLABLES_KEPT)
+def _is_async_cached(func: Any) -> bool:
+    return _is_async(func)
+
+
+def _is_async(func: Any) -> bool:
     while isinstance(func, functools.partial):
         func = func.func
     if inspect.iscoroutinefunction(func):
@@ -127,9 +145,8 @@ def check_arguments(
             f"Tool {tool_name!r} is missing required argument(s) {', '.join(map(repr, missing))}; "
             f"it was called with {sorted(kwargs) or 'no arguments'}."
         )
-    try:
-        signature = inspect.signature(func)
-    except (TypeError, ValueError):
+    signature = _signature(func)
+    if signature is None:
         return  # builtins and some C callables have no signature; let the call decide
     try:
         signature.bind(**kwargs)
@@ -137,6 +154,27 @@ def check_arguments(
         raise ToolError(
             f"Tool {tool_name!r} cannot be called with {sorted(kwargs)}: {exc}."
         ) from exc
+
+
+def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    """``func``'s signature (``None`` if it has none); ``inspect.signature`` is slow, so
+    it is read once per callable, not once per call."""
+    try:
+        return _signature_cached(func)
+    except TypeError:  # unhashable callable (or no signature): read it now
+        return _read_signature(func)
+
+
+@functools.lru_cache(maxsize=_CALLABLES_KEPT)
+def _signature_cached(func: Callable[..., Any]) -> inspect.Signature | None:
+    return _read_signature(func)
+
+
+def _read_signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
 
 
 def validate_output(tool_name: str, result: Any, schema: dict[str, Any] | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import pytest
@@ -79,3 +80,41 @@ def test_manager_tools_and_refusals(make_client):
     ]
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(manager)
+
+
+def fan_out_script(view: RequestView) -> Reply | str:
+    rounds = [m.tool_results for m in view.messages if m.tool_results]
+    if "nano" in view.model:  # a sub-agent: square its number, then answer
+        n = int(view.messages[0].text.split()[-1])
+        return f"square {rounds[0][0]['content']}" if rounds else Reply.tool_call("sq", {"x": n})
+    if len(rounds) == 0:  # the main model: 60 sub-agents in one reply, then wait for all
+        return Reply.tool_calls([("start_subagent", {"task": f"Square {n}"}) for n in range(60)])
+    if len(rounds) == 1:
+        ids = [json.loads(r["content"])["agent_id"] for r in rounds[0]]
+        return Reply.tool_calls([("wait_for_subagent", {"agent_id": i}) for i in ids])
+    return "; ".join(r["content"] for r in rounds[1])
+
+
+def sq(x: int) -> int:
+    """Square a number."""
+    return x * x
+
+
+async def test_main_model_fans_out_to_60_subagents_on_the_shared_limiter(mock, make_client):
+    mock.script("*", fan_out_script)
+    main = make_client("gpt-4.1-mini", max_new_tokens=4096)  # 60 calls in one reply
+    sub_client = make_client("gpt-4.1-nano")
+    manager = SubAgentManager(
+        sub_client, tools=[Tool.from_function(sq)], max_rounds=3, max_concurrent_agents=60
+    )
+    try:
+        _, resp = await run_agent_loop(
+            main, "Square 0..59", tools=manager.get_tools(), max_rounds=4
+        )
+        assert resp.completion == "; ".join(f"square {n * n}" for n in range(60))
+        assert mock.stats()["requests"] == 3 + 60 * 2  # nothing sent twice, nothing skipped
+        # The sub-loops' 120 model calls leased from the key's limiter, as one client.
+        counted = [c.requests for s in sub_client.limiter_status() for c in s.clients]
+        assert max(counted) >= 120, counted
+    finally:
+        manager.close()

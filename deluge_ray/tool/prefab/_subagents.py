@@ -4,8 +4,16 @@ The manager offers three tools – ``start_subagent(task)``, ``check_subagent(ag
 ``wait_for_subagent(agent_id)`` – and runs each sub-task as an agent loop of ``client``
 (typically a cheaper model) on SubAgent actors (see :mod:`deluge_ray.agents._pool`).
 Sub-loops therefore run in parallel, off the driver, with the sub-tools executing in the
-actors; the manager's own tools run wherever the main loop runs (use it with
+actors, and their model calls share the client's rate limiter with every other user of its
+key; the manager's own tools run wherever the main loop runs (use it with
 ``run_agent_loop`` on the driver: the manager holds live actors and is not picklable).
+
+**Fanning out.** Sub-agents started together (a main model calling ``start_subagent`` many
+times in one reply) go to the actors as one batch, placed on the least loaded actors; at
+most ``max_concurrent_agents`` run at once and the rest wait their turn. For hundreds of
+sub-agents raise ``max_concurrent_agents``: the actors are then sized as for a swarm (one
+per 200 loops running at once, at most one per CPU of the cluster) unless ``num_actors``
+says otherwise. The client's idle SubAgents (left by its earlier swarms) are reused.
 
     >>> from deluge_ray import LLMClient                                   # doctest: +SKIP
     >>> manager = SubAgentManager(LLMClient("gpt-4.1-nano"), tools=[search])  # doctest: +SKIP
@@ -40,7 +48,9 @@ class SubAgentManager:
 
     ``client`` makes the sub-loops' model calls, ``tools`` are the sub-agents' tools (they
     must pickle: they run in the actors), ``max_rounds`` bounds each sub-loop.
-    deluge_ray additions: ``num_actors`` and ``max_concurrent_agents`` size the pool.
+    deluge_ray additions: ``max_concurrent_agents`` (sub-loops running at once) and
+    ``num_actors`` (default: sized from ``max_concurrent_agents``, see the module
+    docstring) size the pool.
     """
 
     def __init__(
@@ -49,7 +59,7 @@ class SubAgentManager:
         tools: Sequence[Tool] | None = None,
         max_rounds: int = 5,
         *,
-        num_actors: int = 1,
+        num_actors: int | None = None,
         max_concurrent_agents: int = 16,
     ) -> None:
         from ...agents._loop import check_max_rounds
@@ -80,10 +90,18 @@ class SubAgentManager:
                     self.client,
                     tools=self.tools,
                     max_rounds=self.max_rounds,
-                    num_actors=self.num_actors,
+                    num_actors=self.num_actors or self._default_actors(),
                     max_concurrent_agents=self.max_concurrent_agents,
                 )
             return self._pool
+
+    def _default_actors(self) -> int:
+        from ...agents._context import as_agent_context
+        from ...agents._swarm import _cluster_cpus, _default_actors
+
+        as_agent_context(self.client).ensure_ready()  # Ray, to count the cluster's CPUs
+        busy = self.max_concurrent_agents
+        return _default_actors(busy, busy, _cluster_cpus())
 
     async def start_subagent(self, task: str) -> dict[str, Any]:
         """Start a sub-agent on ``task``; returns its ``agent_id`` at once."""
