@@ -21,10 +21,22 @@ serialised, never edited, so sharing one dict between requests is safe.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SchemaOnce", "schemas_once"]
+from ..errors import ConfigurationError
+from ._loop import AgentTools, prepare_tools
+
+__all__ = [
+    "PerLoopTools",
+    "SchemaOnce",
+    "call_tool_factory",
+    "is_tool_factory",
+    "prepare_swarm_tools",
+    "schemas_once",
+    "tools_for_loop",
+]
 
 _SCHEMA_METHODS = frozenset(
     {"for_openai_completions", "for_openai", "for_openai_responses", "for_anthropic", "for_gemini"}
@@ -73,3 +85,75 @@ def schemas_once(tools: Sequence[Any] | None) -> tuple[Any, ...] | None:
     if not tools:
         return None
     return tuple(t if isinstance(t, dict) else SchemaOnce(t) for t in tools)
+
+
+# ---- tools made once per loop ------------------------------------------------------------
+def is_tool_factory(tools: Any) -> bool:
+    """Whether ``tools`` is a zero-argument callable making a loop's tools (not a list,
+    a single tool or a provider dict)."""
+    from ..tool import MCPServer, Tool
+
+    return callable(tools) and not isinstance(tools, (Tool, MCPServer, dict, Sequence))
+
+
+def call_tool_factory(factory: Callable[[], Any]) -> list[Any]:
+    """The list of tools ``factory()`` makes, or a :class:`ConfigurationError` saying why not."""
+    name = getattr(factory, "__qualname__", type(factory).__name__)
+    try:
+        made = factory()
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"tools={name} was called with no arguments to make a loop's tools and raised "
+            f"TypeError: {exc}. A tool factory takes no arguments and returns a list of tools."
+        ) from exc
+    if isinstance(made, (str, bytes, dict)) or not isinstance(made, Sequence):
+        raise ConfigurationError(
+            f"tools={name}() returned a {type(made).__name__}; a tool factory must return "
+            "a list of tools (Tool / MCPServer / provider tool dicts)."
+        )
+    return list(made)
+
+
+@dataclass
+class PerLoopTools(AgentTools):
+    """A swarm's tools when they are made once per loop: the request schemas come from one
+    instance made on the driver; ``factory`` makes each loop's own in the SubAgent."""
+
+    factory: Callable[[], Any] | None = None
+    force_local_mcp: bool = False
+    native_mcp: bool = False
+
+
+async def prepare_swarm_tools(tools: Any, *, force_local_mcp: bool, native_mcp: bool) -> AgentTools:
+    """:func:`~deluge_ray.agents._loop.prepare_tools` for a swarm: a list is prepared once
+    (one copy per actor, shared by its loops); a factory becomes :class:`PerLoopTools`."""
+    if not is_tool_factory(tools):
+        return await prepare_tools(tools, force_local_mcp=force_local_mcp, native_mcp=native_mcp)
+    sample = await prepare_tools(
+        call_tool_factory(tools), force_local_mcp=force_local_mcp, native_mcp=native_mcp
+    )
+    return PerLoopTools(
+        sample.request,
+        sample.executable,
+        factory=tools,
+        force_local_mcp=force_local_mcp,
+        native_mcp=native_mcp,
+    )
+
+
+async def tools_for_loop(tools: AgentTools) -> AgentTools:
+    """The tools one loop runs with: ``tools`` itself, or (:class:`PerLoopTools`) a fresh
+    set from its factory, checked to offer the tools the requests announce."""
+    if not isinstance(tools, PerLoopTools) or tools.factory is None:
+        return tools
+    made = await prepare_tools(
+        call_tool_factory(tools.factory),
+        force_local_mcp=tools.force_local_mcp,
+        native_mcp=tools.native_mcp,
+    )
+    if sorted(made.executable) != sorted(tools.executable):
+        raise ConfigurationError(
+            f"the tool factory made tools {sorted(made.executable)} for this loop but "
+            f"{sorted(tools.executable)} on the driver; it must make the same tools every time."
+        )
+    return AgentTools(tools.request, made.executable)
