@@ -21,14 +21,17 @@ serialised, never edited, so sharing one dict between requests is safe.
 
 from __future__ import annotations
 
+import asyncio
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigurationError
-from ._loop import AgentTools, prepare_tools
+from ._loop import AgentTools, normalize_tool_result, prepare_tools
 
 __all__ = [
+    "GuardedTool",
     "PerLoopTools",
     "SchemaOnce",
     "call_tool_factory",
@@ -142,18 +145,84 @@ async def prepare_swarm_tools(tools: Any, *, force_local_mcp: bool, native_mcp: 
 
 
 async def tools_for_loop(tools: AgentTools) -> AgentTools:
-    """The tools one loop runs with: ``tools`` itself, or (:class:`PerLoopTools`) a fresh
-    set from its factory, checked to offer the tools the requests announce."""
-    if not isinstance(tools, PerLoopTools) or tools.factory is None:
-        return tools
-    made = await prepare_tools(
-        call_tool_factory(tools.factory),
-        force_local_mcp=tools.force_local_mcp,
-        native_mcp=tools.native_mcp,
-    )
-    if sorted(made.executable) != sorted(tools.executable):
-        raise ConfigurationError(
-            f"the tool factory made tools {sorted(made.executable)} for this loop but "
-            f"{sorted(tools.executable)} on the driver; it must make the same tools every time."
+    """The tools one loop in a SubAgent runs with: a fresh set from the factory
+    (:class:`PerLoopTools`, checked to offer the tools the requests announce), else the
+    swarm's shared set; either way behind :class:`GuardedTool`."""
+    if isinstance(tools, PerLoopTools) and tools.factory is not None:
+        made = await prepare_tools(
+            call_tool_factory(tools.factory),
+            force_local_mcp=tools.force_local_mcp,
+            native_mcp=tools.native_mcp,
         )
-    return AgentTools(tools.request, made.executable)
+        if sorted(made.executable) != sorted(tools.executable):
+            raise ConfigurationError(
+                f"the tool factory made tools {sorted(made.executable)} for this loop but "
+                f"{sorted(tools.executable)} on the driver; it must make the same tools "
+                "every time."
+            )
+        return AgentTools(tools.request, _guarded(made.executable))
+    shared = getattr(tools, "_guarded_copy", None)  # one per swarm copy, made once
+    if shared is None:
+        shared = AgentTools(tools.request, _guarded(tools.executable))
+        tools._guarded_copy = shared  # type: ignore[attr-defined]
+    return shared
+
+
+def _guarded(executable: dict[str, Any]) -> dict[str, Any]:
+    return {name: GuardedTool(tool) for name, tool in executable.items()}
+
+
+class GuardedTool:
+    """A tool as a SubAgent runs it: whatever goes wrong comes back as error text.
+
+    The loop already turns a tool's ``Exception`` and a ``tool_timeout`` into text the
+    model reads. In an actor two more things could lose loops: a ``BaseException``
+    (``SystemExit`` from a library, ``KeyboardInterrupt``) would end every loop of the
+    actor, and a result that cannot be pickled would fail the batch of events carrying
+    it home. Both become ``"Error: ..."`` results here; a result that is plain text or
+    JSON data (nearly all) is passed on without a check.
+    """
+
+    def __init__(self, tool: Any) -> None:
+        self.tool = tool
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "tool":  # missing only while unpickling
+            raise AttributeError(name)
+        return getattr(self.tool, name)
+
+    async def acall(self, **kwargs: Any) -> Any:
+        """The tool's result, normalised; an error text when it raised or cannot travel."""
+        try:
+            value = await self.tool.acall(**kwargs)
+        except asyncio.CancelledError:
+            raise  # tool_timeout cancels the call; the loop reports it
+        except Exception:
+            raise  # the loop's own rule: "Error: <type>: <message>"
+        except BaseException as exc:
+            return f"Error: {type(exc).__name__}: {exc}"
+        result = normalize_tool_result(value)
+        if isinstance(value, (str, int, float, bool, type(None))):
+            return result
+        if isinstance(result, str):  # not JSON-able: its str() stands in, if it could travel
+            problem = _unpicklable(value)
+        elif isinstance(result, list) and any(hasattr(part, "__dict__") for part in result):
+            problem = _unpicklable(result)  # content parts (images, text)
+        else:
+            return result  # JSON data: plain values only
+        if problem is not None:
+            return (
+                f"Error: tool {self.tool.name!r} returned a {type(value).__name__}, which "
+                f"cannot be sent back from the SubAgent ({problem}). Return text, JSON-like "
+                "data or images."
+            )
+        return result
+
+
+def _unpicklable(value: Any) -> str | None:
+    """Why ``value`` does not pickle, or ``None`` if it does."""
+    try:
+        pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
