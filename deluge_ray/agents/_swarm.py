@@ -4,11 +4,26 @@
 :class:`~deluge_ray.agents._pool.SubAgentPool` underneath is also what :class:`~deluge_ray.tool.prefab.SubAgentManager`
 uses to run sub-loops.
 
-**Where tools execute.** In the SubAgent actors, not on the driver. Each actor receives one
-pickled copy of the tools when the swarm starts, shared by every loop that actor runs; a
-tool's state (a counter, a cache, an open connection) therefore lives in the actor, one
-copy per actor, and is gone when the swarm ends. To keep state in the driver (or shared by
-all loops), give the tool a handle to a named Ray actor and call it from the tool::
+**Where tools execute.** In the SubAgent actors, not on the driver. ``tools=`` takes
+either form:
+
+* **a list** (as in lm-deluge): each actor receives one pickled copy when the swarm
+  starts, shared by every loop that actor runs; a tool's state (a counter, a cache, an
+  open connection) therefore lives in the actor, one copy per actor, and is gone when
+  the swarm ends;
+* **a tool factory** (deluge_ray addition): a zero-argument callable returning that list,
+  e.g. ``tools=lambda: FilesystemManager().get_tools() + TodoManager().get_tools()``. It
+  is called once per loop, in the actor running the loop, so each loop has its own
+  workspace, todo list or memory. It is also called on the driver, to learn the tools'
+  schemas and names; every call must make the same tools. A loop restarted elsewhere (its actor died, or a resumed durable swarm) gets a
+  fresh set. ``run_agent_loop`` accepts a factory too and calls it once.
+
+Whichever form, a tool that raises (any exception, ``SystemExit`` included), outlasts
+``tool_timeout`` or returns something that cannot travel back (a lock, an object pickle
+cannot find) gives the model an ``"Error: ..."`` result to read; the loop goes on.
+
+To keep state in the driver (or shared by all loops), give the tool a handle to a named
+Ray actor and call it from the tool::
 
     @ray.remote(num_cpus=0)
     class Notes:
@@ -27,6 +42,13 @@ or run the loops on the driver with ``run_agent_loop`` (tools then run in this p
 (the messages that round added); the pool keeps each loop's conversation up to its last
 checkpoint. When an actor dies, its unfinished loops restart on the surviving actors (a new
 actor if none survive) from their last completed round.
+
+**Losing the driver loses no loop either, with** ``checkpoint=`` (a SQLite file path, a
+SqliteCache, a DistributedDictCache or a CacheActor handle): every loop's conversation is
+recorded after each round, and the same call made again after the driver died (even by
+SIGKILL) returns the finished loops from the record without running them and resumes the
+others from their last recorded round. How calls are told apart and what the rerun
+re-sends: :mod:`deluge_ray.agents._durable`.
 
     >>> from deluge_ray.client import LLMClient                       # doctest: +SKIP
     >>> client = LLMClient("gpt-4.1-mini")                            # doctest: +SKIP

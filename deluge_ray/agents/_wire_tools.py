@@ -1,5 +1,10 @@
-"""Request tools whose provider schemas are built once per swarm, not once per request.
+"""A swarm's tools on their way to SubAgents: schemas built once, per-loop sets, guards.
 
+:func:`prepare_swarm_tools` takes ``tools=`` as a list (one copy per actor) or a tool
+factory (:class:`PerLoopTools`: one set per loop, made by :func:`tools_for_loop` in the
+actor); every executable tool runs behind :class:`GuardedTool` there.
+
+**Schemas once.**
 Building a tool's wire schema (closing it for strict mode, deep-copying definitions) cost
 about 0.2 ms per model call inside a SubAgent, the same every time: a swarm's tools never
 change. :class:`SchemaOnce` wraps one request tool and remembers what each ``for_*``
