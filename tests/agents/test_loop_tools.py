@@ -12,10 +12,20 @@ import threading
 import pytest
 
 from deluge_ray.errors import ConfigurationError
-from deluge_ray.mock import Reply, RequestView
+from deluge_ray.mock import Reply, RequestView, use_mock
 from deluge_ray.prompt import Text
 from deluge_ray.tool import Tool
 from deluge_ray.tool.prefab import FilesystemManager
+from tests.support.clients import client_builder
+
+
+@pytest.fixture(scope="module")
+def client(ray_cluster, mock_server):
+    """One client for the module: its SubAgent actor starts once."""
+    with use_mock(mock_server):
+        builder = client_builder()
+        yield next(builder)()
+        next(builder, None)  # shuts it down
 
 
 def _loop_number(view: RequestView) -> int:
@@ -43,9 +53,8 @@ def _files_seen(completion: str) -> set[str]:
     return set(re.findall(r"loop\d+\.txt", completion))
 
 
-async def test_a_tool_factory_gives_each_loop_its_own_workspace(mock, make_client):
+async def test_a_tool_factory_gives_each_loop_its_own_workspace(mock, client):
     mock.script("*", write_then_list)
-    client = make_client()
     prompts = [f"loop {i}" for i in range(6)]
     own = await client.process_agent_loops_async(
         prompts,
@@ -69,8 +78,7 @@ async def test_a_tool_factory_gives_each_loop_its_own_workspace(mock, make_clien
     assert any(len(_files_seen(r.completion)) > 1 for _, r in shared)
 
 
-async def test_a_factory_that_does_not_return_a_list_is_a_clear_error(mock, make_client):
-    client = make_client()
+async def test_a_factory_that_does_not_return_a_list_is_a_clear_error(mock, client):
     with pytest.raises(ConfigurationError, match="must return a list of tools"):
         await client.process_agent_loops_async(["loop 0"], tools=lambda: None)
     assert mock.stats()["requests"] == 0
@@ -116,9 +124,8 @@ def call_all_then_echo(view: RequestView) -> Reply | str:
     return json.dumps([r["content"] for r in view.tool_results])
 
 
-async def test_tool_failures_reach_the_model_as_errors_and_every_loop_finishes(mock, make_client):
+async def test_tool_failures_reach_the_model_as_errors_and_every_loop_finishes(mock, client):
     mock.script("*", call_all_then_echo)
-    client = make_client()
     results = await client.process_agent_loops_async(
         [f"loop {i}" for i in range(3)],
         tools=[Tool.from_function(f) for f in FAILING],
