@@ -28,7 +28,15 @@ the number of actors are not part of it.
 request; an unfinished one restarts from its last recorded round. A loop that ended with
 an error is recorded only up to its last good round, so the rerun tries it again. Loops
 whose prompts are identical are told apart: their first model call is never answered from
-the replies (each gets its own sample, as without a checkpoint).
+the replies (each gets its own sample, as without a checkpoint). Records stay after the
+swarm ends: the same call again answers every loop from them; a new file (or
+``cache_key``) runs afresh.
+
+**What it costs and where it must live.** One journal write per batch of events on the
+driver, and one reply write per model call in the SubAgents (the client's own cache, if
+it has one, is still looked up and written as well). SubAgents open a path themselves, so
+it is made absolute; on a cluster of several machines it must be on storage every node
+mounts, or use a CacheActor.
 """
 
 from __future__ import annotations
@@ -131,17 +139,21 @@ def open_checkpoint(checkpoint: Any) -> CheckpointStore:
     if isinstance(checkpoint, SqliteCache):
         checkpoint = checkpoint.path
     if isinstance(checkpoint, (str, os.PathLike)):
-        path = os.fspath(checkpoint)
-        if not path or os.path.isdir(path):
+        given = os.fspath(checkpoint)
+        if not given or os.path.isdir(given):
+            what = "is a directory" if given else "is empty"
             raise ConfigurationError(
-                f"checkpoint={path!r} is a directory; give the path of a SQLite file "
+                f"checkpoint={given!r} {what}; give the path of a SQLite file "
                 "(e.g. os.path.join(folder, 'swarm.sqlite')), created if missing."
             )
+        # Absolute: SubAgents open it too, from their own working directories. On a
+        # cluster of several machines it must be on storage every node mounts.
+        path = os.path.abspath(given)
         try:
             kv = SqliteKV(path)
         except CacheError as exc:
             raise ConfigurationError(
-                f"checkpoint={path!r} cannot be opened as a SQLite file ({exc}); give a "
+                f"checkpoint={given!r} cannot be opened as a SQLite file ({exc}); give a "
                 "writable path (a new file is created)."
             ) from exc
         return CheckpointStore(kv, "", path, owned=True, raw=True)
