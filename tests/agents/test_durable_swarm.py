@@ -159,7 +159,7 @@ def _records(path: Path) -> dict[int, LoopRecord]:
 def test_sigkilled_driver_then_the_same_call_resumes_without_paying_twice(
     mock, client, ray_cluster, tmp_path
 ):
-    count = 12  # three waves of 4: the kill comes while later waves run
+    count = 20  # five waves of 4: the kill comes while later waves run
     script = Script()
     mock.script("*", script)
     path = tmp_path / "swarm.sqlite"
