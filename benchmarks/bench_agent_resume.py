@@ -5,7 +5,7 @@ Run:  python benchmarks/bench_agent_resume.py [--quick]
 The orchestrator starts a local Ray and serves the mock provider in its own process (with
 a script that logs every request as (loop, round): the loop's prompt and the tool results
 it carries, so calls made twice are counted exactly). A driver process joins that Ray
-and runs ``LOOPS`` agent loops (full 1,000, quick 200) of 3 rounds each (two ``lookup``
+and runs agent loops (full 1,000, quick 100) of 3 rounds each (two ``lookup``
 tool rounds, then an answer; 200 ms per model call), ``max_concurrent_agents`` a fifth of
 them, with ``checkpoint=`` a SQLite file. The orchestrator polls that file and SIGKILLs
 the driver's process group once half the loops are recorded as finished; then a new
@@ -17,7 +17,10 @@ Figures, from the mock's request log and the checkpoint file:
 * loops re-run: requests of the rerun for loops finished at the kill (target 0);
 * model calls re-sent: requests of the rerun the killed run had already made (target:
   at most the loops in flight);
-* the rerun's wall time, and whether every loop's answer is right.
+* the rerun's wall time, and whether every loop's answer is right;
+* what durability costs: the same swarm uninterrupted in one more driver process, without
+  and then with ``checkpoint=`` (a fresh file), on one client whose SubAgent a one-loop
+  swarm started first (the ratio column compares the two).
 
 lm-deluge 0.0.168 has no resume: its rerun of the same call sends everything again, so
 its column is what the killed run had done – every loop finished and every call made –
@@ -85,7 +88,37 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
     return {"wall_s": round(wall, 2), "loops": len(results), "right": right}
 
 
-SIDES = {"deluge_ray": deluge_ray_side}
+def overhead_side(params: dict[str, Any]) -> dict[str, Any]:
+    """The same swarm uninterrupted, without and then with ``checkpoint=``, on one client
+    (its SubAgent started by a one-loop warm-up swarm first)."""
+    from deluge_ray.tool import Tool
+
+    client = C.deluge_ray_client(
+        params["base_url"],
+        address=params["address"],
+        max_requests_per_minute=C.NO_LIMIT_RPM,
+        max_tokens_per_minute=C.NO_LIMIT_TPM,
+        max_concurrent_requests=1_000,
+    )
+    tools = [Tool.from_function(lookup)]
+    walls = {}
+    for name, checkpoint in (("warmup", None), ("plain", None), ("durable", params["fresh"])):
+        count = 1 if name == "warmup" else params["loops"]
+        start = time.perf_counter()
+        client.process_agent_loops_sync(
+            [f"[resume-{i}] {name}" for i in range(count)],
+            tools=tools,
+            max_rounds=ROUNDS,
+            max_concurrent_agents=params["concurrency"],
+            show_progress=False,
+            checkpoint=checkpoint,
+        )
+        walls[name] = round(time.perf_counter() - start, 2)
+    client.shutdown()
+    return {"plain_wall_s": walls["plain"], "durable_wall_s": walls["durable"]}
+
+
+SIDES = {"deluge_ray": deluge_ray_side, "overhead": overhead_side}
 
 
 # ---------------------------------------------------------------------------- orchestrator
@@ -162,7 +195,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
     from deluge_ray.mock import Latency, MockConfig, MockProvider
 
-    loops = 200 if quick else 1_000
+    loops = 100 if quick else 1_000
     concurrency = loops // 5
     log = RequestLog()
     folder = tempfile.mkdtemp(prefix="bench-resume-")
@@ -189,6 +222,9 @@ def run(quick: bool = False) -> dict[str, Any]:
             log.phase = "rerun"
             rerun = C.run_worker(__file__, "deluge_ray", params, label="agent-resume-rerun")
             again = log.of("rerun")
+            log.phase = "overhead"
+            fresh = {**params, "fresh": os.path.join(folder, "fresh.sqlite")}
+            overhead = C.run_worker(__file__, "overhead", fresh, label="agent-resume-overhead")
     finally:
         ray.shutdown()
     first_set = set(first)
@@ -205,6 +241,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "rerun_loops_right": rerun["right"],
         "rerun_process_wall_s": rerun.get("process_wall_s"),
         "complete": first_set | set(again) == {(i, r) for i in range(loops) for r in range(ROUNDS)},
+        "plain_wall_s": overhead["plain_wall_s"],
+        "durable_wall_s": overhead["durable_wall_s"],
     }
     lm = {  # no resume: the same call again sends everything the killed run had sent
         "finished_at_kill": len(done),
@@ -252,6 +290,12 @@ def markdown(report: dict[str, Any]) -> str:
         ["model calls made by the rerun", dr["rerun_calls"], "n/a (not run)", ""],
         ["rerun wall time (s)", dr["rerun_wall_s"], "n/a (not run)", ""],
         [f"rerun loops answered right (of {cfg['loops']})", dr["rerun_loops_right"], "", ""],
+        [
+            "uninterrupted swarm, with / without checkpoint= (s)",
+            f"{dr['durable_wall_s']} / {dr['plain_wall_s']}",
+            "n/a",
+            C.ratio(dr["durable_wall_s"], dr["plain_wall_s"]),
+        ],
     ]
     targets = [
         ["0 loops re-run", "yes" if dr["loops_rerun"] == 0 else "no"],
@@ -281,7 +325,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 loops instead of 1,000")
+    parser.add_argument("--quick", action="store_true", help="100 loops instead of 1,000")
     args = parser.parse_args()
     print(markdown(run(args.quick)))
 
