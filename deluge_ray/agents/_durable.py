@@ -62,10 +62,14 @@ if TYPE_CHECKING:
     from ._records import LoopEvent
 
 __all__ = [
+    "SWARM_NAMESPACE",
     "CheckpointStore",
+    "DurableRun",
     "Journal",
     "LoopRecord",
     "SwarmReplies",
+    "duplicated_prompts",
+    "durable_context",
     "open_checkpoint",
     "swarm_key",
     "tool_names",
