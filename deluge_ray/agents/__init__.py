@@ -13,4 +13,5 @@
 - ``_pool``: ``SubAgentPool``, the driver side: spreads loops over SubAgent actors and
   restarts a dead actor's loops from their last round.
 - ``_swarm``: ``process_agent_loops_async`` / ``_sync``, the public swarm entry points.
+- ``_durable``: ``checkpoint=``, swarms recorded per round that resume after the driver died.
 """

@@ -30,6 +30,7 @@ from ..transport._work import CallSpec, WorkItem, WorkResult
 from ._checkpoint import LoopReporter
 from ._loop import agent_loop
 from ._records import LoopEvent, LoopJob, SwarmSetup
+from ._wire_tools import tools_for_loop
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
@@ -149,7 +150,7 @@ async def _run_one(swarm: _Swarm, job: LoopJob, emit: Callable[[LoopEvent], None
             conversation, response = await agent_loop(
                 job.conversation,
                 call_model,
-                tools=setup.tools,
+                tools=await tools_for_loop(setup.tools),
                 max_rounds=setup.max_rounds,
                 rounds_done=job.rounds_done,
                 on_round=lambda rounds, conv, response: emit(

@@ -35,10 +35,10 @@ from ..ratelimit._release import release_dead_caller
 from ._checkpoint import LoopProgress
 from ._context import AgentContext, as_agent_context
 from ._fleet import Idle
-from ._loop import check_max_rounds, copy_conversation, mark_stop, prepare_tools
+from ._loop import check_max_rounds, copy_conversation, mark_stop
 from ._options import LoopOptions
 from ._records import LoopEvent, SwarmSetup, unpack_events
-from ._wire_tools import schemas_once
+from ._wire_tools import prepare_swarm_tools, schemas_once
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
@@ -203,15 +203,19 @@ class SubAgentPool:
         """Start and configure the actors now (otherwise done by the first loops)."""
         asyncio.run_coroutine_threadsafe(self._ensure_started(), self._loop).result()
 
-    def start_loops(self, conversations: Sequence[Conversation]) -> list[concurrent.futures.Future]:
-        """Start one loop per conversation; futures of ``(Conversation, APIResponse)``."""
+    def start_loops(
+        self, conversations: Sequence[Conversation], rounds_done: Sequence[int] = ()
+    ) -> list[concurrent.futures.Future]:
+        """Start one loop per conversation (that has ``rounds_done`` rounds done, when
+        given: a resumed loop); futures of ``(Conversation, APIResponse)``."""
         if self._closed:
             raise ConfigurationError("this SubAgentPool is closed; create a new one")
         loops = []
         with self._lock:
-            for conversation in conversations:
+            for position, conversation in enumerate(conversations):
                 index = next(self._next_index)
-                loop = _Loop(index, copy_conversation(conversation))
+                done = rounds_done[position] if rounds_done else 0
+                loop = _Loop(index, copy_conversation(conversation), done)
                 self._loops[index] = loop
                 loops.append(loop)
             first = not self._pending
@@ -275,7 +279,7 @@ class SubAgentPool:
 
     async def _start_actors(self) -> None:
         context = self._context
-        prepared = await prepare_tools(
+        prepared = await prepare_swarm_tools(
             self._tools, force_local_mcp=context.force_local_mcp, native_mcp=context.native_mcp
         )
         self._setup = SwarmSetup(

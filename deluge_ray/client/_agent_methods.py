@@ -10,19 +10,22 @@ from sync code, and the fleet of idle SubAgent actors swarms reuse
 The callbacks are lm-deluge's: ``on_message(message)`` for every message a loop appends,
 ``on_round_complete(conversation, response, round_index)`` after each model reply (before
 its tools run), both awaited on the driver, in order within a loop
-(:mod:`deluge_ray.agents._options`). Two deluge_ray additions: ``num_actors`` (swarms)
-and ``tool_timeout`` (seconds a tool call may take before the model is told it timed out).
+(:mod:`deluge_ray.agents._options`). deluge_ray additions: ``num_actors`` and
+``checkpoint`` (swarms), ``tool_timeout`` (seconds a tool call may take before the model
+is told it timed out), and ``tools=`` as a tool factory (a zero-argument callable
+returning the list; called once per loop).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..agents import _loop as agent_loops
 from ..agents import _swarm as swarms
 from ..agents._fleet import SubAgentFleet
 from ..agents._options import LoopOptions
+from ..agents._wire_tools import call_tool_factory, is_tool_factory
 from ._agent_context import build_agent_context
 from ._sync import run_sync
 
@@ -32,6 +35,11 @@ if TYPE_CHECKING:
     from ..prompt import Conversation
 
 __all__ = ["AgentLoopMethods"]
+
+
+def _one_loops_tools(tools: Any) -> Any:
+    """A loop on the driver gets its tools from a tool factory by calling it once."""
+    return call_tool_factory(tools) if is_tool_factory(tools) else tools
 
 
 class AgentLoopMethods:
@@ -75,7 +83,11 @@ class AgentLoopMethods:
             tool_timeout=tool_timeout,
         )
         return await agent_loops.run_agent_loop(
-            self._agent_context(), conversation, tools=tools, max_rounds=max_rounds, options=options
+            self._agent_context(),
+            conversation,
+            tools=_one_loops_tools(tools),
+            max_rounds=max_rounds,
+            options=options,
         )
 
     def run_agent_loop_sync(
@@ -119,7 +131,11 @@ class AgentLoopMethods:
             tool_timeout=tool_timeout,
         )
         return agent_loops.start_agent_loop_nowait(
-            self._agent_context(), conversation, tools=tools, max_rounds=max_rounds, options=options
+            self._agent_context(),
+            conversation,
+            tools=_one_loops_tools(tools),
+            max_rounds=max_rounds,
+            options=options,
         )
 
     async def wait_for_agent_loop(self, task_id: int) -> tuple[Conversation, APIResponse]:
@@ -130,7 +146,7 @@ class AgentLoopMethods:
         self,
         prompts: Sequence[Any],
         *,
-        tools: Sequence[Any] | None = None,
+        tools: Sequence[Any] | Callable[[], Sequence[Any]] | None = None,
         skills: Sequence[Any] | None = None,
         max_rounds: int = 5,
         max_concurrent_agents: int = 10,
@@ -145,13 +161,19 @@ class AgentLoopMethods:
         verbose: bool = False,
         num_actors: int | None = None,
         tool_timeout: float | None = None,
+        checkpoint: Any = None,
     ) -> list[tuple[Conversation, APIResponse]]:
         """Run many independent agent loops on SubAgent actors; results in input order.
 
-        Tools execute inside the actors (each actor gets a pickled copy of every tool), so
-        a tool's state lives there; see :mod:`deluge_ray.agents._swarm` for how to keep
-        state on the driver instead. A SubAgent actor that dies has its loops restarted
-        from their last completed round on another actor. Callbacks run on the driver.
+        Tools execute inside the actors: a list is pickled once per actor (its loops share
+        that copy's state), a zero-argument callable returning a list is called once per
+        loop there (each loop gets its own tools); see :mod:`deluge_ray.agents._swarm`. A
+        SubAgent actor that dies has its loops restarted from their last completed round
+        on another actor. Callbacks run on the driver. ``checkpoint`` (a SQLite path, a
+        SqliteCache, a DistributedDictCache or a CacheActor handle) records every loop
+        after each round: the same call after the driver died resumes unfinished loops
+        from their last round and returns finished ones without running them
+        (:mod:`deluge_ray.agents._durable`).
         """
         options = LoopOptions.of(
             skills=skills,
@@ -175,6 +197,7 @@ class AgentLoopMethods:
             show_progress=show_progress,
             num_actors=num_actors,
             options=options,
+            checkpoint=checkpoint,
         )
 
     def process_agent_loops_sync(
