@@ -134,6 +134,81 @@ def targets(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             lm.get("wall_s") if lm.get("available") else "not available",
             None,
         )
+        calls = n * (_get(reports, "agents", "config", "model_calls_per_loop") or 1)
+        if dr.get("cpu_total_s") and lm.get("cpu_total_s"):
+            ours, theirs = 1000 * dr["cpu_total_s"] / calls, 1000 * lm["cpu_total_s"] / calls
+            add("agent loops, CPU per model call, all processes (ms)", "<= lm-deluge",
+                round(ours, 2), round(theirs, 2), ours <= theirs)  # fmt: skip
+    rows += _issue_targets(reports)
+    return rows
+
+
+def _issue_targets(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for the wave-2 issues' benchmarks (cluster, long requests, tenants, Ray Data,
+    agent resume), each from its own report; a benchmark not run adds no row."""
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, target: str, ours: Any, theirs: Any, met: bool | None) -> None:
+        rows.append(
+            {"name": name, "target": target, "deluge_ray": ours, "lm_deluge": theirs, "met": met}
+        )
+
+    agents = _get(reports, "agents", "sides")
+    if agents and agents["deluge_ray"].get("wall_s") and agents["lm_deluge"].get("wall_s"):
+        ratio = agents["deluge_ray"]["wall_s"] / agents["lm_deluge"]["wall_s"]
+        add("agent loops, wall time / lm-deluge's", "<= 0.8", round(ratio, 2), 1.0, ratio <= 0.8)
+    parts = _get(reports, "cluster", "parts")
+    if parts:
+        steady, lost = parts["steady"], parts["limiter_node_lost"]
+        outside = (lost.get("outside_outage") or {}).get("steady_pct_of_limit")
+        add("3 nodes, % of the limit (no fault)", ">= 97%", steady["steady_pct_of_limit"],
+            "n/a", steady["steady_pct_of_limit"] >= 97)  # fmt: skip
+        add("3 nodes, % answered 429 (no fault / limiter's node lost)", "<= 0.5%",
+            f"{steady['pct_429']} / {lost['pct_429']}", "n/a",
+            max(steady["pct_429"], lost["pct_429"]) <= 0.5)  # fmt: skip
+        add("3 nodes, limiter's node lost: % of the limit outside the outage", ">= 97%",
+            outside, "n/a", None if outside is None else outside >= 97)  # fmt: skip
+        add("3 nodes, limiter's node lost: recovery (s)", "(reported)",
+            lost.get("recovery_s"), "n/a", None)  # fmt: skip
+    long = _get(reports, "long_requests", "sides")
+    if long:
+        dr, lm = long["deluge_ray"], long["lm_deluge"]
+        target = _get(reports, "long_requests", "config", "target_completions_per_s")
+        add("long requests, completions/s at 5,000 in flight", f">= {target:g}",
+            dr["steady_completions_per_s"], lm["steady_completions_per_s"],
+            bool(dr["target_met"]))  # fmt: skip
+    tenants = _get(reports, "tenants", "sides")
+    if tenants:
+        dr, lm = tenants["deluge_ray"], tenants["lm_deluge"]
+        lat = _get(reports, "tenants", "config", "latency_ms")
+        p50, p99 = dr["interactive_p50_ms"], dr["interactive_p99_ms"]
+        add("two jobs on a key, interactive p50 (ms)", f"<= {1.5 * lat:.0f}", p50,
+            lm["interactive_p50_ms"], None if p50 is None else p50 <= 1.5 * lat)  # fmt: skip
+        add("two jobs on a key, interactive p99 (ms)", f"<= {3 * lat:.0f}", p99,
+            lm["interactive_p99_ms"], None if p99 is None else p99 <= 3 * lat)  # fmt: skip
+        add("two jobs on a key, combined % of the limit", ">= 97%",
+            dr["combined_pct_of_limit"], lm["combined_pct_of_limit"],
+            dr["combined_pct_of_limit"] >= 97)  # fmt: skip
+        budget = _get(reports, "tenants", "budget")
+        if budget:
+            add("a budget stops the job within one lease of it", "yes",
+                "yes" if budget["within_one_lease"] else "no", "n/a",
+                bool(budget["within_one_lease"]))  # fmt: skip
+    data = _get(reports, "ray_data")
+    if data and data.get("deluge_ray") and data.get("ray_llm"):
+        dr, ray_llm = data["deluge_ray"], data["ray_llm"]
+        add("Ray Data at a limit, % of the limit (vs ray.data.llm)", ">= 95%",
+            dr["steady_pct_of_limit"], f"{ray_llm['steady_pct_of_limit']} (ray.data.llm)",
+            dr["steady_pct_of_limit"] >= 95)  # fmt: skip
+    resume = _get(reports, "agent_resume", "sides", "deluge_ray")
+    if resume:
+        add("swarm driver killed at 50%: loops re-run", "0", resume["loops_rerun"],
+            _get(reports, "agent_resume", "sides", "lm_deluge", "loops_rerun"),
+            resume["loops_rerun"] == 0)  # fmt: skip
+        add("swarm driver killed at 50%: calls re-sent", "<= loops in flight",
+            f"{resume['calls_resent']} (of {resume['in_flight_at_kill']} in flight)",
+            _get(reports, "agent_resume", "sides", "lm_deluge", "calls_resent"),
+            resume["calls_resent"] <= resume["in_flight_at_kill"])  # fmt: skip
     return rows
 
 

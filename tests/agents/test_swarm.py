@@ -66,10 +66,19 @@ async def test_swarm_of_200_loops_of_3_rounds_in_order(mock, make_client):
 async def test_killed_subagent_actor_loses_no_loop(mock, make_client, monkeypatch):
     from deluge_ray.agents import _pool, _swarm
 
-    mock.script("*", three_round_script)
+    killed: list[int] = []
+    kill_done = threading.Event()
+
+    def answer_after_the_kill(view: RequestView) -> Reply | str:
+        # A final round waits (on the mock's thread) for the kill, so the killed actor
+        # surely still has loops unfinished; however slowly the driver reads its events.
+        if sum(len(m.tool_results) for m in view.messages) == 2:
+            kill_done.wait(timeout=60)
+        return three_round_script(view)
+
+    mock.script("*", answer_after_the_kill)
     client = make_client()
     pools: list[_pool.SubAgentPool] = []
-    killed: list[int] = []
 
     class RecordingPool(_pool.SubAgentPool):
         def __init__(self, *args, **kwargs):
@@ -84,6 +93,7 @@ async def test_killed_subagent_actor_loses_no_loop(mock, make_client, monkeypatc
         if not killed:
             killed.append(info.actor_index)
             ray.kill(info.actor, no_restart=True)
+            kill_done.set()
 
     results = await process_agent_loops_async(
         client,
