@@ -24,7 +24,13 @@ client's *entitlement* ``e_x``. While another active client is saturating, a cal
 client ``x`` is granted at most ``floor((e_x - u_x) * rate * W)`` requests; below one it
 is refused while another saturating client is *hungry* (below its entitlement: it takes
 what is left), and otherwise still granted one request (nobody would take the rest, and
-quota must not idle). So a
+quota must not idle). No cap applies when the plain fair share (``1/k`` of the rate to
+each of the ``k`` active callers) cannot hold anyone below its entitlement: when client
+``x``'s callers' part ``n_x / k`` is below ``e_x``, or every other saturating client's part
+is at least its own (three equal clients with one caller each). ``u_x`` counts grants
+when made, up to two slices ahead of their sends, so at saturation it swings by a whole
+lease around ``e_x``: capping there refused every client at once and left the rate idle
+(three equal clients drew 93 % of it, with 63 sends in one second against 50). So a
 higher class takes all it asks for except the floor each lower class keeps; what it does not ask for flows down (a client that is not saturating is entitled to
 what it uses, and a saturating one to the rest): priority never leaves quota idle. With
 one client active, or for callers that name no client, nothing changes.
@@ -313,18 +319,38 @@ class PriorityBook:
         """
         if caller_id not in self.tenants:
             return None  # a caller that names no client keeps the plain fair share
-        callers = [c for c in callers if c in self.tenants]
+        everyone = list(callers)
+        callers = [c for c in everyone if c in self.tenants]
         mine = self.client_of(caller_id)
         saturating = {self.client_of(c) for c in callers if self.saturating.get(c, False)} - {mine}
         if not saturating:
             return None
         entitled = self.entitlements(callers, now)
+        # The plain fair share gives each of the k callers 1/k. When that alone cannot put
+        # us above our entitlement, or already gives every other saturating client its
+        # own, no cap is needed (three equal clients, one caller each). Capping anyway
+        # would judge us on our recent grants, which at saturation swing by a whole lease
+        # around the entitlement: every client was refused at once and the rate went idle.
+        natural = self.natural_shares(everyone)
+        if natural.get(mine, 0.0) < entitled.get(mine, 0.0) - 1e-9 or all(
+            natural.get(x, 0.0) >= entitled.get(x, 0.0) - 1e-9 for x in saturating
+        ):
+            return None
         used = self.used(now)
         left = entitled.get(mine, 0.0) - used.get(mine, 0.0)
         if not any(used.get(x, 0.0) < entitled.get(x, 0.0) for x in saturating):
             # Nobody hungry: still held near its share, but never refused outright.
             return max(left, self.request_share * IDLE_GUARD_REQUESTS)
         return left
+
+    def natural_shares(self, callers: Iterable[str]) -> dict[str, float]:
+        """Each client's part of the rate under the plain fair share (1/k per caller)."""
+        callers = list(callers)
+        shares: dict[str, float] = {}
+        for c in callers:
+            client = self.client_of(c)
+            shares[client] = shares.get(client, 0.0) + 1.0 / len(callers)
+        return shares
 
     def charge(self, caller_id: str, callers: Iterable[str], costs, t: int, now: float):
         """Take a grant's ``costs`` (``(name, bucket, cost)``) from the buckets, or from the

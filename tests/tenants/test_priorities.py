@@ -174,3 +174,22 @@ async def test_a_notebook_joining_a_saturating_batch_jumps_the_queue_from_its_fi
     everything = batch_sent + notebook_sent
     assert len(everything) >= 0.97 * RPM / 60 * SECONDS
     assert max_in_any_second(everything) <= RPM / 60 + 2
+
+
+async def test_equal_clients_of_one_class_share_the_whole_rate_and_no_more() -> None:
+    # Three drivers, one client each, all saturating: each is at its entitlement, and
+    # the plain fair share keeps it there; a cap judged on recent grants refused all
+    # three at once (93 % of the limit, 63 sends in one second against 50).
+    vt = VirtualTime()
+    limiter = TenantLimiter(vt, rpm=RPM)
+    clients = [lease_client(vt, limiter, f"driver-{i}") for i in range(3)]
+    sent: list[list[float]] = [[], [], []]
+    await vt.run(
+        asyncio.gather(*(saturating(vt, c, s) for c, s in zip(clients, sent, strict=True)))
+    )
+    everything = [t for each in sent for t in each]
+    assert len(everything) >= 0.97 * RPM / 60 * SECONDS
+    assert max_in_any_second(everything) <= RPM / 60 + 1
+    for each in sent:
+        assert 0.28 <= len(each) / len(everything) <= 0.39
+    assert limiter.calls <= len(everything) / 10  # no stream of refusals
