@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 
-from ..transport._retry import lower_headers, retry_after
+from ..transport._retry import retry_after
 
 __all__ = ["RateLimitObservation", "parse_duration", "read_rate_limit_headers"]
 
@@ -49,7 +49,14 @@ class RateLimitObservation:
 
     def is_empty(self) -> bool:
         """True when no rate-limit header was present."""
-        return all(getattr(self, f.name) is None for f in fields(self))
+        return self is _EMPTY or all(getattr(self, f.name) is None for f in fields(self))
+
+
+# What a response without any rate-limit header says (most answers of an unlimited server).
+_EMPTY = RateLimitObservation()
+
+# The names the two families and retry-after start with, lower-cased.
+_RATE_LIMIT_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after")
 
 
 # One Go duration component: a number followed by a unit ("1h", "2m", "3.5s", "20ms").
@@ -112,7 +119,15 @@ def read_rate_limit_headers(
     >>> read_rate_limit_headers({"retry-after-ms": "1500", "retry-after": "3"}).retry_after
     1.5
     """
-    h = lower_headers(headers)
+    # Every response passes here: keep only the names read below, and skip the rest of the
+    # work (and the clock) when there are none.
+    h = {
+        low: str(value)
+        for name, value in (headers or {}).items()
+        if (low := str(name).lower()).startswith(_RATE_LIMIT_PREFIXES)
+    }
+    if not h:
+        return _EMPTY
     now = now or datetime.now(timezone.utc)
     values: dict[str, float | int | None] = {}
 

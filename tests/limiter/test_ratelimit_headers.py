@@ -104,3 +104,18 @@ def test_absent_or_garbled_headers_give_an_empty_observation() -> None:
     )
     assert obs.is_empty()
     assert not read_rate_limit_headers({"retry-after": "0"}, now=NOW).is_empty()
+
+
+def test_rate_limit_headers_are_found_among_many_others() -> None:
+    # Only the rate-limit names are kept (every response passes here); the rest are noise.
+    headers = {
+        "Content-Type": "application/json",
+        "X-Request-Id": "req_1",
+        "X-RateLimit-Limit-Tokens": "90000",
+        "Anthropic-RateLimit-Requests-Remaining": "7",
+        "Retry-After-Ms": "250",
+        "Server": "mock",
+    }
+    obs = read_rate_limit_headers(headers, now=NOW)
+    assert (obs.limit_tokens, obs.remaining_requests, obs.retry_after) == (90000, 7, 0.25)
+    assert obs.limit_requests is None
