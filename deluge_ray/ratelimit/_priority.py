@@ -72,7 +72,7 @@ whole behind the schedule.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -345,12 +345,9 @@ class PriorityBook:
 
     def natural_shares(self, callers: Iterable[str]) -> dict[str, float]:
         """Each client's part of the rate under the plain fair share (1/k per caller)."""
-        callers = list(callers)
-        shares: dict[str, float] = {}
-        for c in callers:
-            client = self.client_of(c)
-            shares[client] = shares.get(client, 0.0) + 1.0 / len(callers)
-        return shares
+        per_client = Counter(self.client_of(c) for c in callers)
+        k = sum(per_client.values())
+        return {client: n / k for client, n in per_client.items()}
 
     def charge(self, caller_id: str, callers: Iterable[str], costs, t: int, now: float):
         """Take a grant's ``costs`` (``(name, bucket, cost)``) from the buckets, or from the
