@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._loop_thread import LoopThread
+from ..client._caller_pool import lost_with_its_node
 from ..errors import ConfigurationError
 from ..prompt import Conversation
 from ..ratelimit._release import release_dead_caller
@@ -54,6 +55,9 @@ __all__ = [
 
 # A loop whose actor dies more often than this is answered with an error response.
 MAX_RESTARTS_PER_LOOP = 3
+
+# A new SubAgent placed on a node that turns out dead is started again this many times.
+_START_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -320,17 +324,27 @@ class SubAgentPool:
             return slot
         index = len(self._slots)
         caller_id = f"{self._swarm_id}-{index}"
-        handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
-        slot = _Slot(index, handle, caller_id)
+        slot = _Slot(index, None, caller_id)
         self._slots.append(slot)
-        try:
-            await handle.configure.remote(self._setup)
-        except TypeError as exc:  # Ray cannot serialise the setup: almost always a tool
-            raise ConfigurationError(
-                "the tools must pickle to run on SubAgent actors (each actor gets a copy): "
-                f"{exc}. Use run_agent_loop to run such tools on the driver."
-            ) from exc
-        return slot
+        for attempt in itertools.count(1):
+            slot.handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
+            try:
+                await slot.handle.configure.remote(self._setup)
+                return slot
+            except TypeError as exc:  # Ray cannot serialise the setup: almost always a tool
+                slot.alive = False
+                raise ConfigurationError(
+                    "the tools must pickle to run on SubAgent actors (each actor gets a "
+                    f"copy): {exc}. Use run_agent_loop to run such tools on the driver."
+                ) from exc
+            except Exception as exc:
+                # Placed on a node that died before the actor ran (a node lost moments
+                # ago is still offered until Ray's health check declares it dead): the
+                # actor never held a loop or a lease, so another one takes its place.
+                if attempt >= _START_ATTEMPTS or not lost_with_its_node(exc):
+                    slot.alive = False  # never handed to the fleet: it is not usable
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _dispatch_pending(self) -> None:
         with self._lock:

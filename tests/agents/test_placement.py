@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
+from ray.exceptions import ActorDiedError
 
 from deluge_ray.agents._pool import SubAgentPool, _Slot, place
 from deluge_ray.errors import ConfigurationError
@@ -63,3 +66,72 @@ async def test_an_actor_added_mid_swarm_takes_new_loops(mock, make_client):
             pool.add_actors(0)
     finally:
         pool.close()
+
+
+def _node_died() -> ActorDiedError:
+    error = ActorDiedError()
+    error.error_msg = "The actor died because its node has died. Node Id: 3f2a"
+    return error
+
+
+class _StartsOnDeadNodes:
+    """Stands in for the SubAgent class: its first ``dead`` actors land on a node that
+    died before they ran (their first call fails as Ray reports it), the rest are real."""
+
+    def __init__(self, real: type, dead: int, error: Callable[[], Exception]) -> None:
+        self.real, self.dead, self.error, self.started = real, dead, error, 0
+
+    def options(self, **options: object) -> _StartsOnDeadNodes:
+        self._options = options
+        return self
+
+    def remote(self, caller_id: str) -> object:
+        self.started += 1
+        if self.started > self.dead:
+            return self.real.options(**self._options).remote(caller_id)
+        error = self.error
+
+        async def fail(*_: object) -> None:
+            raise error()
+
+        return SimpleNamespace(configure=SimpleNamespace(remote=fail))
+
+
+def test_a_subagent_placed_on_a_dead_node_is_started_again(mock, make_client, monkeypatch):
+    from deluge_ray.actors import sub_agent
+
+    mock.script("*", one_round_script)
+    starter = _StartsOnDeadNodes(sub_agent.SubAgent, dead=2, error=_node_died)
+    monkeypatch.setattr(sub_agent, "SubAgent", starter)
+    pool = SubAgentPool(make_client(), tools=[Tool.from_function(square)], max_rounds=2)
+    try:
+        [(_, response)] = [
+            f.result(timeout=60) for f in pool.start_loops([Conversation().user("loop 4")])
+        ]
+    finally:
+        pool.close()
+    assert response.completion == "loop 4: 16"
+    assert starter.started == 3 and len(pool.actors) == 1
+
+
+@pytest.mark.parametrize(
+    "dead, error, expected",
+    [
+        (3, _node_died, "node has died"),  # dead nodes again and again: give up, say why
+        (1, lambda: ActorDiedError(), "died unexpectedly"),  # its own crash: not retried
+    ],
+)
+def test_a_subagent_that_cannot_start_fails_the_swarm_with_rays_error(
+    dead, error, expected, mock, make_client, monkeypatch
+):
+    from deluge_ray.actors import sub_agent
+
+    starter = _StartsOnDeadNodes(sub_agent.SubAgent, dead=dead, error=error)
+    monkeypatch.setattr(sub_agent, "SubAgent", starter)
+    pool = SubAgentPool(make_client(), tools=[Tool.from_function(square)], max_rounds=2)
+    try:
+        with pytest.raises(ActorDiedError, match=expected):
+            pool.start()
+    finally:
+        pool.close()
+    assert starter.started == dead
