@@ -64,6 +64,10 @@ class AgentContext:
     request_key: str = ""
     #: The client's tenancy (priority, budgets): SubAgents check its budgets.
     tenancy: Any = None
+    #: The client's first model and its sampling params: what a loop that failed before
+    #: any response names in its error response (as 0.0.168).
+    first_model: str = ""
+    first_sampling_params: Any = None
 
 
 def as_agent_context(source: Any) -> AgentContext:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from ..tool import MCPServer, Tool
 from ..tool._calling import malformed_arguments
 from ._context import AgentContext, as_agent_context
 from ._options import LoopHooks, LoopOptions, final_turn_warning
+from ._text_deltas import TextDeltaRelay
 
 if TYPE_CHECKING:
     from ..api_requests import APIResponse
@@ -354,9 +356,19 @@ async def run_agent_loop(
         tools, force_local_mcp=context.force_local_mcp, native_mcp=context.native_mcp
     )
     request_options = options.request_options
+    on_text_delta = options.on_text_delta
+    rounds = itertools.count()  # the model calls of this loop: the events' ``round``
 
     async def call_model(request: Conversation, request_tools: Any) -> APIResponse:
-        return await context.call_model(request, request_tools, **request_options)
+        if on_text_delta is None:
+            return await context.call_model(request, request_tools, **request_options)
+        relay = TextDeltaRelay(on_text_delta, asyncio.get_running_loop(), next(rounds))
+        response = await context.call_model(
+            request, request_tools, text_sink=relay, **request_options
+        )
+        if relay.failure is not None:  # the callback raised: the loop ends with it
+            raise relay.failure
+        return response
 
     return await agent_loop(
         conv,

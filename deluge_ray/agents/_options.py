@@ -14,6 +14,9 @@ passed them, with errors that say what to do instead.
 3. after the tools ran, with ``verbose`` each result is printed, then
    ``on_message(tool_message)``.
 
+``on_text_delta(event)`` gets each round's text while it streams (driver-side loops
+only; a swarm given one runs its loops on the driver): :mod:`deluge_ray.agents._text_deltas`.
+
 Callbacks may be coroutine functions (as in 0.0.168) or plain functions. On the driver
 (``run_agent_loop``) they are called by the loop itself; in a swarm the loop runs in an
 actor and the driver replays the same calls from the messages each round sends back
@@ -59,6 +62,7 @@ class LoopOptions:
 
     on_round_complete: Any = None
     on_message: Any = None
+    on_text_delta: Any = None  # see deluge_ray.agents._text_deltas
     verbose: bool = False
     max_turns_warning: str = "omit"
     output_schema: Any = None
@@ -81,21 +85,12 @@ class LoopOptions:
         prefer_model: str | None = None,
         verbose: bool = False,
         tool_timeout: float | None = None,
-        in_swarm: bool = False,
     ) -> LoopOptions:
         """Checked options (``ConfigurationError`` naming what is unsupported and why)."""
         if skills:
             raise ConfigurationError(
                 "skills= (Anthropic Agent Skills) are not supported by deluge_ray agent "
                 "loops; give the loop the equivalent tools instead (tools=[...])."
-            )
-        if on_text_delta is not None:
-            where = "process_agent_loops (loops run on SubAgent actors)" if in_swarm else ""
-            raise ConfigurationError(
-                "on_text_delta= is not supported by deluge_ray agent loops"
-                + (f" in {where}" if where else "")
-                + "; use on_message= for each complete reply, or client.stream() for text "
-                "as it arrives."
             )
         if prefer_model is not None:
             raise ConfigurationError(
@@ -118,6 +113,7 @@ class LoopOptions:
         for name, callback in (
             ("on_round_complete", on_round_complete),
             ("on_message", on_message),
+            ("on_text_delta", on_text_delta),
         ):
             if callback is not None and not callable(callback):
                 raise ConfigurationError(
@@ -126,6 +122,7 @@ class LoopOptions:
         return cls(
             on_round_complete=on_round_complete,
             on_message=on_message,
+            on_text_delta=on_text_delta,
             verbose=bool(verbose),
             max_turns_warning=max_turns_warning,
             output_schema=output_schema,

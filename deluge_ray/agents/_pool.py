@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._loop_thread import LoopThread
-from ..client._caller_pool import lost_with_its_node
 from ..errors import ConfigurationError
 from ..prompt import Conversation
 from ..ratelimit._release import release_dead_caller
@@ -306,6 +305,7 @@ class SubAgentPool:
 
     async def _new_slot(self) -> _Slot:
         from ..actors.sub_agent import SubAgent
+        from ..client._caller_pool import lost_with_its_node
 
         fleet = self._fleet
         kept = fleet.take() if fleet is not None else None

@@ -67,6 +67,7 @@ from ..api_requests.response import apply_postprocess
 from ..prompt import Conversation
 from ..prompt._prompts import to_conversations
 from ._context import AgentContext, as_agent_context
+from ._driver_swarm import run_loops_on_driver
 from ._durable import DurableRun, open_checkpoint
 from ._loop import check_max_rounds
 from ._options import LoopOptions
@@ -135,12 +136,24 @@ async def process_agent_loops_async(
     ``tools`` is a list (one copy per actor) or a tool factory (one set per loop) – see
     the module docstring. ``options`` (request options, final-turn warning, callbacks) are
     described in :mod:`deluge_ray.agents._options`; callbacks run here, on the driver.
+    With ``on_text_delta`` the loops themselves run on the driver, their replies
+    streamed: see :mod:`deluge_ray.agents._driver_swarm`.
     ``checkpoint`` (a SQLite path, a SqliteCache, a DistributedDictCache or a CacheActor
     handle) makes the swarm durable: see :mod:`deluge_ray.agents._durable`.
     The client's ``postprocess`` runs on each loop's final response, and the progress
     display (``show_progress``) counts loops, with the tokens and cost of every model
     call they made.
     """
+    if options is not None and options.on_text_delta is not None:
+        return await run_loops_on_driver(  # each piece of text must reach the driver
+            as_agent_context(client),
+            prompts,
+            tools=tools,
+            max_rounds=max_rounds,
+            max_concurrent_agents=max_concurrent_agents,
+            options=options,
+            checkpoint=checkpoint,
+        )
     check_max_rounds(max_rounds)
     store = open_checkpoint(checkpoint) if checkpoint is not None else None
     try:

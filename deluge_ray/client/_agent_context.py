@@ -33,8 +33,11 @@ def build_agent_context(client: LLMClient, fleet: SubAgentFleet | None = None) -
     """The context of ``client``'s agent loops (model call through its engine, etc.);
     ``fleet`` keeps the client's idle SubAgent actors between swarms."""
 
-    async def call_model(conversation: Conversation, tools: Any, **options: Any) -> APIResponse:
-        return await client.start(conversation, tools=tools, **options)
+    async def call_model(
+        conversation: Conversation, tools: Any, *, text_sink: Any = None, **options: Any
+    ) -> APIResponse:
+        task_id = client._start_one(conversation, tools=tools, text_sink=text_sink, **options)
+        return await client.wait_for(task_id)
 
     def swarm_spec(
         request_tools: Sequence[Any] | None,
@@ -89,4 +92,6 @@ def build_agent_context(client: LLMClient, fleet: SubAgentFleet | None = None) -
         cache=client.cache,
         request_key=make_request_key(client.model_names, client.sampling_params),
         tenancy=client.tenancy,
+        first_model=client.model_names[0],
+        first_sampling_params=client.sampling_params[0],
     )

@@ -186,7 +186,6 @@ class AgentLoopMethods:
             service_tier=service_tier,
             verbose=verbose,
             tool_timeout=tool_timeout,
-            in_swarm=True,
         )
         return await swarms.process_agent_loops_async(
             self._agent_context(),

@@ -320,6 +320,7 @@ class LLMClient(AgentLoopMethods, ConfigurableClient, LimiterStatusMixin):
         show_progress: bool,
         task_ids: list[int],
         single: bool = False,
+        text_sink: Any = None,
     ) -> Any:
         check_call_options(tools, output_schema)  # before Ray starts or anything is sent
         engine = self._ensure_engine()
@@ -340,6 +341,7 @@ class LLMClient(AgentLoopMethods, ConfigurableClient, LimiterStatusMixin):
             tracker=tracker,
             display=display,
             single=single,
+            text_sink=text_sink,
         )
         return engine.submit(job)
 
@@ -417,6 +419,22 @@ class LLMClient(AgentLoopMethods, ConfigurableClient, LimiterStatusMixin):
         service_tier: str | None = None,
     ) -> int:
         """Queue one prompt; return its task id at once (no event loop needed)."""
+        return self._start_one(
+            prompt, tools=tools, output_schema=output_schema, cache=cache, service_tier=service_tier
+        )
+
+    def _start_one(
+        self,
+        prompt: Any,
+        *,
+        tools: Sequence[Any] | None = None,
+        output_schema: Any = None,
+        cache: str | None = None,
+        service_tier: str | None = None,
+        text_sink: Any = None,
+    ) -> int:
+        """``start_nowait``; with ``text_sink`` the reply's text goes there as it arrives
+        (the driver sends the prompt streamed: see ``client._streamed_calls``)."""
         conversations = self._to_conversations([prompt])
         task_id = self._tasks.reserve()
         future = self._submit(
@@ -428,6 +446,7 @@ class LLMClient(AgentLoopMethods, ConfigurableClient, LimiterStatusMixin):
             show_progress=True,
             task_ids=[task_id],
             single=True,
+            text_sink=text_sink,
         )
         self._tasks.add(future, task_id)
         return task_id

@@ -20,7 +20,9 @@ loop a job goes through:
    an error result naming that budget; the reservation is settled with the actual cost
    when the response is in;
 3. **dispatch** – the :class:`Dispatcher` merges identical in-flight prompts and sends
-   batches to the :class:`RayCallerPool`;
+   batches to the :class:`RayCallerPool`; a prompt whose text is wanted as it arrives
+   (``Job.text_sink``: an agent loop's ``on_text_delta``) is sent streamed by the driver
+   itself instead (:mod:`._streamed_calls`);
 4. **results** – successful responses are written to the cache (before ``postprocess``,
    which may edit them in place), ``postprocess`` is applied *on the driver* (so it need
    not pickle), the tracker is updated and the job's slot is filled.
@@ -46,6 +48,7 @@ from ._dispatcher import Dispatcher
 from ._progress import ProgressDisplay
 from ._spend_gate import HOLD, SpendGate
 from ._starter import StarterPool
+from ._streamed_calls import StreamedCalls
 from ._tracker import StatusTracker
 
 __all__ = ["Engine", "Job"]
@@ -70,6 +73,9 @@ class Job:
     problems: list[str | None] = field(default_factory=list)
     #: Content fingerprints of the prompts taken in (the in-flight de-duplication key).
     fingerprints: dict[int, str] = field(default_factory=dict)
+    #: Where the reply's text goes as it arrives (an agent loop's ``on_text_delta``): the
+    #: prompt is then sent streamed by the driver itself (:mod:`._streamed_calls`).
+    text_sink: Any = None
 
     def __post_init__(self) -> None:
         self.results = [None] * len(self.conversations)
@@ -120,6 +126,8 @@ class Engine:
         self._held: list[tuple[Job, int]] = []  # prompts waiting for a budget's refunds
         self._pool: Any = None
         self._dispatcher: Dispatcher | None = None
+        self._streamed = StreamedCalls()
+        self._streaming: set[asyncio.Task] = set()
         self._intake: list[Job] = []
         self._intake_lock = threading.Lock()
         self._intake_scheduled = False
@@ -170,7 +178,7 @@ class Engine:
         if self._closed:
             return
         self._closed = True
-        for closing in (self._dispatcher, self._starter):
+        for closing in (self._dispatcher, self._starter, self._streamed):
             if closing is None:
                 continue
             fut = asyncio.run_coroutine_threadsafe(closing.aclose(), self._loop)
@@ -246,12 +254,27 @@ class Engine:
                     estimated_tokens=job.estimates[i],
                     spec_id=job.spec.spec_id,
                 )
+                if job.text_sink is not None:
+                    self._spawn(self._send_streamed(job, i, item))
+                    continue
                 dedup_key = (job.fingerprints[i], job.spec.spec_id)
                 entries.append((item, dedup_key, (job, i)))
         dispatcher.submit(entries)
         for job in {id(job): job for job, _ in slots}.values():
             job.tracker.set_in_flight(dispatcher.in_flight)
             job.display.refresh()
+
+    def _spawn(self, coro: Any) -> None:
+        task = self._loop.create_task(coro)
+        self._streaming.add(task)  # held: the loop keeps only a weak reference
+        task.add_done_callback(self._streaming.discard)
+        task.add_done_callback(_raise_in_loop)
+
+    async def _send_streamed(self, job: Job, index: int, item: WorkItem) -> None:
+        """Send one prompt streamed from the driver; its result goes the usual way."""
+        blocklisted = self.blocklisted_models()
+        result = await self._streamed.run(item, job.spec, job.text_sink, blocklisted)
+        self._on_results([([(job, index)], result)])
 
     def _sendable(self, job: Job, index: int) -> bool:
         """Whether prompt ``index`` of ``job`` goes on; if not, it is answered with an error."""

@@ -1,8 +1,9 @@
 """The agent-loop and streaming value types lm-deluge 0.0.168 exports from its client.
 
-Scripts import them to annotate their own code; deluge_ray's loops return
-``(Conversation, APIResponse)`` tuples and take no per-round or per-delta callbacks, so
-nothing here is produced by the library itself (see README, "What differs").
+Scripts import them to annotate their own code. deluge_ray's loops return
+``(Conversation, APIResponse)`` tuples rather than :class:`AgentLoopResponse`; agent loops
+run with ``on_text_delta`` pass it :class:`TextDeltaEvent` s
+(:mod:`deluge_ray.agents._text_deltas`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@
   Ray shell): serve a batch's items concurrently and stream their results back.
 - ``_result_stream``: the one result-batching loop (collect for 30 ms, a lone item at once)
   used by ``ProviderCaller`` and ``SubAgent``.
+- ``_text_stream``: a runner whose requests stream, passing each piece of text on as it
+  arrives (agent loops' ``on_text_delta``), with a reset after a failed attempt.
 - ``_session``: one aiohttp session and the lease holders of an actor (used by
   ``ProviderCaller`` and ``SubAgent``).
 - ``_work``: the records that travel between the driver and the callers (``ModelRoute``,

@@ -236,8 +236,9 @@ class RequestRunner:
             sampling_params=route.sampling_params,
             status_code=status,
         )
-        if not spec.background and isinstance(parsed.raw, dict):
-            # Ship the body, not its parsed tree (see api_requests.response.attach_raw_body).
+        if not spec.background and type(body) is bytes and isinstance(parsed.raw, dict):
+            # Ship the body, not its parsed tree (see api_requests.response.attach_raw_body);
+            # a streamed answer has no body: its send returns it parsed.
             attach_raw_body(response, body)
         return response
 

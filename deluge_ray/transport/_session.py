@@ -63,7 +63,8 @@ class ProviderTransport:
             )
         return self._leases_by_limiter[key]
 
-    def _session(self) -> aiohttp.ClientSession:
+    def session(self) -> aiohttp.ClientSession:
+        """The actor's HTTP session (opened on first use)."""
         if self._http is None:
             # limit=0: concurrency is the rate limiter's job; a connector cap here would
             # queue requests invisibly after they were granted capacity.
@@ -72,7 +73,7 @@ class ProviderTransport:
 
     async def send(self, request: Any, timeout: float) -> tuple[int, dict[str, str], bytes]:
         """One HTTP exchange: ``(status, lower-cased headers, body)``."""
-        async with self._session().request(
+        async with self.session().request(
             request.method,
             request.url,
             headers=request.headers,
@@ -88,7 +89,7 @@ class ProviderTransport:
         """Start a background response and poll it to its end (or cancel it at ``timeout``)."""
         from ._background import run_background_response
 
-        outcome = await run_background_response(self._session(), model, request, timeout=timeout)
+        outcome = await run_background_response(self.session(), model, request, timeout=timeout)
         headers = lower_headers(outcome.headers)
         return outcome.status, headers, outcome.parsed
 

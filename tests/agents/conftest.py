@@ -24,3 +24,21 @@ def mcp_http_url() -> Iterator[str]:
 def stdio_command() -> tuple[str, list[str]]:
     """Command and args that launch the demo MCP server over stdio."""
     return demo_stdio_command()
+
+
+def lm_deluge_on(mock, monkeypatch, model_id: str):
+    """An lm-deluge 0.0.168 client (the oracle) whose model ``model_id`` is gpt-4.1-mini
+    served by ``mock``, so both libraries meet the very same server."""
+    import lm_deluge
+    from lm_deluge.models import register_model
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-compat")
+    register_model(
+        id=model_id,
+        name="gpt-4.1-mini",
+        api_base=mock.openai_base_url,
+        api_key_env_var="OPENAI_API_KEY",
+        api_spec="openai",
+        provider="openai",
+    )
+    return lm_deluge.LLMClient(model_id, progress="manual")

@@ -15,6 +15,7 @@ from deluge_ray.cache import SqliteCache
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.mock import Reply, RequestView
 from deluge_ray.tool import Tool
+from tests.agents.conftest import lm_deluge_on
 from tests.support.clients import client_builder
 
 
@@ -100,18 +101,7 @@ async def test_callbacks_run_on_the_driver_in_lm_deluge_order(mock, client, monk
     assert printed.count("[Round 3] Assistant: loop ") == 2
 
     # The oracle, on the same mock: the same callback sequence for one loop, on the driver.
-    from lm_deluge.models import register_model
-
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-compat")
-    register_model(
-        id="agents-oracle-on-mock",
-        name="gpt-4.1-mini",
-        api_base=mock.openai_base_url,
-        api_key_env_var="OPENAI_API_KEY",
-        api_spec="openai",
-        provider="openai",
-    )
-    oracle = lm_deluge.LLMClient("agents-oracle-on-mock", progress="manual")
+    oracle = lm_deluge_on(mock, monkeypatch, "agents-oracle-on-mock")
     theirs: list = []
     their_message, their_round = _recorder(theirs)
     await oracle.run_agent_loop(
@@ -155,7 +145,7 @@ async def test_final_turn_warning(mock, client, mode):
 async def test_unsupported_options_say_what_to_do(client):
     cases = [
         ({"skills": ["x"]}, "skills="),
-        ({"on_text_delta": print}, "on_text_delta="),
+        ({"on_text_delta": "print"}, "on_text_delta must be a function"),
         ({"max_turns_warning": "always"}, "max_turns_warning must be"),
         ({"on_message": "print"}, "on_message must be a function"),
     ]
