@@ -13,9 +13,10 @@ request). The events a sink gets, as in lm-deluge 0.0.168:
   timeout, a refused connection), so a UI drops that attempt's partial text; the retry
   then streams again from the start.
 
-Which models stream (as 0.0.168): Anthropic, Gemini and OpenAI's own chat completions.
-Other OpenAI-compatible providers, the Responses API and background mode are sent as
-ordinary requests: no text events, only a reset if the attempt fails. A streamed request's
+Which models stream: Anthropic, Gemini and OpenAI's own chat completions, as in 0.0.168.
+Other OpenAI-compatible providers (0.0.168 alike), the Responses API and background mode
+(which 0.0.168 streams: there is no Responses stream reader here yet) are sent as ordinary
+requests: no text events, only a reset if the attempt fails. A streamed request's
 ``request_timeout`` bounds the wait for each next chunk (connect and read), not the whole
 generation, so a long answer that keeps arriving is not cut off.
 

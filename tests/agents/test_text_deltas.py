@@ -37,7 +37,10 @@ def one_tool_round(view: RequestView) -> Reply | str:
     results = [r for m in view.messages for r in m.tool_results]
     if not results:
         return Reply(f"Let me square {n} first.", (ToolCallReply("square", {"x": n}),))
-    return f"The square of {n} is {results[0]['content']}, as computed."
+    content = results[0]["content"]
+    if isinstance(content, dict):  # Gemini's functionResponse wraps the value
+        content = content["result"]
+    return f"The square of {n} is {content}, as computed."
 
 
 def _collect(events: list) -> object:
@@ -195,3 +198,35 @@ async def test_in_a_swarm_a_raising_callback_fails_only_its_loop(mock, make_clie
         await client.process_agent_loops_async(
             ["loop 8"], on_text_delta=on_text_delta, checkpoint=str(tmp_path / "c.sqlite")
         )
+
+
+@pytest.mark.parametrize(
+    ("model", "responses_api", "streams"),
+    [
+        pytest.param("claude-4.5-haiku", False, True, id="anthropic"),
+        pytest.param("gemini-2.5-flash", False, True, id="gemini"),
+        pytest.param("gpt-4.1-mini", True, False, id="openai-responses"),
+    ],
+)
+async def test_each_wire_format_streams_as_lm_deluge_does(
+    mock, make_client, model, responses_api, streams
+):
+    seen_stream: list[bool] = []
+
+    def script(view: RequestView) -> Reply | str:
+        seen_stream.append(view.stream)
+        return one_tool_round(view)
+
+    mock.script("*", script)
+    events: list = []
+    client = make_client(model, use_responses_api=responses_api)
+    _conv, response = await client.run_agent_loop(
+        "loop 9", tools=[Tool.from_function(square)], on_text_delta=_collect(events)
+    )
+    assert response.completion == "The square of 9 is 81, as computed."
+    assert seen_stream == [streams, streams]
+    if streams:  # the tool-calling round's text, then the answer's, each in its round
+        assert "".join(t for _, rnd, t in events if rnd == 0) == "Let me square 9 first."
+        assert "".join(t for _, rnd, t in events if rnd == 1) == response.completion
+    else:  # the Responses API is sent as an ordinary request (0.0.168 streams it): no text
+        assert events == []
