@@ -103,51 +103,57 @@ class SubAgentManager:
         busy = self.max_concurrent_agents
         return _default_actors(busy, busy, _cluster_cpus())
 
-    async def start_subagent(self, task: str) -> dict[str, Any]:
-        """Start a sub-agent on ``task``; returns its ``agent_id`` at once."""
+    async def start_subagent(self, task: str) -> int | str:
+        """Start a sub-agent on ``task``; returns its ``agent_id`` at once (as 0.0.168)."""
         from ...prompt import Conversation
 
         if not isinstance(task, str) or not task.strip():
-            return {"error": "task must be a non-empty description of the sub-task"}
+            return "Error: task must be a non-empty description of the sub-task"
         (future,) = self._get_pool().start_loops([Conversation().user(task)])
         with self._lock:
             agent_id = len(self._futures)
             self._futures[agent_id] = future
-        return {"agent_id": agent_id, "status": "running"}
+        return agent_id
 
     def _future(self, agent_id: Any) -> concurrent.futures.Future | str:
-        try:
-            key = int(agent_id)
-        except (TypeError, ValueError):
-            return (
-                f"Error: agent_id must be an integer returned by start_subagent, got {agent_id!r}"
-            )
-        future = self._futures.get(key)
+        key = agent_id if isinstance(agent_id, int) else _as_int(agent_id)
+        future = self._futures.get(key) if key is not None else None
         if future is None:
-            known = ", ".join(map(str, sorted(self._futures))) or "none started yet"
-            return f"Error: no subagent with agent_id {key} (known ids: {known})"
+            return f"Error: Subagent {agent_id} not found"
         return future
 
     async def check_subagent(self, agent_id: int) -> str:
-        """The sub-agent's answer if it has finished, else how far it has got."""
+        """The sub-agent's answer if it has finished, else that it is still running."""
         future = self._future(agent_id)
         if isinstance(future, str):
             return future
         if not future.done():
-            rounds = self._pool.rounds_done(int(agent_id)) if self._pool else 0
-            return (
-                f"Subagent {agent_id} is still running ({rounds} round(s) done). "
-                "Check again later or call wait_for_subagent."
-            )
-        return _describe(int(agent_id), *future.result())
+            return f"Subagent {agent_id} is still running. Call this tool again to check status."
+        return _describe(future.result()[1])
 
     async def wait_for_subagent(self, agent_id: int) -> str:
         """Wait for the sub-agent to finish; its final answer (or its error)."""
         future = self._future(agent_id)
         if isinstance(future, str):
             return future
-        conversation, response = await asyncio.wrap_future(future)
-        return _describe(int(agent_id), conversation, response)
+        try:
+            _conversation, response = await asyncio.wrap_future(future)
+        except Exception as exc:  # the pool was closed under it, say
+            return f"Error waiting for subagent: {exc}"
+        return _describe(response)
+
+    # 0.0.168 names its tool functions so; scripts and tests call them directly.
+    _start_subagent = start_subagent
+    _check_subagent = check_subagent
+    _wait_for_subagent = wait_for_subagent
+
+    @property
+    def subagents(self) -> dict[int, dict[str, Any]]:
+        """Each sub-agent's ``status`` (``"running"``, ``"finished"`` or ``"error"``),
+        ``conversation``, ``response`` and ``error``, by agent id (as 0.0.168 keeps them)."""
+        with self._lock:
+            futures = dict(self._futures)
+        return {agent_id: _state(future) for agent_id, future in futures.items()}
 
     def result(self, agent_id: int) -> tuple[Conversation, APIResponse] | None:
         """``(conversation, response)`` of a finished sub-agent (for the program, not the
@@ -196,10 +202,31 @@ class SubAgentManager:
         ]
 
 
-def _describe(agent_id: int, conversation: Conversation, response: APIResponse) -> str:
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe(response: APIResponse) -> str:
+    """What the main model reads of a finished sub-agent (0.0.168's texts)."""
     if response.is_error:
-        return f"Error: subagent {agent_id} failed: {response.error_message}"
-    answer = response.completion or "(the subagent finished without a text answer)"
-    if getattr(response, "loop_stop_reason", None) == "max_rounds":
-        return f"{answer}\n[subagent {agent_id} stopped at its round limit before finishing]"
-    return answer
+        return f"Error: {response.error_message}"
+    return response.completion or "Subagent finished with no output"
+
+
+def _state(future: concurrent.futures.Future) -> dict[str, Any]:
+    if not future.done():
+        return {"status": "running", "conversation": None, "response": None, "error": None}
+    try:
+        conversation, response = future.result()
+    except BaseException as exc:  # cancelled or failed: no loop result
+        return {"status": "error", "conversation": None, "response": None, "error": str(exc)}
+    failed = response.is_error
+    return {
+        "status": "error" if failed else "finished",
+        "conversation": conversation,
+        "response": response,
+        "error": response.error_message if failed else None,
+    }
