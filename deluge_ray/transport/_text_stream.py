@@ -121,12 +121,24 @@ def streaming_runner(transport: ProviderTransport, sink: TextSink) -> RequestRun
             await _reset_quietly(sink, model_id)
         return status, headers, parsed
 
+    async def send_background(model: Any, request: _Outgoing, timeout: float) -> Any:
+        # Polled to its end: no text to pass on, only the reset of a failed attempt.
+        try:
+            status, headers, parsed = await transport.send_background(model, request.spec, timeout)
+        except Exception:
+            await _reset_quietly(sink, model.id)
+            raise
+        if parsed.error is not None:
+            await _reset_quietly(sink, model.id)
+        return status, headers, parsed
+
     return RequestRunner(
         send=send,
         lease_for=transport.lease_for,
         build_request=_build,
         parse_response=_already_parsed,
         read_headers=read_rate_limit_headers,
+        send_background=send_background,
     )
 
 
