@@ -128,6 +128,10 @@ class Dispatcher:
         """Models a caller found unusable (401/403/404); later batches avoid them."""
         return frozenset(self._blocklisted)
 
+    def note_blocklisted(self, models: Iterable[str]) -> None:
+        """Models found unusable by a call sent outside the callers (a streamed one)."""
+        self._blocklisted.update(models)
+
     # ---- input ------------------------------------------------------------------------
     def submit(self, entries: Iterable[tuple[WorkItem, Hashable | None, Any]]) -> None:
         """Queue ``(item, dedup_key, waiter)`` entries; a waiter is whatever the result

@@ -274,6 +274,8 @@ class Engine:
         """Send one prompt streamed from the driver; its result goes the usual way."""
         blocklisted = self.blocklisted_models()
         result = await self._streamed.run(item, job.spec, job.text_sink, blocklisted)
+        if result.blocklisted_models and self._dispatcher is not None:
+            self._dispatcher.note_blocklisted(result.blocklisted_models)  # spare the callers
         self._on_results([([(job, index)], result)])
 
     def _sendable(self, job: Job, index: int) -> bool:

@@ -236,3 +236,18 @@ async def test_each_wire_format_streams_as_lm_deluge_does(
         assert "".join(t for _, rnd, t in events if rnd == 1) == response.completion
     else:  # the Responses API is sent as an ordinary request (0.0.168 streams it): no text
         assert events == []
+
+
+async def test_a_model_a_streamed_call_found_unusable_is_spared_later(mock, make_client):
+    def refuse(view: RequestView) -> str:
+        raise MockHTTPError(401, "Incorrect API key provided.")
+
+    mock.script("*", refuse)
+    client = make_client()
+    _c, response = await client.run_agent_loop("loop 1", on_text_delta=_collect([]))
+    assert response.is_error and response.status_code == 401
+    sent = mock.stats()["requests"]
+    # The engine's later calls (through the callers) know the model is unusable.
+    [later] = await client.process_prompts_async(["after"], show_progress=False)
+    assert later.is_error and "blocklisted" in later.error_message
+    assert mock.stats()["requests"] == sent

@@ -73,6 +73,17 @@ class Nodes:
 
         return state.actors(handle._actor_id.hex())["Address"]["NodeID"]
 
+    def nodes_of_running(self, handles: list[Any]) -> list[str]:
+        """The node of each actor, once every one of them runs (one just created has no
+        node yet: Ray places it a moment later)."""
+        from ray._private import state
+
+        def states() -> list[dict[str, Any]]:
+            return [state.actors(handle._actor_id.hex()) for handle in handles]
+
+        wait_until(lambda: all(s["State"] == "ALIVE" for s in states()), "every actor running")
+        return [s["Address"]["NodeID"] for s in states()]
+
 
 @contextlib.contextmanager
 def kept_address_file() -> Iterator[Callable[[], None]]:

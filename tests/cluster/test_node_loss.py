@@ -169,12 +169,13 @@ def test_losing_a_callers_node_loses_no_prompt(nodes: Nodes, mock: MockProvider,
     import ray
 
     client = make_client()
-    client.process_prompts_sync(["warm up"])  # every caller started and placed
+    client.process_prompts_sync(["warm up"])  # every caller started
     limiter = ray.get_actor(client._routes[0].limiter_name, namespace="deluge_ray")
     assert nodes.node_of(limiter) == nodes.head.node_id  # the default placement
     callers = client._engine.pool.live_callers()
     worker_ids = {node.node_id: node for node in nodes.workers()}
-    hosts = [nodes.node_of(c) for c in callers if nodes.node_of(c) in worker_ids]
+    # The callers started after the first answer may not be placed yet: wait for them.
+    hosts = [node for node in nodes.nodes_of_running(callers) if node in worker_ids]
     assert hosts, "SPREAD placed no caller on a worker"
     requests_before = mock.stats()["requests"]
     pool, batch = in_background(lambda: client.process_prompts_sync(prompts(90, "call")))
