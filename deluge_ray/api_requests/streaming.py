@@ -36,6 +36,7 @@ from ..prompt import Conversation, prompts_to_conversations
 from . import anthropic as anthropic_api
 from . import gemini as gemini_api
 from . import openai as openai_api
+from . import openai_responses as openai_responses_api
 from ._errors import classify_error, credentials_in, redact_error, with_called_url
 from ._sse import SSEEvent, aiter_sse
 from ._types import ErrorInfo, ErrorKind, ParsedResponse, RequestSpec
@@ -45,6 +46,7 @@ __all__ = [
     "AnthropicStream",
     "GeminiStream",
     "OpenAIChatStream",
+    "OpenAIResponsesStream",
     "StreamAccumulator",
     "StreamGate",
     "accumulator_for",
@@ -227,6 +229,49 @@ class AnthropicStream:
         return anthropic_api.parse_response(self.model, 200, headers, _body_bytes(body))
 
 
+class OpenAIResponsesStream:
+    """Accumulates a Responses API stream: its text deltas, then the finished response.
+
+    The last event (``response.completed``, ``response.incomplete`` or ``response.failed``)
+    carries the whole response object, which the non-streamed parser reads; the events
+    before it only serve the text as it comes.
+    """
+
+    _FINAL = ("response.completed", "response.incomplete", "response.failed")
+
+    def __init__(self, model: APIModel) -> None:
+        self.model = model
+        self.done = False
+        self._response: dict[str, Any] | None = None
+        self._error: dict[str, Any] | None = None
+
+    def feed(self, event: SSEEvent) -> list[str]:
+        """Apply one event; return the text it adds."""
+        data = _json(event)
+        if not isinstance(data, dict):
+            return []
+        kind = data.get("type") or event.event
+        if kind == "response.output_text.delta":
+            delta = data.get("delta")
+            return [delta] if isinstance(delta, str) and delta else []
+        if kind in self._FINAL and isinstance(data.get("response"), dict):
+            self._response, self.done = data["response"], True
+        elif kind == "error":
+            self._error, self.done = data, True
+        return []
+
+    def finish(self, headers: Mapping[str, str] | None = None) -> ParsedResponse:
+        """The result; an error for an ``error`` event or a stream cut off early."""
+        if self._error is not None:
+            body = {"error": {k: v for k, v in self._error.items() if k != "type"}}
+            return openai_responses_api.parse_response(self.model, 500, headers, _body_bytes(body))
+        if self._response is None:
+            return _stream_error("The Responses stream ended before its final event (truncated).")
+        return openai_responses_api.parse_response(
+            self.model, 200, headers, _body_bytes(self._response)
+        )
+
+
 class GeminiStream:
     """Accumulates ``streamGenerateContent`` partial responses into one response."""
 
@@ -302,8 +347,10 @@ class GeminiStream:
         return gemini_api.parse_response(self.model, 200, headers, _body_bytes(body))
 
 
-def accumulator_for(model: APIModel) -> StreamAccumulator:
-    """A fresh accumulator for ``model``'s wire format."""
+def accumulator_for(model: APIModel, *, use_responses_api: bool = False) -> StreamAccumulator:
+    """A fresh accumulator for ``model``'s wire format (the Responses API's if asked)."""
+    if use_responses_api:
+        return OpenAIResponsesStream(model)
     if model.api_spec == "anthropic":
         return AnthropicStream(model)
     if model.api_spec == "gemini":
@@ -325,6 +372,8 @@ def build_stream_request(
     model: APIModel,
     conversation: Conversation,
     sampling_params: SamplingParams,
+    *,
+    use_responses_api: bool = False,
     **kwargs: Any,
 ) -> RequestSpec:
     """The streaming variant of :func:`deluge_ray.api_requests.build_request`.
@@ -332,10 +381,14 @@ def build_stream_request(
     Same keyword arguments (``tools``, ``output_schema``, ``cache_pattern``,
     ``extra_headers``, ``extra_body``, ``api_key``, ``base_url``, ...). OpenAI and
     Anthropic get ``"stream": true`` (OpenAI also ``stream_options.include_usage`` so the
-    final chunk carries usage); Gemini switches to ``:streamGenerateContent?alt=sse``.
+    final chunk carries usage); Gemini switches to ``:streamGenerateContent?alt=sse``;
+    with ``use_responses_api`` the Responses API request gets ``"stream": true``.
     """
     check_streamable(model)
-    if model.api_spec == "anthropic":
+    if use_responses_api:  # OpenAI's Responses API: typed events, the response at the end
+        spec = openai_responses_api.build_request(model, conversation, sampling_params, **kwargs)
+        spec.json = {**(spec.json or {}), "stream": True}
+    elif model.api_spec == "anthropic":
         spec = anthropic_api.build_request(model, conversation, sampling_params, **kwargs)
         spec.json = {**(spec.json or {}), "stream": True}
     elif model.api_spec == "gemini":

@@ -60,7 +60,9 @@ def build_app(core: MockCore) -> web.Application:
     app = web.Application(client_max_size=_MAX_BODY, middlewares=[_json_errors])
     responses = ResponseStore(core.config.batch_seconds)
     chat_api = GenerationAPI("openai", "chat.completions", parse_chat, render_chat, stream_chat)
-    responses_api = GenerationAPI("openai", "responses", parse_responses, responses.render)
+    responses_api = GenerationAPI(
+        "openai", "responses", parse_responses, responses.render, responses.stream
+    )
 
     anthropic_api = GenerationAPI(
         "anthropic", "messages", parse_anthropic, render_anthropic, stream_anthropic

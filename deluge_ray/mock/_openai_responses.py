@@ -243,6 +243,20 @@ class ResponseStore:
         task.add_done_callback(self._tasks.discard)
         return queued
 
+    def stream(self, view: RequestView, gen: Generated) -> list[bytes]:
+        """The SSE frames of a streamed response (as the GenerationAPI ``stream`` hook); the
+        finished response is kept, as a non-streamed one is."""
+        from ._responses_stream import responses_stream_frames
+
+        final = render_responses(view, gen)
+        self._keep(final)
+        return responses_stream_frames(final)
+
+    def _keep(self, final: dict[str, Any]) -> None:
+        if len(self._items) >= 10_000:
+            self._items.pop(next(iter(self._items)))
+        self._items[final["id"]] = final
+
     async def _finish(self, final: dict[str, Any]) -> None:
         current = self._items.get(final["id"])
         if current is not None:

@@ -13,10 +13,10 @@ request). The events a sink gets, as in lm-deluge 0.0.168:
   timeout, a refused connection), so a UI drops that attempt's partial text; the retry
   then streams again from the start.
 
-Which models stream: Anthropic, Gemini and OpenAI's own chat completions, as in 0.0.168.
-Other OpenAI-compatible providers (0.0.168 alike), the Responses API and background mode
-(which 0.0.168 streams: there is no Responses stream reader here yet) are sent as ordinary
-requests: no text events, only a reset if the attempt fails. A streamed request's
+Which models stream, as in 0.0.168: Anthropic, Gemini, and OpenAI's own chat completions
+and Responses API. Other OpenAI-compatible providers are sent ordinary requests (0.0.168
+alike), and so is background mode, which is polled: no text events, only a reset if the
+attempt fails. A streamed request's
 ``request_timeout`` bounds the wait for each next chunk (connect and read), not the whole
 generation, so a long answer that keeps arriving is not cut off.
 
@@ -57,10 +57,12 @@ class TextSink(Protocol):
 
 def streams_text(model: Any, *, use_responses_api: bool = False, background: bool = False) -> bool:
     """Whether a request to ``model`` is sent streamed when text is wanted as it arrives."""
-    if use_responses_api or background or model.is_embedding:
+    if background or model.is_embedding:
         return False
     if model.api_spec == "openai":
         return model.provider == "openai"  # other OpenAI-compatible servers: plain requests
+    if use_responses_api:
+        return False  # only OpenAI's own models speak the Responses API
     return model.api_spec in ("anthropic", "gemini")
 
 
@@ -88,12 +90,15 @@ def _build(model: Any, conversation: Any, sampling_params: Any, **options: Any) 
         use_responses_api=options.get("use_responses_api", False),
         background=options.get("background", False),
     )
+    responses_api = bool(options.get("use_responses_api", False))
     if streamed:
         options = {k: v for k, v in options.items() if k not in ("use_responses_api", "background")}
-        spec = build_stream_request(model, conversation, sampling_params, **options)
+        spec = build_stream_request(
+            model, conversation, sampling_params, use_responses_api=responses_api, **options
+        )
     else:
         spec = build_request(model, conversation, sampling_params, **options)
-    return _Outgoing(spec, model, streamed, bool(options.get("use_responses_api", False)))
+    return _Outgoing(spec, model, streamed, responses_api)
 
 
 def _already_parsed(
@@ -170,8 +175,11 @@ async def _exchange(
         status, headers = reply.status, lower_headers(reply.headers)
         if status != 200:
             body = await reply.read()
-            return status, headers, parse_response(model, status, headers, body)
-        accumulator = accumulator_for(model)
+            parsed = parse_response(
+                model, status, headers, body, use_responses_api=request.use_responses_api
+            )
+            return status, headers, parsed
+        accumulator = accumulator_for(model, use_responses_api=request.use_responses_api)
         async for event in aiter_sse(reply.content.iter_any()):
             for piece in accumulator.feed(event):
                 try:

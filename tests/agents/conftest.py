@@ -26,7 +26,7 @@ def stdio_command() -> tuple[str, list[str]]:
     return demo_stdio_command()
 
 
-def lm_deluge_on(mock, monkeypatch, model_id: str):
+def lm_deluge_on(mock, monkeypatch, model_id: str, **settings):
     """An lm-deluge 0.0.168 client (the oracle) whose model ``model_id`` is gpt-4.1-mini
     served by ``mock``, so both libraries meet the very same server."""
     import lm_deluge
@@ -40,5 +40,6 @@ def lm_deluge_on(mock, monkeypatch, model_id: str):
         api_key_env_var="OPENAI_API_KEY",
         api_spec="openai",
         provider="openai",
+        supports_responses=True,  # as gpt-4.1-mini does: use_responses_api=True takes effect
     )
-    return lm_deluge.LLMClient(model_id, progress="manual")
+    return lm_deluge.LLMClient(model_id, progress="manual", **settings)

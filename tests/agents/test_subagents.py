@@ -140,8 +140,7 @@ def sub_task(view: RequestView) -> str:
 async def test_the_tools_answer_what_lm_deluges_answer(mock, make_client, monkeypatch):
     mock.script("*", sub_task)
     ours = SubAgentManager(make_client("gpt-4.1-nano", max_attempts=1), max_rounds=2)
-    theirs_client = lm_deluge_on(mock, monkeypatch, "subagents-oracle-on-mock")
-    theirs_client.max_attempts = 1
+    theirs_client = lm_deluge_on(mock, monkeypatch, "subagents-oracle-on-mock", max_attempts=1)
     theirs = lm_deluge.tool.prefab.SubAgentManager(theirs_client, max_rounds=2)
     try:
         said = {}

@@ -54,7 +54,8 @@ def test_streams_text_follows_lm_deluge_on_which_models_stream():
     assert streams_text(get_model("gpt-4.1-mini"))
     assert streams_text(get_model("claude-4.5-haiku"))
     assert streams_text(get_model("gemini-2.5-flash"))
-    assert not streams_text(get_model("gpt-4.1-mini"), use_responses_api=True)
+    assert streams_text(get_model("gpt-4.1-mini"), use_responses_api=True)
+    assert not streams_text(get_model("gpt-4.1-mini"), use_responses_api=True, background=True)
     openai_compatible = next(
         m
         for m in map(get_model, _registry_ids())
@@ -69,10 +70,13 @@ def _registry_ids() -> list[str]:
     return list(registry)
 
 
-async def test_each_rounds_text_arrives_as_lm_deluges_does(mock, make_client, monkeypatch):
+@pytest.mark.parametrize("responses_api", [False, True], ids=["chat", "responses"])
+async def test_each_rounds_text_arrives_as_lm_deluges_does(
+    mock, make_client, monkeypatch, responses_api
+):
     mock.script("*", one_tool_round)
     ours: list = []
-    client = make_client()
+    client = make_client(use_responses_api=responses_api)
     _conv, response = await client.run_agent_loop(
         "loop 7", tools=[Tool.from_function(square)], on_text_delta=_collect(ours)
     )
@@ -80,12 +84,16 @@ async def test_each_rounds_text_arrives_as_lm_deluges_does(mock, make_client, mo
     # Every model call went out streamed (the mock saw stream=true), one per round.
     assert mock.stats()["requests"] == 2
 
-    oracle = lm_deluge_on(mock, monkeypatch, "text-delta-oracle-on-mock")
+    oracle = lm_deluge_on(
+        mock, monkeypatch, "text-delta-oracle-on-mock", use_responses_api=responses_api
+    )
     theirs: list = []
     await oracle.run_agent_loop(
         "loop 7", tools=[lm_deluge.Tool.from_function(square)], on_text_delta=_collect(theirs)
     )
     assert ours == theirs
+    endpoint = "responses" if responses_api else "chat.completions"
+    assert mock.stats()["by_endpoint"] == {endpoint: 4}  # both clients, both rounds
     assert "".join(t for kind, rnd, t in ours if rnd == 0) == "Let me square 7 first."
     assert "".join(t for kind, rnd, t in ours if rnd == 1) == response.completion
     assert len(ours) > 2  # in pieces, not one event per round
@@ -205,7 +213,7 @@ async def test_in_a_swarm_a_raising_callback_fails_only_its_loop(mock, make_clie
     [
         pytest.param("claude-4.5-haiku", {}, True, id="anthropic"),
         pytest.param("gemini-2.5-flash", {}, True, id="gemini"),
-        pytest.param("gpt-4.1-mini", {"use_responses_api": True}, False, id="openai-responses"),
+        pytest.param("gpt-4.1-mini", {"use_responses_api": True}, True, id="openai-responses"),
         pytest.param(
             "gpt-4.1-mini",
             {"use_responses_api": True, "background": True},
@@ -234,7 +242,7 @@ async def test_each_wire_format_streams_as_lm_deluge_does(
     if streams:  # the tool-calling round's text, then the answer's, each in its round
         assert "".join(t for _, rnd, t in events if rnd == 0) == "Let me square 9 first."
         assert "".join(t for _, rnd, t in events if rnd == 1) == response.completion
-    else:  # the Responses API is sent as an ordinary request (0.0.168 streams it): no text
+    else:  # background mode is polled, not streamed: no text
         assert events == []
 
 
