@@ -230,14 +230,12 @@ class ResponseStore:
     def render(self, view: RequestView, gen: Generated) -> dict[str, Any]:
         """Render (as the GenerationAPI ``render`` hook) and keep the response."""
         final = render_responses(view, gen)
-        if len(self._items) >= 10_000:
-            self._items.pop(next(iter(self._items)))
         if not view.body.get("background"):
-            self._items[final["id"]] = final
+            self._keep(final)
             return final
         queued = {**copy.deepcopy(final), "status": "queued", "output": [], "completed_at": None}
         del queued["usage"]  # no usage until the work is done
-        self._items[final["id"]] = queued
+        self._keep(queued)
         task = asyncio.get_running_loop().create_task(self._finish(final))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -252,10 +250,11 @@ class ResponseStore:
         self._keep(final)
         return responses_stream_frames(final)
 
-    def _keep(self, final: dict[str, Any]) -> None:
+    def _keep(self, item: dict[str, Any]) -> None:
+        """Store ``item`` under its id, forgetting the oldest beyond 10,000."""
         if len(self._items) >= 10_000:
             self._items.pop(next(iter(self._items)))
-        self._items[final["id"]] = final
+        self._items[item["id"]] = item
 
     async def _finish(self, final: dict[str, Any]) -> None:
         current = self._items.get(final["id"])

@@ -9,7 +9,7 @@ output item ``response.output_item.added``, its content (a message's
 then ``response.output_item.done``; and last ``response.completed`` (or
 ``response.incomplete``) carrying the same response object a non-streamed request gets.
 The official ``openai`` SDK reads them into its typed stream events
-(``tests/mock/test_sdk_responses_stream.py``).
+(``tests/mock/test_openai_responses_stream.py``).
 """
 
 from __future__ import annotations
