@@ -56,12 +56,14 @@ async def run_loops_on_driver(
     if not conversations:
         return []
     context.ensure_ready()  # a missing key or Ray fails here, once, not in every loop
+    if is_tool_factory(tools):
+        call_tool_factory(tools)  # a factory that cannot make tools at all fails the call
     room = asyncio.Semaphore(max_concurrent_agents)
 
     async def one(index: int, conversation: Conversation) -> tuple[Conversation, APIResponse]:
         async with room:
-            loop_tools = call_tool_factory(tools) if is_tool_factory(tools) else tools
-            try:
+            try:  # a tool factory that raises fails its own loop only, as a tool would
+                loop_tools = call_tool_factory(tools) if is_tool_factory(tools) else tools
                 return await run_agent_loop(
                     context, conversation, tools=loop_tools, max_rounds=max_rounds, options=options
                 )

@@ -259,3 +259,33 @@ async def test_a_model_a_streamed_call_found_unusable_is_spared_later(mock, make
     [later] = await client.process_prompts_async(["after"], show_progress=False)
     assert later.is_error and "blocklisted" in later.error_message
     assert mock.stats()["requests"] == sent
+
+
+async def test_in_a_swarm_on_the_driver_a_tool_factory_failing_once_fails_one_loop(
+    mock, make_client
+):
+    mock.script("*", lambda view: f"Answer to {view.last_user_text}.")
+    calls = {"n": 0}
+
+    def tools() -> list:
+        calls["n"] += 1
+        if calls["n"] == 3:  # the first call checks the factory; then one per loop
+            raise RuntimeError("no workspace left")
+        return [Tool.from_function(square)]
+
+    results = await make_client().process_agent_loops_async(
+        ["loop 1", "loop 2", "loop 3"],
+        tools=tools,
+        max_concurrent_agents=1,
+        on_text_delta=_collect([]),
+    )
+    answers = [(r.completion, r.error_message) for _, r in results]
+    assert answers == [
+        ("Answer to loop 1.", None),
+        (None, "no workspace left"),
+        ("Answer to loop 3.", None),
+    ]
+    with pytest.raises(ConfigurationError, match="tool factory takes no arguments"):
+        await make_client().process_agent_loops_async(
+            ["loop 4"], tools=lambda workspace: [], on_text_delta=_collect([])
+        )
