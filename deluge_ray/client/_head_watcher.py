@@ -1,7 +1,9 @@
 """The idle watcher: a small detached process beside the machine-wide local Ray head.
 
 Started by whoever starts the head (``python -m deluge_ray.client._head_watcher
---state-dir DIR``), it looks at the head's GCS every few seconds for connected drivers
+--state-dir DIR`` runs it by hand; the head's starter runs :func:`main` after a short
+sleep, ``_local_head.WATCHER_START_DELAY_S``, so that its imports do not slow the starter's
+own join), it looks at the head's GCS every few seconds for connected drivers
 (the job table: a driver's job is alive while it is connected) and applies
 :class:`~deluge_ray.client._head_idle.IdleRule`. Once the head has been idle for its
 timeout it takes the state directory's lock, looks once more (a process may have just
