@@ -11,23 +11,27 @@ for lm-deluge runs after changing its imports:
 
 from __future__ import annotations
 
-from .api_requests import APIResponse, Usage
-from .client import AgentLoopCallback, LLMClient, StatusTracker, TextDeltaEvent
-from .config import SamplingParams
-from .errors import (
-    CacheError,
-    ConfigurationError,
-    DelugeError,
-    MissingAPIKeyError,
-    PromptError,
-    ProviderError,
-    RuntimeUnavailableError,
-    ToolError,
-    UnknownModelError,
-)
-from .models import APIModel, get_model, register_model
-from .prompt import Conversation, File, Image, Message, prompts_to_conversations
-from .tool import MCPServer, Tool, execute_tool_calls
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api_requests import APIResponse, Usage
+    from .client import AgentLoopCallback, LLMClient, StatusTracker, TextDeltaEvent
+    from .config import SamplingParams
+    from .errors import (
+        CacheError,
+        ConfigurationError,
+        DelugeError,
+        MissingAPIKeyError,
+        PromptError,
+        ProviderError,
+        RuntimeUnavailableError,
+        ToolError,
+        UnknownModelError,
+    )
+    from .models import APIModel, get_model, register_model
+    from .prompt import Conversation, File, Image, Message, prompts_to_conversations
+    from .tool import MCPServer, Tool, execute_tool_calls
 
 __version__ = "0.1.0"
 
@@ -61,3 +65,56 @@ __all__ = [
     "prompts_to_conversations",
     "register_model",
 ]
+
+# Where each public name lives. They are imported on first use (PEP 562), not here:
+# every Ray worker that hosts one of our actors imports this package first, and the whole
+# client API (aiohttp, pydantic, the provider modules) was the larger part of a new
+# RateLimiter's start -- paid again on a cold start, where that start is in the user's
+# first call.
+_HOMES = {
+    "APIModel": ".models",
+    "APIResponse": ".api_requests",
+    "AgentLoopCallback": ".client",
+    "CacheError": ".errors",
+    "ConfigurationError": ".errors",
+    "Conversation": ".prompt",
+    "DelugeError": ".errors",
+    "File": ".prompt",
+    "Image": ".prompt",
+    "LLMClient": ".client",
+    "MCPServer": ".tool",
+    "Message": ".prompt",
+    "MissingAPIKeyError": ".errors",
+    "PromptError": ".errors",
+    "ProviderError": ".errors",
+    "RuntimeUnavailableError": ".errors",
+    "SamplingParams": ".config",
+    "StatusTracker": ".client",
+    "TextDeltaEvent": ".client",
+    "Tool": ".tool",
+    "ToolError": ".errors",
+    "UnknownModelError": ".errors",
+    "Usage": ".api_requests",
+    "execute_tool_calls": ".tool",
+    "get_model": ".models",
+    "prompts_to_conversations": ".prompt",
+    "register_model": ".models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        try:  # a subpackage (deluge_ray.client, deluge_ray.tool ...), as before
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

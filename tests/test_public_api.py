@@ -71,3 +71,30 @@ def test_public_exceptions_share_one_base() -> None:
         obj = getattr(deluge_ray, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, deluge_ray.DelugeError)
+
+
+def test_importing_the_package_alone_loads_no_client_code() -> None:
+    """Every Ray worker hosting one of our actors imports ``deluge_ray`` first: the public
+    names load on first use, so an actor's start does not pay for the client API."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, deluge_ray; "
+        "print(sorted(m for m in ('aiohttp', 'pydantic', 'deluge_ray.client') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_lazy_names_and_subpackages_resolve_and_unknown_names_fail_clearly() -> None:
+    assert set(deluge_ray._HOMES) | {"__version__"} == set(deluge_ray.__all__)
+    assert deluge_ray.LLMClient is importlib.import_module("deluge_ray.client").LLMClient
+    assert deluge_ray.tool.Tool is deluge_ray.Tool  # a subpackage, as an attribute
+    assert set(deluge_ray.__all__) <= set(dir(deluge_ray))
+    try:
+        deluge_ray.NoSuchThing  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchThing" in str(exc)
+    else:
+        raise AssertionError("an unknown name must raise AttributeError")
