@@ -10,7 +10,7 @@ file cache is warm: the first repetition pays for reading the libraries from dis
   embedded start uses (namespace, no dashboard, no log forwarding) -- the fair baseline,
   since a plain ``ray.init()`` would also start the dashboard. deluge_ray imports Ray
   inside its first call, so the baseline is import + init;
-* ``deluge_ray``: ``import deluge_ray``, then ``LLMClient(...)`` and a single
+* ``deluge_ray``: ``from deluge_ray import LLMClient``, then ``LLMClient(...)`` and a single
   ``process_prompts_sync(["hi"])`` with Ray not yet started (Ray start-up, the limiter and
   a ProviderCaller actor, one request with its 50 ms);
 * ``lm_deluge``: the same single call with lm-deluge (no runtime to start).
@@ -21,7 +21,9 @@ each with a state directory and Ray temp dir of this run's own:
 
 * ``machine_cold``: the same first call with ``DELUGE_RAY_LOCAL=machine`` and no head
   running, so the process starts the head (``ray start --head``) and joins it; the head
-  is stopped after each repetition so that the next one is cold again;
+  is stopped after each repetition so that the next one is cold again. Its reference,
+  the head's own start (``ensure_local_head`` from this process, `ray start` varies by
+  a second or more here), is measured in each repetition too, and its median used;
 * ``machine_warm``: with the head already up (started once, before), ``WARM_REPS`` (5,
   quick 2) fresh processes each make the first call, alternating with as many fresh
   lm-deluge processes (``lm_deluge`` again): medians of each, in the same run.
@@ -102,7 +104,9 @@ def ray_init_side(params: dict[str, Any]) -> dict[str, Any]:
 
 def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
-    import deluge_ray  # noqa: F401  (timed: the import is part of a user's first call)
+    # What a user's script does (the README's own imports): the package's names load on
+    # first use, so a bare `import deluge_ray` would leave the client's import to the call.
+    from deluge_ray import LLMClient  # noqa: F401
 
     t1 = time.perf_counter()
     client = C.deluge_ray_client(
@@ -118,12 +122,17 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
     if params.get("warm_calls"):
         out.update(_warm_summary(_sequential(client, params["warm_calls"])))
     client.shutdown()
+    # End as a script does at exit (the worker then leaves with os._exit): a Ray of this
+    # process's own killed mid-flight slowed the next process's ray.init by 4 s here.
+    import ray
+
+    ray.shutdown()
     return out
 
 
 def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
-    import lm_deluge  # noqa: F401
+    from lm_deluge import LLMClient  # noqa: F401
 
     t1 = time.perf_counter()
     client = C.lm_deluge_client(
@@ -177,6 +186,24 @@ def _stop_head(env: dict[str, str]) -> None:
 
     with env_patch.patch.dict(os.environ, env):
         stop_local_head(timeout=60)
+    # The head's own process exits first; its GCS, raylet and workers wind down after it.
+    # Whatever runs next is measured, so wait until none of them is left.
+    marker = env["RAY_TMPDIR"].encode()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _processes_naming(marker):
+        time.sleep(0.1)
+
+
+def _processes_naming(text: bytes) -> list[int]:
+    """Processes whose command line contains ``text`` (Linux; empty elsewhere)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if text in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def _start_head(env: dict[str, str]) -> float:
@@ -199,7 +226,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     warm_calls = 10 if quick else 30
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     warm_lm: list[dict[str, Any]] = []
-    head_start_s: float | None = None
+    head_starts: list[float] = []  # the head's own start, once per repetition
     with C.MockServer(latency_ms=LATENCY_MS) as mock, _machine_env() as machine:
         params = {"base_url": mock.openai_base_url}
         # Not measured: reads Ray's libraries into the OS file cache, so the first measured
@@ -233,7 +260,10 @@ def run(quick: bool = False) -> dict[str, Any]:
                 )
             )
             _stop_head(machine)
-        head_start_s = _start_head(machine)
+            head_starts.append(_start_head(machine))
+            if not last:  # the last one stays up for the warm processes
+                _stop_head(machine)
+        head_start_s = round(statistics.median(head_starts), 3)
         for rep in range(warm_reps):
             runs["machine_warm"].append(
                 C.run_worker(
@@ -278,6 +308,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "lm_deluge_beside_warm_first_call_s": _median(warm_lm, "first_call_s"),
         "lm_deluge_beside_warm_import_s": _median(warm_lm, "import_s"),
         "head_start_s": head_start_s,
+        "head_starts_s": head_starts,
     }
     for key, rows in (("machine_warm", runs["machine_warm"]), ("lm_deluge_beside_warm", warm_lm)):
         for row in rows:
