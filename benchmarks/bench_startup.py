@@ -122,8 +122,8 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
     if params.get("warm_calls"):
         out.update(_warm_summary(_sequential(client, params["warm_calls"])))
     client.shutdown()
-    # End as a script does at exit (the worker then leaves with os._exit): a Ray of this
-    # process's own killed mid-flight slowed the next process's ray.init by 4 s here.
+    # End as a script does at exit: the worker then leaves with os._exit, which would
+    # leave a Ray of this process's own to be killed instead of shut down.
     import ray
 
     ray.shutdown()
@@ -190,20 +190,19 @@ def _stop_head(env: dict[str, str]) -> None:
     # Whatever runs next is measured, so wait until none of them is left.
     marker = env["RAY_TMPDIR"].encode()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _processes_naming(marker):
+    while time.monotonic() < deadline and _a_process_names(marker):
         time.sleep(0.1)
 
 
-def _processes_naming(text: bytes) -> list[int]:
-    """Processes whose command line contains ``text`` (Linux; empty elsewhere)."""
-    found = []
+def _a_process_names(text: bytes) -> bool:
+    """Whether some process's command line contains ``text`` (Linux; False elsewhere)."""
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             if text in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
+                return True
         except OSError:
             continue
-    return found
+    return False
 
 
 def _start_head(env: dict[str, str]) -> float:
