@@ -23,6 +23,12 @@ from ._core import MockCore
 __all__ = ["MockProvider", "use_mock"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Connections the kernel may queue before the server accepts them (capped by the system's
+# net.core.somaxconn). aiohttp's default of 128 drops the excess of a burst of new
+# connections, and a dropped connect is retried by the client's kernel only after a
+# second: a swarm of 1,000 agents opening their connections at once saw some of its loops
+# finish a second late. A provider's front end takes such bursts; so does the mock.
+LISTEN_BACKLOG = 4096
 
 
 class MockProvider:
@@ -105,7 +111,7 @@ class MockProvider:
             build_app(self._core), access_log=None, handle_signals=False, shutdown_timeout=0.5
         )
         await runner.setup()
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, backlog=LISTEN_BACKLOG).start()
         self._runner = runner
         return self
 

@@ -217,3 +217,53 @@ def test_mock_config_validation():
 
         Latency(median_ms=50, p99_ms=10)
     assert MockConfig(known_models={"a"}).known_models == frozenset({"a"})
+
+
+def _listen_overflows() -> int:
+    """The kernel's count of connections refused because an accept queue was full."""
+    with open("/proc/net/netstat") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=True):
+        if names.startswith("TcpExt:"):
+            return int(
+                dict(zip(names.split()[1:], values.split()[1:], strict=True))["ListenOverflows"]
+            )
+    raise AssertionError("no TcpExt counters in /proc/net/netstat")
+
+
+def test_a_burst_of_new_connections_is_queued_not_dropped():
+    # A swarm opens hundreds of connections at once. With aiohttp's default backlog (128)
+    # the kernel dropped the excess while the server was busy, and each dropped connect
+    # was retried a second later; the mock now queues the burst as a provider would.
+    import select
+    import socket
+
+    with open("/proc/sys/net/core/somaxconn") as f:
+        burst = min(600, int(f.read()) - 8)  # the kernel caps every backlog at somaxconn
+    with MockProvider() as mock:
+        busy = threading.Event()
+        assert mock._loop is not None
+        mock._loop.call_soon_threadsafe(busy.wait)  # the server accepts nothing meanwhile
+        before = _listen_overflows()
+        socks = []
+        try:
+            for _ in range(burst):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", mock.port))
+                socks.append(s)
+            # Until every handshake has completed into the queue, or the kernel says it
+            # refused one (either answer ends the wait, so no wall-clock bound).
+            pending = list(socks)
+            while pending and _listen_overflows() == before:
+                _, writable, _ = select.select([], pending, [], 0.1)
+                pending = [s for s in pending if s not in writable]
+            overflows = _listen_overflows() - before
+            errors = [s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) for s in socks]
+        finally:
+            busy.set()
+            for s in socks:
+                s.close()
+    assert overflows == 0
+    assert not pending
+    assert errors == [0] * burst
