@@ -4,8 +4,8 @@ Run:  python benchmarks/bench_long_requests.py [--quick]
 
 The mock provider (its own process) answers every request after a fixed 10 s and enforces
 no limit. Each client, in its own worker process, is configured with
-``max_concurrent_requests=5000`` and a request limit out of reach (200,000 RPM; tokens far
-out of reach too) and sent 20,000 distinct prompts at once (quick: 4,000 prompts, 1,000
+``max_concurrent_requests=5000`` and a request limit out of reach
+(``_common.NO_LIMIT_RPM``; tokens far out of reach too) and sent 20,000 distinct prompts at once (quick: 4,000 prompts, 1,000
 concurrent, 2 s latency). One prompt is sent first as a warm-up (Ray start-up and the
 callers; not measured).
 

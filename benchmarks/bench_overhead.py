@@ -5,7 +5,7 @@ Run:  python benchmarks/bench_overhead.py [--quick] [--prompts N]
 The mock provider (its own process) has no limits and answers at once, so the only thing
 between a prompt and its response is the client (and the mock itself: see the mock
 throughput benchmark for its ceiling on this machine). Each client, in its own worker
-process, is configured with limits far above reach (``_common.NO_LIMIT_RPM`` = 200,000
+process, is configured with limits far above reach (``_common.NO_LIMIT_RPM`` = 10,000,000
 RPM, 10G TPM) and the default 225 concurrent requests, sends one warm-up prompt (Ray
 start-up and actor creation for deluge_ray, excluded; deluge_ray's default pool adds its
 second caller after that first answer, and the warm-up waits until it is up too), then
@@ -191,7 +191,7 @@ def markdown(report: dict[str, Any]) -> str:
         "(for deluge_ray it also waits until the callers its pool adds after the first "
         "answer are up); the "
         "mock has no limit and no latency; both clients get limits out of reach "
-        f"({cfg['client_rpm']:,} RPM; why not higher: `_common.NO_LIMIT_RPM`) and "
+        f"({cfg['client_rpm']:,} RPM; why this value: `_common.NO_LIMIT_RPM`) and "
         f"{cfg['concurrency']} concurrent requests. The "
         "driver CPU excludes deluge_ray's actors (other processes on the same cores); the "
         "table below the first splits the CPU of the batch by process, the mock included.",
