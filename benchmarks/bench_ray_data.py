@@ -44,6 +44,12 @@ LATENCY_MS = 200
 ACTOR_MARKER = "DatasetCaller"
 SCALE_ACTORS = 2
 SCALE_BLOCK_ROWS = 10_000
+# The scale run's request limit: 200,000 RPM, not _common.NO_LIMIT_RPM. At 10,000,000 RPM
+# this run had not finished after 13 minutes, with the RateLimiter actor at 56 % of a core
+# and each stage actor at 35-38 %: an open defect (lease calls at a very high limit; see
+# the issue notes), kept out of this benchmark's figures until it is fixed. This run
+# measures rows and memory, not the limit.
+SCALE_RPM = 200_000
 #: ray.data.llm's HTTP processor as run: a fixed pool of ``concurrency`` actors (a tuple: an
 #: int lets the pool start at one actor and grow), ``batch_size``, ``qps``, ``max_retries`` and
 #: CPUs per actor (its ``http_request_stage`` option). See RAY_LLM_TRIED for why.
@@ -242,7 +248,7 @@ def deluge_ray_scale(params: dict[str, Any]) -> dict[str, Any]:
 
     client = LLMClient(
         C.MODEL,
-        max_requests_per_minute=C.NO_LIMIT_RPM,
+        max_requests_per_minute=SCALE_RPM,
         max_tokens_per_minute=C.NO_LIMIT_TPM,
         max_concurrent_requests=2_000,
         max_new_tokens=16,
@@ -464,7 +470,8 @@ def _scale_table(report: dict[str, Any]) -> list[str]:
         ["every row written, none an error", _yes(every_row)],
     ]
     return [
-        f"No limit, no latency: `ray.data.range(n)` -> prompts -> `process_dataset` "
+        f"A {SCALE_RPM:,} RPM client limit ({SCALE_RPM // 60:,} requests/s: why not higher, "
+        "see `SCALE_RPM`), no latency: `ray.data.range(n)` -> prompts -> `process_dataset` "
         f"({report['config']['scale_actors']} actors, batch 256) -> `write_parquet`, "
         "one driver process for every size; peak RSS during each run (/proc, every 0.5 s).",
         "",
