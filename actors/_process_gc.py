@@ -1,7 +1,7 @@
 """Garbage-collector settings for the processes deluge_ray's actors live in.
 
-An actor process (a ProviderCaller, a SubAgent, the RateLimiter, a CacheActor) is one
-asyncio program with hundreds or thousands of requests or agent loops in flight. Under
+A ProviderCaller's or a SubAgent's process is one asyncio program with hundreds or
+thousands of requests or agent loops in flight (the RateLimiter's serves their lease calls). Under
 CPython's default thresholds ``(700, 10, 10)`` a young-generation pass starts after every
 700 net new container objects, so the objects of every request in flight are walked again
 and again, and every tenth pass walks the middle generation, where those requests' objects
