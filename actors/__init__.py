@@ -6,4 +6,7 @@ plain class that does the work and is tested without Ray:
 - ``provider_caller.ProviderCaller`` around ``deluge_ray.transport._caller.BatchCaller``;
 - ``sub_agent.SubAgent`` around ``deluge_ray.agents._host.LoopHost``;
 - ``rate_limiter`` and ``cache_actor``: the shared limiter and cache actors.
+
+Two private helpers serve the shells: ``_placement`` (which node the control-plane actors
+run on) and ``_process_gc`` (the collector settings of the hot actors' processes).
 """
