@@ -254,10 +254,16 @@ def test_a_burst_of_new_connections_is_queued_not_dropped():
                 socks.append(s)
             # Until every handshake has completed into the queue, or the kernel says it
             # refused one (either answer ends the wait, so no wall-clock bound).
-            pending = list(socks)
+            # poll, not select: the session may already hold enough descriptors that these
+            # sockets' numbers pass select's limit of 1,024.
+            poller = select.poll()
+            pending = {s.fileno(): s for s in socks}
+            for fd in pending:
+                poller.register(fd, select.POLLOUT)
             while pending and _listen_overflows() == before:
-                _, writable, _ = select.select([], pending, [], 0.1)
-                pending = [s for s in pending if s not in writable]
+                for fd, _ in poller.poll(100):
+                    poller.unregister(fd)
+                    pending.pop(fd, None)
             overflows = _listen_overflows() - before
             errors = [s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) for s in socks]
         finally:
