@@ -228,6 +228,10 @@ class LeaseClient:
 
     async def _take_turn(self, estimate: int) -> Permit:
         while True:
+            if self._closed:
+                # Closed while this request waited: every grant would now be given straight
+                # back (see _call_limiter), and asking again would never end.
+                raise ConfigurationError("this LeaseClient was closed while a request waited")
             now = self._clock()
             held = self._usable_lease(now)
             if held is None:

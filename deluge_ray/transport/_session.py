@@ -100,8 +100,15 @@ class ProviderTransport:
         request is in flight. The holders are detached first, so a request starting while
         the last reports travel gets fresh ones instead of a closed one.
         """
+        await self._close_leases(self._detach_leases())
+
+    def _detach_leases(self) -> list[LeaseHolder]:
         leases = [lease for lease in self._leases_by_limiter.values() if lease is not None]
         self._leases_by_limiter.clear()
+        return leases
+
+    @staticmethod
+    async def _close_leases(leases: list[LeaseHolder]) -> None:
         for lease in leases:
             if hasattr(lease, "close"):
                 with contextlib.suppress(Exception):
@@ -111,8 +118,12 @@ class ProviderTransport:
 
     async def close(self) -> None:
         """Close the session and give unused lease capacity back to the limiters."""
-        # Detached first: a request starting while it closes opens a new session.
+        # Both detached before the first await: a request starting while this closes (a
+        # Ray Data stage's next batch) opens a new session and takes new lease holders.
+        # Had it found the old ones, its acquire would have waited in a LeaseClient closed
+        # under it, which re-leased without end (see LeaseClient._take_turn).
         http, self._http = self._http, None
+        leases = self._detach_leases()
         if http is not None:
             await http.close()
-        await self.release_leases()
+        await self._close_leases(leases)

@@ -175,6 +175,37 @@ async def test_close_gives_back_unused_capacity_and_idle_slots_are_flushed() -> 
     assert limiter.core.stats()["in_use"] == 0
 
 
+async def test_a_request_waiting_when_its_client_closes_fails_instead_of_re_leasing() -> None:
+    # A closed client gives every grant straight back; an acquire still waiting in it once
+    # asked again at the actor's round-trip rate forever. It must end instead.
+    vt = VirtualTime()
+    limiter = InProcessLimiter(vt, rpm=10_000_000, max_concurrent=1)
+    seen: dict[str, object] = {}
+
+    async def run() -> None:
+        client = LeaseClient(limiter, "a", clock=vt.clock, sleep=vt.sleep)
+        first = await client.acquire()
+        waiting = asyncio.ensure_future(client.acquire())  # the only slot is taken
+        await vt.sleep(0.05)
+        assert not waiting.done()
+        await client.close()
+        calls_at_close = limiter.calls
+        await vt.sleep(1.0)
+        seen["done"] = waiting.done()
+        seen["calls_after_close"] = limiter.calls - calls_at_close
+        if waiting.done():
+            seen["error"] = waiting.exception()
+        else:
+            waiting.cancel()
+        client.complete(first)
+
+    await vt.run(run())
+    assert seen["done"] is True
+    assert isinstance(seen["error"], ConfigurationError)
+    assert "closed" in str(seen["error"])
+    assert seen["calls_after_close"] == 0
+
+
 async def test_request_larger_than_the_token_budget_is_refused_at_once() -> None:
     vt = VirtualTime()
     limiter = InProcessLimiter(vt, rpm=600, tpm=10_000)
