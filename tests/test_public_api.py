@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 import deluge_ray
 
 EXPECTED = {
@@ -92,9 +94,5 @@ def test_lazy_names_and_subpackages_resolve_and_unknown_names_fail_clearly() -> 
     assert deluge_ray.LLMClient is importlib.import_module("deluge_ray.client").LLMClient
     assert deluge_ray.tool.Tool is deluge_ray.Tool  # a subpackage, as an attribute
     assert set(deluge_ray.__all__) <= set(dir(deluge_ray))
-    try:
+    with pytest.raises(AttributeError, match="NoSuchThing"):
         deluge_ray.NoSuchThing  # noqa: B018
-    except AttributeError as exc:
-        assert "NoSuchThing" in str(exc)
-    else:
-        raise AssertionError("an unknown name must raise AttributeError")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 import subprocess
 import sys
 
@@ -18,9 +20,6 @@ _PROBE = (
 
 
 def _probe(env_value: str | None) -> list:
-    import json
-    import os
-
     env = {k: v for k, v in os.environ.items() if k != ACTOR_GC_ENV}
     if env_value is not None:
         env[ACTOR_GC_ENV] = env_value
