@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import Any
 
 import aiohttp
 
 from ._retry import lower_headers
 from ._runner import LeaseHolder, RequestRunner
+from ._wire import WirePool
 from ._work import ModelRoute
+
+HTTP_CLIENT_ENV = "DELUGE_RAY_HTTP"
+"""Set to ``aiohttp`` (in the actors' environment) to send model calls through aiohttp
+instead of :class:`~deluge_ray.transport._wire.WirePool`, e.g. to rule it out of a fault."""
 
 __all__ = ["ProviderTransport"]
 
@@ -31,6 +37,8 @@ class ProviderTransport:
     def __init__(self, caller_id: str) -> None:
         self.caller_id = caller_id
         self._http: aiohttp.ClientSession | None = None
+        self._wire: WirePool | None = None
+        self._wire_enabled = os.environ.get(HTTP_CLIENT_ENV, "").strip().lower() != "aiohttp"
         # One lease client per (limiter, client): each serves one client's demand, so the
         # limiter sees who wants what and at which priority (see ratelimit._priority).
         self._leases_by_limiter: dict[tuple[str, str], LeaseHolder | None] = {}
@@ -73,6 +81,12 @@ class ProviderTransport:
 
     async def send(self, request: Any, timeout: float) -> tuple[int, dict[str, str], bytes]:
         """One HTTP exchange: ``(status, lower-cased headers, body)``."""
+        if self._wire_enabled:
+            if self._wire is None:
+                self._wire = WirePool()
+            return await self._wire.send(
+                request.method, request.url, request.headers, request.json, timeout
+            )
         async with self.session().request(
             request.method,
             request.url,
@@ -123,7 +137,10 @@ class ProviderTransport:
         # Had it found the old ones, its acquire would have waited in a LeaseClient closed
         # under it, which re-leased without end (see LeaseClient._take_turn).
         http, self._http = self._http, None
+        wire, self._wire = self._wire, None
         leases = self._detach_leases()
+        if wire is not None:
+            await wire.close()
         if http is not None:
             await http.close()
         await self._close_leases(leases)
