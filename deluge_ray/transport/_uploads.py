@@ -16,11 +16,11 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
-
 from ..errors import PromptError
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from ..prompt._file import File
 
 __all__ = ["ANTHROPIC_FILES_BETA", "delete_remote_file", "upload_file"]
@@ -49,6 +49,8 @@ def _gemini_upload_url(base: str) -> str:
 
 
 async def _send(method: str, url: str, headers: dict[str, str], data: Any, what: str) -> Any:
+    import aiohttp  # here: every actor imports this module, few ever upload
+
     from ._http import raise_for_error, send_with_retries
 
     async with aiohttp.ClientSession() as http:
@@ -72,6 +74,8 @@ async def upload_file(file: File, provider: str) -> File:
     base, headers = _endpoint(provider)
 
     def form() -> aiohttp.FormData:
+        import aiohttp
+
         data = aiohttp.FormData()
         if provider == "openai":
             data.add_field("purpose", "user_data")

@@ -3,7 +3,7 @@
 Every model call a ProviderCaller or SubAgent makes goes through :meth:`WirePool.send`.
 aiohttp's general-purpose request path (cookies, redirects, tracing, multidicts, per-request
 URL objects) costs about 120 µs of CPU per call against the mock; this one about 60 µs
-(``benchmarks/bench_throughput.py`` and ``bench_agents.py`` measure the whole path). Streams,
+(``benchmarks/bench_overhead.py`` and ``bench_agents.py`` measure the whole path). Streams,
 background polling, uploads and the driver's control-plane calls keep aiohttp.
 
 What it speaks:

@@ -12,6 +12,7 @@ import gzip
 import json
 import ssl
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -274,3 +275,15 @@ async def test_the_transport_sends_through_the_wire_pool_unless_told_aiohttp(
     agent = seen.requests[0][0]["User-Agent"]
     assert ("aiohttp" in agent) == (setting == "aiohttp")
     await transport.close()
+
+
+def test_the_actor_processes_do_not_import_aiohttp_until_they_need_it():
+    # Every ProviderCaller and SubAgent process imports these modules as it starts, and a
+    # pool's second caller starts while a batch runs: aiohttp's import (~0.08 s of CPU)
+    # would be paid there. Streams, background polling and uploads import it when used.
+    code = (
+        "import sys, actors.provider_caller, actors.sub_agent, actors.rate_limiter\n"
+        "print(sorted(m for m in sys.modules if m == 'aiohttp' or m.startswith('aiohttp.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
