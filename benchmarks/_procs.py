@@ -103,7 +103,8 @@ def _process_label(pid: int) -> str:
             return "?"
     if first.startswith("ray::"):
         return first.split(".")[0].split()[0]
-    if first.endswith("python") or "/python" in first:
+    # By the executable's own name: raylet and gcs_server live under .../python3.11/...
+    if Path(first).name.startswith("python"):
         script = next((a.decode(errors="replace") for a in argv[1:] if a.endswith(b".py")), "")
         return Path(script).name or "python"
     return Path(first).name or "?"
