@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 import sys
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["KEEPALIVE_SECONDS", "WireError", "WirePool"]
+__all__ = ["DNS_TTL_SECONDS", "KEEPALIVE_SECONDS", "WireError", "WirePool"]
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 KEEPALIVE_SECONDS = 15.0
 """Idle seconds after which a pooled connection is closed rather than reused.
@@ -44,6 +47,9 @@ KEEPALIVE_SECONDS = 15.0
 Below the idle timeouts of common front ends (nginx 75 s, AWS ALB 60 s, Cloudflare 900 s),
 so reuse rarely meets a connection the server is closing.
 """
+
+DNS_TTL_SECONDS = 10.0
+"""How long a host's resolved addresses are reused (aiohttp's default too)."""
 
 _MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers together
 _URL_CACHE_SIZE = 256
@@ -130,9 +136,15 @@ class WirePool:
         *,
         ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
+        resolver: Resolver | None = None,
     ) -> None:
         self._ssl = ssl_context
         self._clock = clock
+        self._resolver = resolver or _system_resolver
+        # host -> (when resolved, a shared lookup): a burst of new connections at a swarm's
+        # start waits on one lookup, not one thread-pool lookup each.
+        self._addresses_by_host: dict[tuple[str, int], tuple[float, asyncio.Future[list[str]]]] = {}
+        self._last_sweep = clock()
         self._idle_by_origin: dict[tuple[str, int, bool], list[_Connection]] = {}
         self._origin_by_url: dict[str, tuple[_Origin, str]] = {}
         self._closed = False
@@ -198,32 +210,71 @@ class WirePool:
             if not conn.closed and now - conn.idle_since < KEEPALIVE_SECONDS:
                 return conn
             conn.abort()
-        loop = asyncio.get_running_loop()
         tls: ssl.SSLContext | None = None
         if origin.tls:
             if self._ssl is None:
                 self._ssl = ssl.create_default_context()
             tls = self._ssl
+        loop = asyncio.get_running_loop()
+        failure: OSError | None = None
+        for address in await self._addresses(origin):
+            try:
+                _, conn = await loop.create_connection(
+                    _Connection,
+                    address,
+                    origin.port,
+                    ssl=tls,
+                    server_hostname=origin.host if tls is not None else None,
+                )
+                return conn
+            except OSError as exc:  # try the host's next address
+                failure = exc
+        detail = (failure.strerror or str(failure)) if failure else "no address"
+        raise WireError(f"cannot connect to {origin.host}:{origin.port}: {detail}")
+
+    async def _addresses(self, origin: _Origin) -> list[str]:
+        key = (origin.host, origin.port)
+        now = self._clock()
+        known = self._addresses_by_host.get(key)
+        failed = (
+            known is not None
+            and known[1].done()
+            and (known[1].cancelled() or known[1].exception() is not None)
+        )
+        if known is None or failed or now - known[0] >= DNS_TTL_SECONDS:
+            lookup = asyncio.ensure_future(self._resolver(origin.host, origin.port))
+            known = (now, lookup)
+            self._addresses_by_host[key] = known
         try:
-            _, conn = await loop.create_connection(
-                _Connection,
-                origin.host,
-                origin.port,
-                ssl=tls,
-                server_hostname=origin.host if tls is not None else None,
-            )
+            return await asyncio.shield(known[1])
         except OSError as exc:
-            raise WireError(
-                f"cannot connect to {origin.host}:{origin.port}: {exc.strerror or exc}"
-            ) from None
-        return conn
+            raise WireError(f"cannot resolve {origin.host}: {exc.strerror or exc}") from None
 
     def _checkin(self, origin: _Origin, conn: _Connection) -> None:
         if self._closed or conn.closed or conn.buffer:
             conn.abort()
             return
-        conn.idle_since = self._clock()
+        now = conn.idle_since = self._clock()
         self._idle_by_origin.setdefault((origin.host, origin.port, origin.tls), []).append(conn)
+        if now - self._last_sweep >= KEEPALIVE_SECONDS:
+            self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        """Close connections idle past the keep-alive or closed by the server.
+
+        Checkout takes the most recently used connection, so after a burst the surplus
+        would sit at the bottom of each stack, open, until the server dropped it.
+        """
+        self._last_sweep = now
+        for key, idle in list(self._idle_by_origin.items()):
+            keep = [c for c in idle if not c.closed and now - c.idle_since < KEEPALIVE_SECONDS]
+            for conn in idle:
+                if conn.closed or now - conn.idle_since >= KEEPALIVE_SECONDS:
+                    conn.abort()
+            if keep:
+                self._idle_by_origin[key] = keep
+            else:
+                del self._idle_by_origin[key]
 
     async def _exchange(
         self, conn: _Connection, origin: _Origin, message: bytes
@@ -240,6 +291,12 @@ class WirePool:
         else:
             conn.abort()
         return status, headers, body
+
+
+async def _system_resolver(host: str, port: int) -> list[str]:
+    """``host``'s addresses, in the order the system prefers them."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
 
 
 def _request_head(

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from deluge_ray.transport._session import HTTP_CLIENT_ENV, ProviderTransport
-from deluge_ray.transport._wire import KEEPALIVE_SECONDS, WireError, WirePool
+from deluge_ray.transport._wire import DNS_TTL_SECONDS, KEEPALIVE_SECONDS, WireError, WirePool
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -287,3 +287,62 @@ def test_the_actor_processes_do_not_import_aiohttp_until_they_need_it():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_a_burst_of_new_connections_shares_one_lookup_until_it_expires(echo):
+    base, seen = echo
+    port = int(base.rsplit(":", 1)[1])
+    lookups: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        await asyncio.sleep(0)  # the burst's other requests arrive while this one waits
+        return ["127.0.0.1"]
+
+    now = [0.0]
+    pool = WirePool(resolver=resolver, clock=lambda: now[0])
+    url = f"http://provider.invalid:{port}/v1/chat"
+    await asyncio.gather(*(pool.send("POST", url, {}, {"i": i}, 5.0) for i in range(20)))
+    assert lookups == ["provider.invalid"]
+    assert all(headers["Host"] == f"provider.invalid:{port}" for headers, _ in seen.requests)
+    now[0] += DNS_TTL_SECONDS
+    pool._idle_by_origin.clear()  # force a new connection, hence a lookup
+    await pool.send("POST", url, {}, {}, 5.0)
+    assert lookups == ["provider.invalid"] * 2
+    await pool.close()
+
+
+async def test_a_failed_lookup_is_a_wire_error_and_is_not_cached(echo):
+    base, _ = echo
+    port = int(base.rsplit(":", 1)[1])
+    answers: list[list[str] | OSError] = [OSError(-2, "Name or service not known"), ["127.0.0.1"]]
+
+    async def resolver(host: str, port: int) -> list[str]:
+        answer = answers.pop(0)
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+    pool = WirePool(resolver=resolver)
+    url = f"http://provider.invalid:{port}/v1/chat"
+    with pytest.raises(WireError, match=r"cannot resolve provider\.invalid: Name or service"):
+        await pool.send("POST", url, {}, {}, 5.0)
+    status, _, _ = await pool.send("POST", url, {}, {}, 5.0)
+    assert status == 200
+    await pool.close()
+
+
+async def test_connections_left_idle_by_a_burst_are_closed_once_past_the_keepalive(echo):
+    base, seen = echo
+    now = [0.0]
+    pool = WirePool(clock=lambda: now[0])
+    await asyncio.gather(*(pool.send("POST", f"{base}/a", {}, {}, 5.0) for _ in range(5)))
+    assert pool.idle_connections() == 5
+    # Lighter demand afterwards keeps reusing the most recent connection; the other four
+    # stay at the bottom of the stack, where no checkout reaches them.
+    for _ in range(2):
+        now[0] += KEEPALIVE_SECONDS - 1
+        await pool.send("POST", f"{base}/a", {}, {}, 5.0)
+    assert pool.idle_connections() == 1
+    assert len(set(seen.ports)) == 5
+    await pool.close()
