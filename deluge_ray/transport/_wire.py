@@ -70,8 +70,8 @@ class _Origin:
             raise ValueError(f"unsupported URL scheme {scheme!r}: use http:// or https://")
         self.tls = scheme == "https"
         self.host = host
-        self.port = port or (443 if self.tls else 80)
         default = 443 if self.tls else 80
+        self.port = port or default
         shown = f"[{host}]" if ":" in host else host
         self.host_header = shown if self.port == default else f"{shown}:{self.port}"
 
@@ -207,7 +207,9 @@ class WirePool:
         now = self._clock()
         while idle:
             conn = idle.pop()
-            if not conn.closed and now - conn.idle_since < KEEPALIVE_SECONDS:
+            # Bytes that arrived while it was idle (a server's parting 408) are no answer
+            # to the next request: such a connection is dropped too.
+            if not conn.closed and not conn.buffer and now - conn.idle_since < KEEPALIVE_SECONDS:
                 return conn
             conn.abort()
         tls: ssl.SSLContext | None = None

@@ -346,3 +346,28 @@ async def test_connections_left_idle_by_a_burst_are_closed_once_past_the_keepali
     assert pool.idle_connections() == 1
     assert len(set(seen.ports)) == 5
     await pool.close()
+
+
+async def test_bytes_a_server_sends_on_an_idle_connection_are_never_read_as_the_next_answer():
+    parting = asyncio.Event()
+
+    async def script(reader, writer):
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+        await writer.drain()
+        await parting.wait()
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await reader.read()  # held open: only the bytes tell the client not to reuse it
+
+    server, url, connections = await _raw_server(script)
+    pool = WirePool()
+    assert (await pool.send("POST", url, {}, {}, 5.0))[2] == b"first"
+    idle = next(iter(pool._idle_by_origin.values()))[0]
+    parting.set()
+    while not idle.buffer:  # until the parting answer has arrived
+        await asyncio.sleep(0.01)
+    status, _, body = await pool.send("POST", url, {}, {}, 5.0)
+    assert (status, body) == (200, b"first") and len(connections) == 2
+    await pool.close()
+    server.close()
