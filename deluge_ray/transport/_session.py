@@ -1,9 +1,11 @@
-"""What every actor that talks to providers needs: one HTTP session and its leases.
+"""What every actor that talks to providers needs: its HTTP clients and its leases.
 
 Shared by :class:`~deluge_ray.actors.provider_caller.ProviderCaller` and
 :class:`~deluge_ray.actors.sub_agent.SubAgent`. :meth:`ProviderTransport.runner` builds the
-:class:`~deluge_ray.transport._runner.RequestRunner` wired to this session, to one
-lease holder per RateLimiter (created on first use), and to background-mode polling.
+:class:`~deluge_ray.transport._runner.RequestRunner` wired to these clients (model calls
+over a :class:`~deluge_ray.transport._wire.WirePool`, streams and background polling over
+an aiohttp session), to one lease holder per RateLimiter (created on first use), and to
+background-mode polling.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ __all__ = ["ProviderTransport"]
 
 
 class ProviderTransport:
-    """One aiohttp session and the lease holders of one actor (named ``caller_id``).
+    """The HTTP clients and the lease holders of one actor (named ``caller_id``).
 
     >>> transport = ProviderTransport("caller-0")  # doctest: +SKIP
     >>> runner = transport.runner()                # doctest: +SKIP
