@@ -108,6 +108,7 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
     # first use, so a bare `import deluge_ray` would leave the client's import to the call.
     from deluge_ray import LLMClient  # noqa: F401
 
+    head_started = _time_own_head_start()
     t1 = time.perf_counter()
     client = C.deluge_ray_client(
         params["base_url"], max_requests_per_minute=LIMIT_RPM, max_tokens_per_minute=C.NO_LIMIT_TPM
@@ -119,6 +120,9 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
         "first_call_s": round(t2 - t1, 3),
         **C.response_summary(responses),
     }
+    if head_started:  # this call started the machine-wide head: what came after it
+        out["own_head_start_s"] = round(head_started[0], 3)
+        out["after_head_up_s"] = round(t2 - head_started[1], 3)
     if params.get("warm_calls"):
         out.update(_warm_summary(_sequential(client, params["warm_calls"])))
     client.shutdown()
@@ -128,6 +132,29 @@ def deluge_ray_side(params: dict[str, Any]) -> dict[str, Any]:
 
     ray.shutdown()
     return out
+
+
+def _time_own_head_start() -> list[float]:
+    """Filled with ``[seconds the head took, when it was up]`` if this process starts it.
+
+    The head-start reference of the cold target is measured in the bench's own process
+    (``_start_head``), which varies by a second between runs here; timing the head this
+    process starts splits its first call into the head's start and what came after.
+    """
+    from deluge_ray.client import _local_head
+
+    timing: list[float] = []
+    start_head = _local_head.find_or_start_local_head
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        record, started = start_head(*args, **kwargs)
+        if started:
+            timing[:] = [time.perf_counter() - t0, time.perf_counter()]
+        return record, started
+
+    _local_head.find_or_start_local_head = timed  # type: ignore[assignment]
+    return timing
 
 
 def lm_deluge_side(params: dict[str, Any]) -> dict[str, Any]:
@@ -302,6 +329,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "lm_deluge_warm_median_ms": runs["lm_deluge"][-1].get("warm_median_ms"),
         "lm_deluge_warm_p90_ms": runs["lm_deluge"][-1].get("warm_p90_ms"),
         "machine_cold_first_call_s": _median(runs["machine_cold"], "first_call_s"),
+        "machine_cold_own_head_start_s": _median(runs["machine_cold"], "own_head_start_s"),
+        "machine_cold_after_head_up_s": _median(runs["machine_cold"], "after_head_up_s"),
         "machine_warm_first_call_s": _median(runs["machine_warm"], "first_call_s"),
         "machine_warm_import_s": _median(runs["machine_warm"], "import_s"),
         "lm_deluge_beside_warm_first_call_s": _median(warm_lm, "first_call_s"),
@@ -399,6 +428,12 @@ def markdown(report: dict[str, Any]) -> str:
             "",
         ],
         [
+            "same, split: its own head start / head up to first result (s, median)",
+            f"{s.get('machine_cold_own_head_start_s')} / {s.get('machine_cold_after_head_up_s')}",
+            "",
+            "",
+        ],
+        [
             "nothing running, DELUGE_RAY_LOCAL=process: first call (s, the row above it)",
             s["deluge_ray_first_call_s"],
             "",
@@ -446,6 +481,7 @@ def targets(report: dict[str, Any]) -> list[list[Any]]:
     cold_limit = round(head + 0.3 + latency_s, 3) if head is not None else None
     warm = s.get("machine_warm_first_call_s")
     cold = s.get("machine_cold_first_call_s")
+    after = s.get("machine_cold_after_head_up_s")
     overhead = s.get("deluge_ray_warm_overhead_ms")
     return [
         [
@@ -459,6 +495,12 @@ def targets(report: dict[str, Any]) -> list[list[Any]]:
             f"<= head start ({head}) + 0.3 + latency",
             cold,
             _met(cold, cold_limit),
+        ],
+        [
+            "same, measured in the process: head up to first result (s)",
+            f"<= 0.3 + latency = {round(0.3 + latency_s, 3)}",
+            after,
+            _met(after, round(0.3 + latency_s, 3)),
         ],
         ["warm per-request overhead (ms)", "< 20", overhead, _met(overhead, 19.999)],
     ]
