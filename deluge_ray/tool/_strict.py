@@ -74,18 +74,29 @@ def object_schema(
     required: list[str],
     defs: dict[str, Any] | None = None,
     additional_properties: Any = None,
+    *,
+    deep_copy: bool = True,
 ) -> dict[str, Any]:
-    """Assemble a top-level object schema from a tool's stored pieces (deep-copied)."""
+    """Assemble a top-level object schema from a tool's stored pieces.
+
+    The pieces are deep-copied unless ``deep_copy=False``, for a caller that only reads
+    the result or rebuilds it (as :func:`to_strict` does).
+    """
+    clone = copy.deepcopy if deep_copy else _same
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": copy.deepcopy(properties),
+        "properties": clone(properties),
         "required": list(required),
     }
     if additional_properties is not None:
-        schema["additionalProperties"] = copy.deepcopy(additional_properties)
+        schema["additionalProperties"] = clone(additional_properties)
     if defs:
-        schema["$defs"] = copy.deepcopy(defs)
+        schema["$defs"] = clone(defs)
     return schema
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _is_object(node: dict[str, Any]) -> bool:
@@ -181,9 +192,11 @@ def _strict_node(node: Any) -> Any:
 def to_strict(schema: dict[str, Any]) -> dict[str, Any]:
     """Rewrite an object schema for strict mode (see the module docstring).
 
-    Only call this when :func:`can_be_strict` is true; the input is not modified.
+    Only call this when :func:`can_be_strict` is true. The input is not modified, nor
+    shared with the result: :func:`_strict_node` builds every dict and list anew and
+    deep-copies the values it keeps whole (``enum``, ``const``, ...), so no copy first.
     """
-    return _strict_node(copy.deepcopy(schema))
+    return _strict_node(schema)
 
 
 def _move_constraints(node: Any) -> Any:

@@ -233,7 +233,15 @@ class Tool(BaseModel):
 
     def _strict_schema(self) -> dict[str, Any] | None:
         """The closed schema for strict mode, or ``None`` when it cannot be strict."""
-        schema = self.json_schema()
+        # Not copied: can_be_strict only reads it and to_strict builds a new one. Every
+        # model call of an agent loop renders its tools, so the copies were most of it.
+        schema = object_schema(
+            self.parameters or {},
+            self.required,
+            self.definitions,
+            self.additionalProperties,
+            deep_copy=False,
+        )
         # The arguments object itself is closed unless the tool says otherwise.
         schema.setdefault("additionalProperties", False)
         return to_strict(schema) if can_be_strict(schema) else None

@@ -59,6 +59,31 @@ def test_openai_completions_strict() -> None:
     }
 
 
+def test_a_strict_rendering_shares_nothing_with_the_tool() -> None:
+    # The strict schema is built without copying the tool's pieces first (every model
+    # call of an agent loop renders its tools): nothing in it may alias them.
+    tool = Tool(
+        name="pick",
+        parameters={
+            "color": {"type": "string", "enum": ["red", "blue"]},
+            "sizes": {"type": "array", "items": {"type": "integer"}},
+            "where": {"$ref": "#/$defs/place"},
+        },
+        required=["color"],
+        definitions={
+            "place": {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}
+        },
+    )
+    before = tool.model_dump()
+    first = tool.for_openai_completions()["function"]["parameters"]
+    assert first["properties"]["sizes"]["type"] == ["array", "null"]
+    first["properties"]["color"]["enum"].append("green")
+    first["properties"]["sizes"]["items"]["type"] = "string"
+    first["$defs"]["place"]["properties"]["x"]["type"] = "string"
+    assert tool.model_dump() == before
+    assert tool.for_openai_completions()["function"]["parameters"] != first
+
+
 def test_openai_completions_non_strict_keeps_the_schema() -> None:
     spec = STRICTABLE.for_openai_completions(strict=False)
     assert spec["function"]["strict"] is False
