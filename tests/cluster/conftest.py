@@ -61,6 +61,7 @@ class Nodes:
             return None
         resources = {CONTROL: 1} if node is self.control else {}
         new = self.cluster.add_node(num_cpus=1, resources=resources)
+        self.cluster.wait_for_nodes()  # the next test must find it registered
         if node is self.control:
             self.control = new
         else:

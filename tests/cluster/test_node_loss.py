@@ -211,11 +211,13 @@ def test_losing_a_subagents_node_loses_no_loop(nodes: Nodes, mock: MockProvider,
     try:
         pool.start()
         worker_ids = {node.node_id: node for node in nodes.workers()}
-        on_workers = [a for a in pool.actors if nodes.node_of(a) in worker_ids]
+        # Where each actor runs, once each runs: one just created has no node yet.
+        placed = nodes.nodes_of_running(pool.actors)
+        on_workers = [a for a, node in zip(pool.actors, placed, strict=True) if node in worker_ids]
         assert on_workers, "SPREAD placed no SubAgent on a worker"
         futures = pool.start_loops([Conversation().user(f"task {i}") for i in range(18)])
         wait_until(lambda: mock.stats()["requests"] >= 12, "12 model calls")
-        nodes.replace(worker_ids[nodes.node_of(on_workers[0])], add_another=False)
+        nodes.replace(worker_ids[placed[pool.actors.index(on_workers[0])]], add_another=False)
         results = [f.result(timeout=300) for f in futures]
     finally:
         pool.close()
