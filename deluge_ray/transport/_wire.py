@@ -2,7 +2,7 @@
 
 Every model call a ProviderCaller or SubAgent makes goes through :meth:`WirePool.send`.
 aiohttp's general-purpose request path (cookies, redirects, tracing, multidicts, per-request
-URL objects) costs about 120 µs of CPU per call against the mock; this one about 60 µs
+URL objects) costs about 120 µs of CPU per call against the mock; this one about 70 µs
 (``benchmarks/bench_overhead.py`` and ``bench_agents.py`` measure the whole path). Streams,
 background polling, uploads and the driver's control-plane calls keep aiohttp.
 
