@@ -44,11 +44,6 @@ LATENCY_MS = 200
 ACTOR_MARKER = "DatasetCaller"
 SCALE_ACTORS = 2
 SCALE_BLOCK_ROWS = 10_000
-# The scale run's request limit: out of reach, like the other no-limit runs (it measures
-# rows and memory, not the limit). It was 200,000 RPM for a while: at 10,000,000 this part
-# once hung, because a stage's next batch, starting while its transport closed, waited in
-# a LeaseClient closed under it, which re-leased without end. Fixed in 6e344ff.
-SCALE_RPM = C.NO_LIMIT_RPM
 #: ray.data.llm's HTTP processor as run: a fixed pool of ``concurrency`` actors (a tuple: an
 #: int lets the pool start at one actor and grow), ``batch_size``, ``qps``, ``max_retries`` and
 #: CPUs per actor (its ``http_request_stage`` option). See RAY_LLM_TRIED for why.
@@ -247,7 +242,7 @@ def deluge_ray_scale(params: dict[str, Any]) -> dict[str, Any]:
 
     client = LLMClient(
         C.MODEL,
-        max_requests_per_minute=SCALE_RPM,
+        max_requests_per_minute=C.NO_LIMIT_RPM,
         max_tokens_per_minute=C.NO_LIMIT_TPM,
         max_concurrent_requests=2_000,
         max_new_tokens=16,
@@ -469,7 +464,7 @@ def _scale_table(report: dict[str, Any]) -> list[str]:
         ["every row written, none an error", _yes(every_row)],
     ]
     return [
-        f"A {SCALE_RPM:,} RPM client limit (out of reach: see `SCALE_RPM`), no latency: `ray.data.range(n)` -> prompts -> `process_dataset` "
+        f"No limit, no latency: `ray.data.range(n)` -> prompts -> `process_dataset` "
         f"({report['config']['scale_actors']} actors, batch 256) -> `write_parquet`, "
         "one driver process for every size; peak RSS during each run (/proc, every 0.5 s).",
         "",
