@@ -118,6 +118,14 @@ class _Connection(asyncio.Protocol):
         finally:
             self._more = None
 
+    def reusable(self, now: float) -> bool:
+        """Whether this idle connection may carry the next request at ``now``.
+
+        Not if the server closed it, if it sat idle past the keep-alive, or if bytes
+        arrived while it was idle (a server's parting 408 is no answer to the next one).
+        """
+        return not self.closed and not self.buffer and now - self.idle_since < KEEPALIVE_SECONDS
+
     def abort(self) -> None:
         self.closed = True
         if self.transport is not None:
@@ -166,7 +174,7 @@ class WirePool:
             raise WireError("this connection pool is closed")
         origin, target = self._split(url)
         payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-        head = _request_head(method, target, origin.host_header, headers, payload, body is None)
+        head = _request_head(method, target, origin.host_header, headers, payload)
         message = head + payload
         if sys.version_info < (3, 11):  # no asyncio.timeout: wait_for costs a task more
             return await asyncio.wait_for(self._send(origin, message), timeout)
@@ -207,9 +215,7 @@ class WirePool:
         now = self._clock()
         while idle:
             conn = idle.pop()
-            # Bytes that arrived while it was idle (a server's parting 408) are no answer
-            # to the next request: such a connection is dropped too.
-            if not conn.closed and not conn.buffer and now - conn.idle_since < KEEPALIVE_SECONDS:
+            if conn.reusable(now):
                 return conn
             conn.abort()
         tls: ssl.SSLContext | None = None
@@ -269,9 +275,11 @@ class WirePool:
         """
         self._last_sweep = now
         for key, idle in list(self._idle_by_origin.items()):
-            keep = [c for c in idle if not c.closed and now - c.idle_since < KEEPALIVE_SECONDS]
+            keep = []
             for conn in idle:
-                if conn.closed or now - conn.idle_since >= KEEPALIVE_SECONDS:
+                if conn.reusable(now):
+                    keep.append(conn)
+                else:
                     conn.abort()
             if keep:
                 self._idle_by_origin[key] = keep
@@ -307,7 +315,6 @@ def _request_head(
     host: str,
     headers: Mapping[str, str],
     payload: bytes,
-    no_body: bool,
 ) -> bytes:
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
     given: set[str] = set()
@@ -324,7 +331,7 @@ def _request_head(
         lines.append(f"User-Agent: {_USER_AGENT}")
     if "accept-encoding" not in given:
         lines.append("Accept-Encoding: gzip, deflate")
-    if not (no_body and method in ("GET", "HEAD", "DELETE")):
+    if payload or method not in ("GET", "HEAD", "DELETE"):
         lines.append(f"Content-Length: {len(payload)}")
     lines.append("\r\n")
     return "\r\n".join(lines).encode("utf-8")
