@@ -227,21 +227,22 @@ class Tool(BaseModel):
     # ------------------------------------------------------------------ serialisers
     def json_schema(self) -> dict[str, Any]:
         """The full parameter schema as stored (non-strict), with ``$defs`` if any."""
+        return self._object_schema(deep_copy=True)
+
+    def _object_schema(self, *, deep_copy: bool) -> dict[str, Any]:
         return object_schema(
-            self.parameters or {}, self.required, self.definitions, self.additionalProperties
+            self.parameters or {},
+            self.required,
+            self.definitions,
+            self.additionalProperties,
+            deep_copy=deep_copy,
         )
 
     def _strict_schema(self) -> dict[str, Any] | None:
         """The closed schema for strict mode, or ``None`` when it cannot be strict."""
         # Not copied: can_be_strict only reads it and to_strict builds a new one. Every
         # model call of an agent loop renders its tools, so the copies were most of it.
-        schema = object_schema(
-            self.parameters or {},
-            self.required,
-            self.definitions,
-            self.additionalProperties,
-            deep_copy=False,
-        )
+        schema = self._object_schema(deep_copy=False)
         # The arguments object itself is closed unless the tool says otherwise.
         schema.setdefault("additionalProperties", False)
         return to_strict(schema) if can_be_strict(schema) else None
