@@ -7,6 +7,5 @@ plain class that does the work and is tested without Ray:
 - ``sub_agent.SubAgent`` around ``deluge_ray.agents._host.LoopHost``;
 - ``rate_limiter`` and ``cache_actor``: the shared limiter and cache actors.
 
-Two private helpers serve the shells: ``_placement`` (which node the control-plane actors
-run on) and ``_process_gc`` (the collector settings of the hot actors' processes).
+Two private helpers serve the shells: ``_placement`` (which node each actor runs on) and ``_process_gc`` (the collector settings of the hot actors' processes).
 """

@@ -1,13 +1,13 @@
 """ProviderCaller: the Ray actor around :class:`~deluge_ray.transport._caller.BatchCaller`.
 
 A client starts a small pool of them (``num_cpus=0``: they wait on the network, not the
-CPU; ``scheduling_strategy="SPREAD"`` puts them on different nodes). What a caller does
-(serve a batch concurrently, stream results back in lists) is documented on the plain
-class; this shell only puts it in a process.
+CPU; :func:`~deluge_ray.actors._placement.next_spread_node` puts them on the nodes in
+turn). What a caller does (serve a batch concurrently, stream results back in lists) is
+documented on the plain class; this shell only puts it in a process.
 
 Example (needs a running Ray and the driver-side records; the client does all this)::
 
-    caller = ProviderCaller.options(scheduling_strategy="SPREAD").remote("c0")
+    caller = ProviderCaller.options(**spread_placement(next_spread_node())).remote("c0")
     async for ref in caller.run_batch.options(num_returns="streaming").remote(batch):
         for result in await ref:
             print(result.key, result.response.completion)

@@ -7,10 +7,11 @@ actor if none survive) from their last completed round (:meth:`SubAgentPool._act
 A loop that loses its actor more than ``MAX_RESTARTS_PER_LOOP`` times is answered with an
 error response. The pool runs on its own loop thread, so any thread or loop may use it.
 
-**Placement.** Actors are started with Ray's ``SPREAD`` strategy, so a cluster's nodes
-share them. Each new loop goes to the actor with the fewest unfinished loops (ties: the one
-given fewest loops so far, see :func:`place`); an actor's count drops as each of its loops
-ends, not when its whole batch does. :meth:`SubAgentPool.add_actors` adds actors to a
+**Placement.** Actors go to the cluster's nodes in turn
+(:func:`~deluge_ray.actors._placement.next_spread_node`), so the nodes share them. Each
+new loop goes to the actor with the fewest unfinished loops (ties: the one given fewest
+loops so far, see :func:`place`); an actor's count drops as each of its loops ends, not
+when its whole batch does. :meth:`SubAgentPool.add_actors` adds actors to a
 running pool, and since they start empty, the loops started next go to them first. Loops
 started together (one :meth:`~SubAgentPool.start_loops` call, or many calls before the
 pool's thread gets to them) travel as one batch: one stream per actor, not per loop.
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._loop_thread import LoopThread
+from ..actors._placement import next_spread_node, spread_placement
 from ..errors import ConfigurationError
 from ..prompt import Conversation
 from ..ratelimit._release import release_dead_caller
@@ -327,7 +329,7 @@ class SubAgentPool:
         slot = _Slot(index, None, caller_id)
         self._slots.append(slot)
         for attempt in itertools.count(1):
-            slot.handle = SubAgent.options(scheduling_strategy="SPREAD").remote(caller_id)
+            slot.handle = SubAgent.options(**spread_placement(next_spread_node())).remote(caller_id)
             try:
                 await slot.handle.configure.remote(self._setup)
                 return slot

@@ -5,7 +5,7 @@ The actors themselves belong to the driver (``_driver_callers``): every client o
 process with a default pool size shares them, and the last client to close (or be
 garbage-collected) closes them. A client given ``num_callers=`` has that many of its own.
 
-Callers are created with ``num_cpus=0`` and ``scheduling_strategy="SPREAD"``; a lost one
+Callers are created with ``num_cpus=0`` on the cluster's nodes in turn; a lost one
 (killed, node gone) is replaced by a fresh actor, and the dispatcher resends its work.
 The pool also tells every rate limiter the lost caller leased from (the limiters of the
 routes of the specs it was sent) to release it at once: its concurrency slots come back

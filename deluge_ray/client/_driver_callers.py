@@ -24,6 +24,8 @@ import threading
 import uuid
 from typing import Any
 
+from ..actors._placement import next_spread_node, spread_placement
+
 __all__ = [
     "CONNECTIONS_PER_CALLER",
     "DriverCallers",
@@ -63,7 +65,7 @@ def callers_for(max_concurrent_requests: int) -> int:
     at a high rate are bound by CPU rather than by connections.
 
     The callers are Ray actors with ``num_cpus=0``, so Ray can always place them; they
-    spread over the cluster's nodes (``SPREAD``).
+    go to the cluster's nodes in turn (:func:`~deluge_ray.actors._placement.next_spread_node`).
 
     >>> callers_for(225), callers_for(1_000), callers_for(5_000), callers_for(100_000)
     (2, 4, 10, 32)
@@ -88,17 +90,21 @@ class DriverCallers:
         self.callers: list[Any] = []
         #: caller handle -> its id at the rate limiters
         self.caller_ids: dict[Any, str] = {}
+        #: caller handle -> the node it was sent to (None: Ray chose)
+        self._caller_nodes: dict[Any, str | None] = {}
 
     @property
     def created(self) -> int:
         """How many caller actors this driver has started in all (replacements included)."""
         return self._created
 
-    def _spawn(self) -> Any:
+    def _spawn(self, avoid: str | None = None) -> Any:
         caller_id = f"{self._id_prefix}-{self._created}"
         self._created += 1
-        caller = self._actor_class.options(scheduling_strategy="SPREAD").remote(caller_id)
+        node = next_spread_node(avoid=() if avoid is None else (avoid,))
+        caller = self._actor_class.options(**spread_placement(node)).remote(caller_id)
         self.caller_ids[caller] = caller_id
+        self._caller_nodes[caller] = node
         return caller
 
     def want(self, *, size: int, initial: int) -> None:
@@ -122,7 +128,8 @@ class DriverCallers:
             if caller not in self.callers:
                 return False
             self.callers.remove(caller)
-            self.callers.append(self._spawn())
+            # Not on the lost caller's node: if that node is gone, Ray may not know it yet.
+            self.callers.append(self._spawn(avoid=self._caller_nodes.pop(caller, None)))
         try:  # an unreachable caller may still be alive: no request of its may keep running
             self._ray.kill(caller)
         except Exception:
@@ -137,6 +144,7 @@ class DriverCallers:
         with self.lock:
             callers, self.callers = self.callers, []
             self.caller_ids.clear()
+            self._caller_nodes.clear()
         if graceful and callers:
             closing = [caller.close.remote() for caller in callers]
             try:

@@ -54,11 +54,19 @@ class Nodes:
         """Kill ``node`` at once (no graceful shutdown) and add a node with its resources
         (unless ``add_another`` is false: the module's last test spares the start-up).
 
-        Must run on the main thread (Ray installs signal handlers for a new node).
+        Returns once Ray has declared the lost node dead and the new one registered, so the
+        next test starts on the cluster it expects (a lost node looks alive until its health
+        checks fail). Must run on the main thread (Ray installs signal handlers for a new node).
         """
+        import ray
+
         self.cluster.remove_node(node, allow_graceful=False)
         if not add_another:
             return None
+        wait_until(
+            lambda: not any(n["NodeID"] == node.node_id and n["Alive"] for n in ray.nodes()),
+            "the lost node declared dead",
+        )
         resources = {CONTROL: 1} if node is self.control else {}
         new = self.cluster.add_node(num_cpus=1, resources=resources)
         self.cluster.wait_for_nodes()  # the next test must find it registered
@@ -82,7 +90,7 @@ class Nodes:
         def states() -> list[dict[str, Any]]:
             return [state.actors(handle._actor_id.hex()) for handle in handles]
 
-        wait_until(lambda: all(s["State"] == "ALIVE" for s in states()), "every actor running")
+        wait_until(lambda: all(s.get("State") == "ALIVE" for s in states()), "every actor running")
         return [s["Address"]["NodeID"] for s in states()]
 
 

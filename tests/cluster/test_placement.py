@@ -1,14 +1,15 @@
-"""Where control-plane actors go: the choices of ``DELUGE_RAY_CONTROL_NODE`` (no Ray needed).
+"""Where actors go: the choices of ``DELUGE_RAY_CONTROL_NODE``, and the data plane's rotation
+over the nodes (no Ray needed).
 
-That the default really lands on the head node is checked on a real three-node cluster in
-``test_node_loss.py``.
+That the default really lands on the head node, and that three callers or SubAgents take
+three nodes, is checked on a real three-node cluster in ``test_node_loss.py``.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from deluge_ray.actors._placement import CONTROL_NODE_ENV, control_placement
+from deluge_ray.actors._placement import CONTROL_NODE_ENV, control_placement, pick_in_turn
 from deluge_ray.errors import ConfigurationError
 
 
@@ -30,3 +31,19 @@ def test_anything_else_is_refused_naming_the_variable_and_the_choices(bad, monke
     with pytest.raises(ConfigurationError, match=f"{CONTROL_NODE_ENV}.*'head', 'any'") as info:
         control_placement()
     assert repr(bad) in str(info.value)
+
+
+def test_data_plane_actors_take_the_nodes_in_turn_starting_here() -> None:
+    alive = ["c" * 56, "a" * 56, "b" * 56]
+    here = "b" * 56
+    picks = [pick_in_turn(alive, here=here, avoid=(), turn=turn) for turn in range(6)]
+    assert picks[:3] == [here, "c" * 56, "a" * 56]  # any three in a row: three nodes
+    assert picks[3:] == picks[:3]
+
+
+def test_a_replacement_skips_the_node_it_replaces_and_one_node_is_left_to_ray() -> None:
+    alive = ["a" * 56, "b" * 56]
+    lost = "a" * 56
+    assert {pick_in_turn(alive, here=lost, avoid={lost}, turn=t) for t in range(4)} == {"b" * 56}
+    assert pick_in_turn(alive[:1], here=lost, avoid=(), turn=0) is None
+    assert pick_in_turn(alive, here=lost, avoid=set(alive), turn=0) is None

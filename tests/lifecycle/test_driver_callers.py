@@ -78,3 +78,37 @@ async def test_twelve_clients_share_one_pool_that_the_last_close_ends(mock) -> N
     assert not is_dead(callers[0])  # the last client still uses them
     clients[-1].shutdown()
     assert all(is_dead(c, attempts=100) for c in callers)
+
+
+def test_a_replacement_caller_skips_the_node_of_the_caller_it_replaces(monkeypatch) -> None:
+    """That node may be gone while Ray still counts it alive: a caller sent there would
+    wait for Ray's health checks before starting anywhere."""
+    from deluge_ray.client import _driver_callers
+
+    node_ids = iter(["a" * 56, "b" * 56, "c" * 56])
+    avoided: list[tuple[str, ...]] = []
+
+    def next_node(avoid=()):
+        avoided.append(tuple(avoid))
+        return next(node_ids)
+
+    sent_to: list[str] = []
+
+    class Actor:  # the shape of a Ray actor class, recording where it was sent
+        def options(self, scheduling_strategy, memory):
+            sent_to.append(scheduling_strategy.node_id)
+            return self
+
+        def remote(self, caller_id):
+            return object()
+
+    class Ray:
+        def kill(self, actor):
+            pass
+
+    monkeypatch.setattr(_driver_callers, "next_spread_node", next_node)
+    callers = _driver_callers.DriverCallers(Ray(), Actor())
+    callers.want(size=2, initial=2)
+    assert callers.replace(callers.callers[0])
+    assert avoided == [(), (), ("a" * 56,)]
+    assert sent_to == ["a" * 56, "b" * 56, "c" * 56]
