@@ -7,5 +7,7 @@ plain class that does the work and is tested without Ray:
 - ``sub_agent.SubAgent`` around ``deluge_ray.agents._host.LoopHost``;
 - ``rate_limiter`` and ``cache_actor``: the shared limiter and cache actors.
 
-Two private helpers serve the shells: ``_placement`` (which node each actor runs on) and ``_process_gc`` (the collector settings of the hot actors' processes).
+``_placement`` (which node each actor runs on) serves the shells; the collector settings
+of the hot actors' processes are ``deluge_ray._process_gc``'s (the mock's process uses
+them too).
 """

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ray
 
-from deluge_ray.actors._process_gc import tune_actor_gc
+from deluge_ray._process_gc import tune_server_gc
 from deluge_ray.transport._caller import BatchCaller
 from deluge_ray.transport._work import WorkBatch
 
@@ -29,7 +29,7 @@ class ProviderCaller:
     """See the module docstring. ``caller_id`` names this caller to the rate limiters."""
 
     def __init__(self, caller_id: str) -> None:
-        tune_actor_gc()  # this process is the actor's alone: see actors._process_gc
+        tune_server_gc()  # this process is the actor's alone: see deluge_ray._process_gc
         self._caller = BatchCaller(caller_id)
 
     async def run_batch(self, batch: WorkBatch):

@@ -48,8 +48,8 @@ from typing import Any
 import ray
 
 from deluge_ray._constants import RAY_NAMESPACE
+from deluge_ray._process_gc import tune_server_gc
 from deluge_ray.actors._placement import control_placement
-from deluge_ray.actors._process_gc import tune_actor_gc
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.metrics import LIMITER_TICK_S, limiter_gauges
 from deluge_ray.ratelimit._budget import spend_file_path
@@ -70,7 +70,7 @@ class _ReconstructableLimiter(LimiterService):
     def __init__(
         self, rpm: float | None, tpm: float | None, max_concurrent: int | None, name: str = ""
     ) -> None:
-        tune_actor_gc()  # this process is the actor's alone: see actors._process_gc
+        tune_server_gc()  # this process is the actor's alone: see deluge_ray._process_gc
         restarted = ray.get_runtime_context().was_current_actor_reconstructed
         # The key budget's spend lives in a file on this node, so a restart keeps it.
         spend_path = spend_file_path(name) if name else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ray
 
-from deluge_ray.actors._process_gc import tune_actor_gc
+from deluge_ray._process_gc import tune_server_gc
 from deluge_ray.agents._host import LoopHost
 from deluge_ray.agents._records import LoopJob, SwarmSetup, pack_events
 from deluge_ray.metrics import swarm_metrics
@@ -31,7 +31,7 @@ class SubAgent:
     """Hosts agent loops; see the module docstring. ``agent_id`` names it to the limiters."""
 
     def __init__(self, agent_id: str) -> None:
-        tune_actor_gc()  # this process is the actor's alone: see actors._process_gc
+        tune_server_gc()  # this process is the actor's alone: see deluge_ray._process_gc
         self._host = LoopHost(agent_id)
         self._metrics: dict = {}  # swarm id -> its model calls' recorder (None: metrics off)
 

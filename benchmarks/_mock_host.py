@@ -6,7 +6,8 @@ Run by ``_common.MockServer``; not meant to be started by hand::
 
 The mock gets its own process so that its event loop never competes with a benchmarked
 client for the driver's GIL, its memory never counts as the driver's, and several driver
-processes can share it. It prints ``READY <url>`` once listening, then obeys one command
+processes can share it. That process runs with the collector settings of
+``deluge_ray._process_gc``, as ``deluge-ray mock-server`` does. It prints ``READY <url>`` once listening, then obeys one command
 per line on stdin, answering each with one JSON line on stdout:
 
 * ``stats``  -> the mock's ``stats()`` plus ``finished_per_second``: unix second ->
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 
+from deluge_ray._process_gc import tune_server_gc
 from deluge_ray.mock import Latency, Limits, MockConfig, MockProvider, Reply, RequestView
 
 SAMPLE_SECONDS = 0.25
@@ -112,6 +114,7 @@ def main() -> int:
     parser.add_argument("--config", default="{}", help="JSON object, see the module docstring")
     args = parser.parse_args()
     spec = json.loads(args.config)
+    tune_server_gc()  # this process serves the mock alone, as `deluge-ray mock-server` does
 
     mock = MockProvider(build_config(spec))
     mock.start()

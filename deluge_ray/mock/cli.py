@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import threading
 
+from .._process_gc import tune_server_gc
 from ._config import Faults, Latency, Limits, MockConfig
 from ._server import MockProvider
 
@@ -48,7 +49,14 @@ def build_config(args: argparse.Namespace) -> MockConfig:
 
 
 def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
-    """Serve until Ctrl-C (or until ``stop`` is set); print the URL and the env vars to export."""
+    """Serve until Ctrl-C (or until ``stop`` is set); print the URL and the env vars to export.
+
+    Without ``stop`` this is the process's whole job (the command line), so the process
+    gets the server collector settings of :mod:`deluge_ray._process_gc`; with one (a
+    caller serving in a thread of its own process), the process is left as it is.
+    """
+    if stop is None:
+        tune_server_gc()
     mock = MockProvider(build_config(args), port=args.port)
     mock.start()
     try:

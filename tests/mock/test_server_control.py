@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import os
+import socket
+import subprocess
+import sys
 import threading
 import urllib.request
 from contextlib import redirect_stdout
@@ -13,6 +17,7 @@ from contextlib import redirect_stdout
 import openai
 import pytest
 
+from deluge_ray._process_gc import SERVER_GC_ENV, YOUNG_THRESHOLD
 from deluge_ray.errors import ConfigurationError
 from deluge_ray.mock import Limits, MockConfig, MockProvider, Reply, cli, use_mock
 
@@ -207,6 +212,47 @@ def test_cli_serves_until_stopped_and_prints_exports():
         thread.join(timeout=10)
     assert "export OPENAI_BASE_URL=" in text and url.startswith("http://127.0.0.1:")
     assert not thread.is_alive()
+    # Served from a thread of this process: the process's collector is left alone.
+    assert gc.get_threshold()[0] != YOUNG_THRESHOLD
+
+
+_SERVE_UNTIL_INTERRUPTED = """
+import argparse, gc, json, os, signal, socket, sys, threading
+from deluge_ray.mock import cli
+port = int(sys.argv[1])
+parser = argparse.ArgumentParser()
+cli.add_arguments(parser)
+before = gc.get_threshold()[0]
+def interrupt_once_serving():
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            threading.Event().wait(0.02)
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+threading.Thread(target=interrupt_once_serving, daemon=True).start()
+cli.run(parser.parse_args(["--port", str(port)]))
+print(json.dumps([before, gc.get_threshold()[0], gc.get_freeze_count() > 0]))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_command_line_mock_runs_with_the_server_collector_settings():
+    """``deluge-ray mock-server`` is its process's whole job: tuned like an actor's process."""
+    env = {k: v for k, v in os.environ.items() if k != SERVER_GC_ENV}
+    out = subprocess.run(
+        [sys.executable, "-c", _SERVE_UNTIL_INTERRUPTED, str(_free_port())],
+        env=env, capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    before, after, frozen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before != YOUNG_THRESHOLD
+    assert (after, frozen) == (YOUNG_THRESHOLD, True)
 
 
 def test_mock_config_validation():

@@ -1,4 +1,5 @@
-"""The collector settings of deluge_ray's actor processes (deluge_ray.actors._process_gc)."""
+"""The collector settings of deluge_ray's server processes (deluge_ray._process_gc): the
+actors' and the mock's."""
 
 from __future__ import annotations
 
@@ -10,19 +11,19 @@ import sys
 
 import pytest
 
-from deluge_ray.actors._process_gc import ACTOR_GC_ENV, YOUNG_THRESHOLD
+from deluge_ray._process_gc import SERVER_GC_ENV, YOUNG_THRESHOLD
 
 _PROBE = (
-    "import gc, json; from deluge_ray.actors._process_gc import tune_actor_gc; "
-    "before = gc.get_threshold(); applied = tune_actor_gc(); again = tune_actor_gc(); "
+    "import gc, json; from deluge_ray._process_gc import tune_server_gc; "
+    "before = gc.get_threshold(); applied = tune_server_gc(); again = tune_server_gc(); "
     "print(json.dumps([before, applied, again, gc.get_threshold(), gc.get_freeze_count()]))"
 )
 
 
 def _probe(env_value: str | None) -> list:
-    env = {k: v for k, v in os.environ.items() if k != ACTOR_GC_ENV}
+    env = {k: v for k, v in os.environ.items() if k != SERVER_GC_ENV}
     if env_value is not None:
-        env[ACTOR_GC_ENV] = env_value
+        env[SERVER_GC_ENV] = env_value
     out = subprocess.run(
         [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
     )
@@ -45,7 +46,7 @@ def test_the_environment_keeps_pythons_defaults():
 
 def test_the_test_process_itself_is_never_tuned():
     # The plain classes run in-process in tests and in a user's driver: only the actor
-    # shells call tune_actor_gc, so importing them changes nothing here.
+    # shells call tune_server_gc, so importing them changes nothing here.
     import importlib
 
     for shell in ("provider_caller", "rate_limiter", "sub_agent"):
