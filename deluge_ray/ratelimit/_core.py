@@ -92,7 +92,16 @@ only while it has a slot free. When concurrency, not rate, is the limit, a lease
 about as large as the caller's share of the slots, instead of as large as the few slots
 freed since its last call, which would cost one actor call per handful of requests. A
 caller keeps at most ``slot_cap = ceil(max_concurrent / k)`` slots (its fair share) and
-gives every spare slot back once it has nothing waiting. A
+gives every spare slot back once it has nothing waiting. A caller may hold more than its
+share while nobody else needs the slots; but once a lease leaves some caller below
+``min(slot_cap, want_requests)`` for want of a free slot, every other caller's leases are
+held to ``n <= slot_cap`` with no new slot beyond ``slot_cap`` (until that caller's next
+lease leaves it at or above that line, it stops asking, or it falls silent for
+``active_seconds``). A caller above its share then holds more slots than its lease has
+requests, so the surplus is spare and goes back as its requests end, and the caller
+short of slots takes them on its next call. (Before this rule, 10 callers sharing 5,000
+slots of 10 s requests kept one caller at 0 slots for three waves: the slots held beyond
+the share stayed reserved for the holders' own leased requests.) A
 caller silent for ``slot_reclaim_seconds`` (default 120 s) is presumed dead (a killed actor,
 a lost node) and its slots return to everyone; a live caller reports every time one of its
 requests ends, so only a request running longer than that without any other completion
@@ -241,6 +250,9 @@ class LimiterCore:
         self._reserved_until: dict[str, float] = {}  # caller -> end of its latest slice
         self._last_seen: dict[str, float] = {}  # caller -> its latest call of any kind
         self._slots_held: dict[str, int] = {}  # caller -> concurrency slots it holds
+        # Callers left below their fair share of slots for want of a free one: caller ->
+        # when that last happened (see "Concurrency slots").
+        self._short_of_slots: dict[str, float] = {}
         # Clients behind the callers, their priorities and recent grants: see "Priorities".
         self._priorities = PriorityBook(window=active_seconds, floor_fraction=floor_fraction)
         self._counts = dict.fromkeys(
@@ -357,6 +369,7 @@ class LimiterCore:
         self._callers.pop(caller_id, None)
         self._reserved_until.pop(caller_id, None)
         self._last_seen.pop(caller_id, None)
+        self._short_of_slots.pop(caller_id, None)
         held = self._slots_held.pop(caller_id, 0)
         self._in_use = max(0, self._in_use - held)
         self._priorities.forget(caller_id)
@@ -463,8 +476,10 @@ class LimiterCore:
             if now - seen > self._active_seconds:
                 del self._callers[other]
                 self._reserved_until.pop(other, None)
+                self._short_of_slots.pop(other, None)
         if want_requests <= 0:
             self._callers.pop(caller_id, None)  # nothing left to send: not competing
+            self._short_of_slots.pop(caller_id, None)
             return Lease(incarnation=self.incarnation)
         self._callers[caller_id] = now
         if now < self._cooldown_until:
@@ -507,14 +522,24 @@ class LimiterCore:
         new_slots = max(0, n - spare)  # the caller's spare slots carry the rest
         slot_cap = None
         if self._max_concurrent is not None:
+            slot_cap = math.ceil(self._max_concurrent / k)
+            if any(other != caller_id for other in self._short_of_slots):
+                # Someone is below its share for want of a slot: this caller grows no
+                # further than its own share, and leases no more requests than that, so
+                # the slots it holds beyond it are spare, and given back, as its requests end.
+                new_slots = min(new_slots, max(0, slot_cap - held))
+                n = min(n, slot_cap)
             new_slots = min(new_slots, max(0, self._max_concurrent - self._in_use))
+            if held + new_slots < min(slot_cap, want_requests):
+                self._short_of_slots[caller_id] = now
+            else:
+                self._short_of_slots.pop(caller_id, None)
             if held + new_slots <= 0:
                 # Slots come back on other callers' next reports; poll at half a block's pace.
                 return self._refuse(max(0.01, self._duration(block, t) / 2))
             # At most one request per slot the caller will hold: more could not be sent
             # before the slice ends, and unsent requests would come back as lost rate.
             n = min(n, held + new_slots)
-            slot_cap = math.ceil(self._max_concurrent / k)
 
         ends_in, span = self._charge(caller_id, n, t, now)
         self._in_use += new_slots

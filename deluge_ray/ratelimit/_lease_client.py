@@ -16,7 +16,9 @@ the limiter only to renew its lease, about once per block of requests:
   headers); they ride on the next lease request. The request's concurrency slot stays with
   this client while more requests wait (reported as spare, so the next lease reuses it
   rather than waiting for the limiter to hand it back), and is released once nothing
-  waits or the client holds more than the limiter's ``slot_cap``. Only a 429 while nobody
+  waits or the client holds more than the limiter's ``slot_cap`` (checked as each request
+  ends and as each lease arrives: a lease held to ``slot_cap`` requests leaves the slots
+  beyond them spare at once). Only a 429 while nobody
   is waiting, or slots left idle, cause a report-only call of their own;
 * ``close`` gives back whatever is unused.
 
@@ -185,6 +187,7 @@ class LeaseClient:
         self._slots_held = 0
         self._in_flight = 0
         self._slot_cap: int | None = None
+        self._idle_release: asyncio.Task[None] | None = None
         self._slot_freed = asyncio.Event()
         self._closed = False
         self.lease_calls = 0
@@ -225,6 +228,8 @@ class LeaseClient:
         finally:
             self._waiting -= 1
             self._waiting_tokens -= estimate
+            if self._waiting == 0:
+                self._schedule_idle_release()
 
     async def _take_turn(self, estimate: int) -> Permit:
         while True:
@@ -443,6 +448,11 @@ class LeaseClient:
                 if self._next is not None:  # cannot happen with one fetch at a time
                     self._retire(self._next)
                 self._next = held
+            if self._slot_cap is not None and self._slots_held > self._slot_cap:
+                # Held to its share while another caller has too few (the limiter's
+                # "Concurrency slots" rule): what neither this lease's requests nor those in
+                # flight need goes back now, on the next call, not after the next completion.
+                self._release_spare_slots(at_most=self._slots_held - self._slot_cap)
         elif want > 0:
             self.refusals += 1
             self._retry_at = now + lease.retry_in
@@ -532,6 +542,27 @@ class LeaseClient:
         with contextlib.suppress(RuntimeError):  # no running loop: the next lease carries it
             self._flush = asyncio.get_running_loop().create_task(self._flush_later(delay))
 
+    def _schedule_idle_release(self) -> None:
+        if self._closed or (self._idle_release is not None and not self._idle_release.done()):
+            return
+        with contextlib.suppress(RuntimeError):
+            self._idle_release = asyncio.get_running_loop().create_task(self._release_if_idle())
+
+    async def _release_if_idle(self) -> None:
+        """Nothing left to send for ``idle_flush_seconds``: give idle slots back now.
+
+        A lease's unsent requests keep their slots (see ``_spare_slots``) until this client
+        next sends, or one of its requests ends, which for long requests is many seconds
+        away: meanwhile another caller with work waiting could not have them.
+        """
+        await self._sleep(self._idle_flush_seconds)
+        if self._waiting > 0 or self._closed:
+            return
+        self._drop_leases()
+        self._release_spare_slots()
+        if self._report.released_slots or self._report.returned_requests:
+            self._schedule_flush(0.0)
+
     async def _flush_later(self, delay: float) -> None:
         if delay > 0:
             await self._sleep(delay)
@@ -550,6 +581,8 @@ class LeaseClient:
         if self._closed:
             return
         self._closed = True
+        if self._idle_release is not None and not self._idle_release.done():
+            self._idle_release.cancel()  # close gives everything back itself
         if self._flush is not None and not self._flush.done():
             self._flush.cancel()
             with contextlib.suppress(BaseException):

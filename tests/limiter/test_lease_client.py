@@ -289,6 +289,30 @@ async def test_an_idle_client_gives_its_spare_slots_back() -> None:
     assert limiter.core.stats()["in_use"] == 0
 
 
+async def test_an_idle_client_with_long_requests_in_flight_keeps_only_their_slots() -> None:
+    """A lease's unsent requests kept their slots until the client next sent or a request
+    of its ended: with 10 s requests, a caller out of work held slots idle for a whole
+    wave while another caller's prompts waited for them."""
+    vt = VirtualTime()
+    limiter = InProcessLimiter(vt, rpm=6_000_000, max_concurrent=10)
+
+    async def run() -> None:
+        client = LeaseClient(limiter, "a", clock=vt.clock, sleep=vt.sleep)
+        # Demand that used up its lease: the next lease asks for twice as much.
+        for permit in await asyncio.gather(*(client.acquire() for _ in range(10))):
+            client.complete(permit)
+        permits = await asyncio.gather(*(client.acquire() for _ in range(3)))
+        assert limiter.core.stats()["in_use"] > 3  # the lease brought slots for more
+        await vt.sleep(1.0)  # idle, its three requests still running
+        assert limiter.core.stats()["in_use"] == 3
+        for permit in permits:
+            client.complete(permit)
+        await client.close()
+
+    await vt.run(run())
+    assert limiter.core.stats()["in_use"] == 0
+
+
 async def test_at_a_very_high_rate_leases_stay_paced_and_rare() -> None:
     # 200,000 RPM: a lease's slice is shorter than MIN_HOLD_S, so leases are held longer
     # than their slice; sends must still keep to the rate over any one-second window.

@@ -134,11 +134,31 @@ def test_concurrency_slots_are_granted_and_come_back_by_report() -> None:
     refused = core.lease("b", 10)
     assert not refused.granted and refused.retry_in > 0
     again = core.lease("a", 10, report=UsageReport(released_slots=2, completed=2))
-    assert again.slots == 2  # the two released ones, back to "a"
+    # "b" is short of slots: "a" grows back to its share of two (ceil(3 / 2)), no further.
+    assert (again.slots, again.slot_cap) == (1, 2)
     # One request per slot "a" will hold (its busy one included: sent once it is free).
-    assert again.requests == 3
-    assert again.slot_cap == 2  # "b" competes: keep no more than half of the three spare
+    assert again.requests == 2
+    assert core.lease("b", 10).slots == 1  # the one "a" left
     assert core.stats()["in_use"] == 3
+
+
+def test_a_caller_above_its_share_leases_no_more_than_it_while_another_has_no_slot() -> None:
+    """10 callers sharing 5,000 slots of 10 s requests kept one at 0 slots for three
+    waves: the first to lease held more than their share and kept it for their own
+    leased requests. Here "a" leased alone, so it holds all ten slots."""
+    core, _clock = make(rpm=60_000, max_concurrent=10)
+    assert core.lease("a", 10).slots == 10
+    assert not core.lease("b", 10).granted  # no slot free: "b" is short of its share
+    # All ten of "a"'s requests finished; it still has work and keeps the slots as spare.
+    again = core.lease("a", 10, report=UsageReport(completed=10, spare_slots=10))
+    # Held to its share while "b" has none: five requests for ten slots, so the client
+    # finds five spare and gives them back (its next report) as its requests end.
+    assert (again.requests, again.slots, again.slot_cap) == (5, 0, 5)
+    core.lease("a", 0, report=UsageReport(released_slots=5))
+    assert core.lease("b", 10).slots == 5
+    # Once "b" has its share, "a" may take free slots beyond its own again.
+    core.lease("b", 0, report=UsageReport(released_slots=5))
+    assert core.lease("a", 10, report=UsageReport(spare_slots=5)).slots == 5
 
 
 def test_spare_slots_are_reused_before_new_ones_are_taken() -> None:
