@@ -529,11 +529,12 @@ class LimiterCore:
                 # the slots it holds beyond it are spare, and given back, as its requests end.
                 new_slots = min(new_slots, max(0, slot_cap - held))
                 n = min(n, slot_cap)
-            new_slots = min(new_slots, max(0, self._max_concurrent - self._in_use))
-            if held + new_slots < min(slot_cap, want_requests):
-                self._short_of_slots[caller_id] = now
+            free = max(0, self._max_concurrent - self._in_use)
+            if new_slots > free and held + free < min(slot_cap, want_requests):
+                self._short_of_slots[caller_id] = now  # below its share for want of a slot
             else:
                 self._short_of_slots.pop(caller_id, None)
+            new_slots = min(new_slots, free)
             if held + new_slots <= 0:
                 # Slots come back on other callers' next reports; poll at half a block's pace.
                 return self._refuse(max(0.01, self._duration(block, t) / 2))

@@ -556,6 +556,9 @@ class LeaseClient:
         away: meanwhile another caller with work waiting could not have them.
         """
         await self._sleep(self._idle_flush_seconds)
+        if self._fetch is not None and not self._fetch.done():
+            with contextlib.suppress(Exception):
+                await self._fetch  # a lease on its way is given back with the rest
         if self._waiting > 0 or self._closed:
             return
         self._drop_leases()
