@@ -30,8 +30,8 @@ own choosing, ignoring any scheduling strategy: with ``SPREAD``, used before, th
 actors on a three-node cluster here left a node out in nine rounds of twelve, and once
 all went to one node, so losing that node lost every caller at once. So
 :func:`spread_placement` also asks for one byte of ``memory``, a resource every node
-offers, which makes Ray honour the node it names (checked the same way: twelve rounds of
-twelve). The affinity is soft: an actor whose node is gone, or cannot take it, starts
+offers, which makes Ray honour the node it names (checked the same way: six rounds of
+six). The affinity is soft: an actor whose node is gone, or cannot take it, starts
 wherever Ray puts it.
 """
 
