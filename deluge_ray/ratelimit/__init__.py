@@ -16,7 +16,8 @@
 - ``_lease_client``: :class:`LeaseClient`, the caller side: leases capacity in blocks, spreads
   the sends of a lease over its slice, carries usage reports on the next lease, retries
   while the limiter restarts and drops what a lost limiter instance granted; ``_held_lease``
-  is one lease on the caller's clock (its schedule, the catch-up rule, what goes back).
+  is one lease on the caller's clock (its schedule, the catch-up rule, what goes back);
+  ``_limiter_link`` is how it reaches a limiter (an actor handle, or anything with ``lease``).
 - ``_release``: :func:`release_dead_caller`, how the owner of a dead caller actor frees its
   slots at every limiter at once.
 - ``_headers``: reading providers' rate-limit headers (``x-ratelimit-*``,

@@ -56,67 +56,16 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import ConfigurationError
 from ._core import Lease, UsageReport
 from ._headers import RateLimitObservation
 from ._held_lease import CATCH_UP_S, HeldLease
-from ._holders import announce_holder
+from ._limiter_link import ActorLimiter, LimiterLike, LimiterUnavailable
 from ._priority import Tenant
 
-__all__ = ["LeaseClient", "LimiterLike", "LimiterUnavailable", "Permit"]
-
-
-class LimiterUnavailable(Exception):
-    """The limiter could not answer (it is restarting, or its node is gone): ask again."""
-
-
-class LimiterLike(Protocol):
-    """What a LeaseClient needs from a limiter: one async ``lease`` method."""
-
-    async def lease(
-        self,
-        caller_id: str,
-        want_requests: int,
-        tokens_per_request: int,
-        report: UsageReport | None,
-    ) -> Lease: ...
-
-
-class _ActorLimiter:
-    """Adapts a ``RateLimiter`` actor handle to :class:`LimiterLike`."""
-
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-        self._announced: str | None = None  # the limiter instance told which process we are
-
-    async def lease(
-        self,
-        caller_id: str,
-        want_requests: int,
-        tokens_per_request: int,
-        report: UsageReport | None,
-        *tenant: Tenant,
-    ) -> Lease:
-        from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, RaySystemError
-
-        try:
-            # Awaiting the ObjectRef yields to the event loop; ray.get would block it.
-            lease = await self._handle.lease.remote(
-                caller_id, want_requests, tokens_per_request, report, *tenant
-            )
-        except (RayActorError, ObjectLostError, NodeDiedError, RaySystemError) as exc:
-            # The actor restarts (max_restarts=-1), on another node if its node was lost
-            # (RayActorError covers ActorDiedError and ActorUnavailableError): the caller
-            # retries; never a failed request.
-            raise LimiterUnavailable(
-                f"the rate limiter did not answer ({type(exc).__name__})"
-            ) from exc
-        if lease.incarnation != self._announced:  # once per limiter instance: see _holders
-            self._announced = lease.incarnation
-            announce_holder(self._handle, caller_id)
-        return lease
+__all__ = ["LeaseClient", "Permit"]
 
 
 @dataclass
@@ -202,7 +151,7 @@ class LeaseClient:
     @classmethod
     def for_actor(cls, handle: Any, caller_id: str, **kwargs: Any) -> LeaseClient:
         """A LeaseClient talking to a ``RateLimiter`` actor handle."""
-        return cls(_ActorLimiter(handle), caller_id, **kwargs)
+        return cls(ActorLimiter(handle), caller_id, **kwargs)
 
     # ---------------------------------------------------------------- acquire
     async def acquire(self, estimated_tokens: int = 0) -> Permit:

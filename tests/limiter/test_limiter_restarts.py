@@ -11,7 +11,8 @@ import asyncio
 import pytest
 
 from deluge_ray.ratelimit._core import LimiterCore, UsageReport
-from deluge_ray.ratelimit._lease_client import LeaseClient, LimiterUnavailable
+from deluge_ray.ratelimit._lease_client import LeaseClient
+from deluge_ray.ratelimit._limiter_link import LimiterUnavailable
 from deluge_ray.ratelimit._service import LimiterService
 from tests.support.rates import max_in_any_second
 
