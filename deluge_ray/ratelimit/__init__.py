@@ -3,8 +3,9 @@
 - ``_core``: :class:`LimiterCore`, the pure limiter (continuously refilled request and token
   buckets, concurrency slots, the cooldown after a 429, releasing a dead caller, starting
   safely after a restart), with an injected clock. The waiting and restart rules are in its
-  docstring. ``_bucket`` holds one bucket's arithmetic; ``_records`` the :class:`Lease` and
-  :class:`UsageReport` exchanged with callers.
+  docstring. ``_bucket`` holds one bucket's arithmetic; ``_slots`` the concurrency slots and
+  their sharing rule; ``_records`` the :class:`Lease` and :class:`UsageReport` exchanged
+  with callers.
 - ``_priority``: :class:`~deluge_ray.ratelimit._priority.Tenant` (the client behind a lease,
   its priority and weight) and the rule sharing one key among clients: classes first, by
   weight within a class, a floor for lower classes, and the credit that lets a higher

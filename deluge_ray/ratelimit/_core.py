@@ -83,32 +83,8 @@ by a *priority credit* held back from lower-class grants. The full rule, with it
 
 Concurrency slots
 -----------------
-Each granted request carries a slot, returned as ``released_slots`` when it completes. A
-caller that still has work keeps the slots of its finished requests and reports them as
-``spare_slots`` with its next lease, whose requests reuse them before taking new ones. So
-``free_slots`` above is really ``held + new`` (every slot the caller will hold, busy or
-not; ``new = min(n - spare, max_concurrent - in_use)``), and the caller sends a request
-only while it has a slot free. When concurrency, not rate, is the limit, a lease is then
-about as large as the caller's share of the slots, instead of as large as the few slots
-freed since its last call, which would cost one actor call per handful of requests. A
-caller keeps at most ``slot_cap = ceil(max_concurrent / k)`` slots (its fair share) and
-gives every spare slot back once it has nothing waiting. A caller may hold more than its
-share while nobody else needs the slots; but once a lease leaves some caller below
-``min(slot_cap, want_requests)`` for want of a free slot, every other caller's leases are
-held to ``n <= slot_cap`` with no new slot beyond ``slot_cap`` (until that caller's next
-lease leaves it at or above that line, it stops asking, or it falls silent for
-``active_seconds``). A caller above its share then holds more slots than its lease has
-requests, so the surplus is spare and goes back as its requests end, and the caller
-short of slots takes them on its next call. (Before this rule, 10 callers sharing 5,000
-slots of 10 s requests kept one caller at 0 slots for three waves: the slots held beyond
-the share stayed reserved for the holders' own leased requests.) A
-caller silent for ``slot_reclaim_seconds`` (default 120 s) is presumed dead (a killed actor,
-a lost node) and its slots return to everyone; a live caller reports every time one of its
-requests ends, so only a request running longer than that without any other completion
-could be double-counted, briefly. A caller known to be dead (its driver saw the actor die)
-(or found dead by the limiter's own look-up, :mod:`~deluge_ray.ratelimit._holders`) is
-released at once by :meth:`LimiterCore.release_caller`: its slots return to everyone and it
-leaves the fair share. Its unsent leased requests are not credited back.
+Each granted request carries a slot; who holds which, and the rule for granting more (fair
+shares, spare slots, a caller short of its share), is :mod:`deluge_ray.ratelimit._slots`.
 
 Restarts (the exact rule)
 -------------------------
@@ -166,6 +142,7 @@ from ..errors import ConfigurationError
 from ._bucket import Bucket
 from ._priority import PriorityBook, Tenant, tenant_caller_id
 from ._records import Lease, UsageReport
+from ._slots import SlotBook
 
 if TYPE_CHECKING:
     from ._headers import RateLimitObservation
@@ -242,17 +219,13 @@ class LimiterCore:
             for bucket in (self._requests, self._tokens):
                 bucket.level = -bucket.rate * restart_hold_seconds
         self._cooldown_until = now
-        self._in_use = 0
+        self._slots = SlotBook(max_concurrent)
         # Callers competing for capacity: caller -> when it last asked for some. A caller
         # whose call asks for nothing (it has no work left) leaves at once, so it does not
         # shrink the others' fair share.
         self._callers: dict[str, float] = {}
         self._reserved_until: dict[str, float] = {}  # caller -> end of its latest slice
         self._last_seen: dict[str, float] = {}  # caller -> its latest call of any kind
-        self._slots_held: dict[str, int] = {}  # caller -> concurrency slots it holds
-        # Callers left below their fair share of slots for want of a free one: caller ->
-        # when that last happened (see "Concurrency slots").
-        self._short_of_slots: dict[str, float] = {}
         # Clients behind the callers, their priorities and recent grants: see "Priorities".
         self._priorities = PriorityBook(window=active_seconds, floor_fraction=floor_fraction)
         self._counts = dict.fromkeys(
@@ -292,7 +265,7 @@ class LimiterCore:
         if tpm is not None:
             self._tpm = tpm
         if max_concurrent is not None:
-            self._max_concurrent = max_concurrent
+            self._max_concurrent = self._slots.max_concurrent = max_concurrent
         self._update_rates(self._clock())
 
     def _base_limit(self, dim: str) -> float | None:
@@ -369,9 +342,7 @@ class LimiterCore:
         self._callers.pop(caller_id, None)
         self._reserved_until.pop(caller_id, None)
         self._last_seen.pop(caller_id, None)
-        self._short_of_slots.pop(caller_id, None)
-        held = self._slots_held.pop(caller_id, 0)
-        self._in_use = max(0, self._in_use - held)
+        held = self._slots.forget(caller_id)
         self._priorities.forget(caller_id)
         return held
 
@@ -382,9 +353,7 @@ class LimiterCore:
             self._requests.credit(report.returned_requests)
             # A positive correction (used more than estimated) may push the level below 0.
             self._tokens.credit(report.returned_tokens - report.token_correction)
-            self._in_use = max(0, self._in_use - report.released_slots)
-            held = self._slots_held.get(caller_id, 0)
-            self._slots_held[caller_id] = max(0, held - report.released_slots)
+            self._slots.release(caller_id, report.released_slots)
             self._counts["returned_requests"] += report.returned_requests
         self._counts["completed"] += report.completed
         if report.observation is not None:
@@ -476,10 +445,10 @@ class LimiterCore:
             if now - seen > self._active_seconds:
                 del self._callers[other]
                 self._reserved_until.pop(other, None)
-                self._short_of_slots.pop(other, None)
+                self._slots.stop_competing(other)
         if want_requests <= 0:
             self._callers.pop(caller_id, None)  # nothing left to send: not competing
-            self._short_of_slots.pop(caller_id, None)
+            self._slots.stop_competing(caller_id)
             return Lease(incarnation=self.incarnation)
         self._callers[caller_id] = now
         if now < self._cooldown_until:
@@ -517,34 +486,15 @@ class LimiterCore:
             return self._refuse(max(b.wait_for(items, u, horizon) for b, u in buckets))
 
         n = int(min(want_requests, block, fair))
-        held = self._slots_held.get(caller_id, 0)
-        spare = max(0, min(report.spare_slots, held)) if report is not None else 0
-        new_slots = max(0, n - spare)  # the caller's spare slots carry the rest
-        slot_cap = None
-        if self._max_concurrent is not None:
-            slot_cap = math.ceil(self._max_concurrent / k)
-            if any(other != caller_id for other in self._short_of_slots):
-                # Someone is below its share for want of a slot: this caller grows no
-                # further than its own share, and leases no more requests than that, so
-                # the slots it holds beyond it are spare, and given back, as its requests end.
-                new_slots = min(new_slots, max(0, slot_cap - held))
-                n = min(n, slot_cap)
-            free = max(0, self._max_concurrent - self._in_use)
-            if new_slots > free and held + free < min(slot_cap, want_requests):
-                self._short_of_slots[caller_id] = now  # below its share for want of a slot
-            else:
-                self._short_of_slots.pop(caller_id, None)
-            new_slots = min(new_slots, free)
-            if held + new_slots <= 0:
-                # Slots come back on other callers' next reports; poll at half a block's pace.
-                return self._refuse(max(0.01, self._duration(block, t) / 2))
-            # At most one request per slot the caller will hold: more could not be sent
-            # before the slice ends, and unsent requests would come back as lost rate.
-            n = min(n, held + new_slots)
+        spare = report.spare_slots if report is not None else 0
+        sized = self._slots.size(caller_id, n, spare, k, want_requests, now)
+        if sized is None:
+            # Slots come back on other callers' next reports; poll at half a block's pace.
+            return self._refuse(max(0.01, self._duration(block, t) / 2))
+        n, new_slots, slot_cap = sized
 
         ends_in, span = self._charge(caller_id, n, t, now)
-        self._in_use += new_slots
-        self._slots_held[caller_id] = held + new_slots
+        self._slots.take(caller_id, new_slots)
         self._reserved_until[caller_id] = now + ends_in
         self._counts["grants"] += 1
         self._counts["granted_requests"] += n
@@ -588,7 +538,7 @@ class LimiterCore:
         return {
             **self._counts,
             **self.effective_limits(),
-            "in_use": self._in_use,
+            "in_use": self._slots.in_use,
             "active_callers": sum(
                 1 for seen in self._callers.values() if now - seen <= self._active_seconds
             ),
@@ -613,8 +563,8 @@ class LimiterCore:
             "effective": {"rpm": self._effective("requests", now), "tpm": self._effective("tokens", now)},
             "max_concurrent": self._max_concurrent,
             "levels": {"requests": level(self._requests), "tokens": level(self._tokens)},
-            "in_use": self._in_use,
-            "slots_held": dict(self._slots_held),
+            "in_use": self._slots.in_use,
+            "slots_held": dict(self._slots.held),
             "tenants": dict(self._priorities.tenants),
             "cooldown_s": max(0.0, self._cooldown_until - now),
             "counts": dict(self._counts),

@@ -399,7 +399,7 @@ class LeaseClient:
                 self._next = held
             if self._slot_cap is not None and self._slots_held > self._slot_cap:
                 # Held to its share while another caller has too few (the limiter's
-                # "Concurrency slots" rule): what neither this lease's requests nor those in
+                # slot rule, ratelimit._slots): what neither this lease's requests nor those in
                 # flight need goes back now, on the next call, not after the next completion.
                 self._release_spare_slots(at_most=self._slots_held - self._slot_cap)
         elif want > 0:

@@ -4,7 +4,7 @@ Whoever owns caller actors (the driver's ProviderCaller pool, the SubAgent pool)
 die before any limiter can: it calls :func:`release_dead_caller` with the dead caller's id
 and the limiters it leased from (the ``limiter`` of each route of the specs it was sent).
 Without this, a limiter waits ``slot_reclaim_seconds`` (120 s) before presuming the caller
-dead (see "Concurrency slots" in :mod:`deluge_ray.ratelimit._core`).
+dead (see :mod:`deluge_ray.ratelimit._slots`).
 
 >>> import asyncio
 >>> from deluge_ray.ratelimit._service import LimiterService
