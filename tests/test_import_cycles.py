@@ -167,7 +167,9 @@ def a_cycle(graph: dict[str, set[str]], component: list[str]) -> list[str]:
 def test_no_import_cycles_outside_the_allowlist() -> None:
     graph = import_graph()
     # Guard against a vacuous pass (e.g. the sources moved and nothing was parsed).
-    assert "deluge_ray.client._client" in graph["deluge_ray.client"], "the import graph looks empty"
+    assert "deluge_ray.client._engine" in graph["deluge_ray.client._client"], (
+        "the import graph looks empty"
+    )
     stale = [edge for edge in ALLOWED_EDGES if edge[1] not in graph.get(edge[0], set())]
     assert not stale, f"remove these from ALLOWED_EDGES, the imports are gone: {stale}"
     for importer, imported in ALLOWED_EDGES:

@@ -11,9 +11,13 @@ thread: cache, budget, results), ``_dispatcher`` (batching, duplicates, resubmis
 
 from __future__ import annotations
 
-from ._client import LLMClient
-from ._loop_types import AgentLoopCallback, AgentLoopResponse, TextDeltaEvent
-from ._tracker import StatusTracker
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._client import LLMClient
+    from ._loop_types import AgentLoopCallback, AgentLoopResponse, TextDeltaEvent
+    from ._tracker import StatusTracker
 
 __all__ = [
     "AgentLoopCallback",
@@ -22,3 +26,27 @@ __all__ = [
     "StatusTracker",
     "TextDeltaEvent",
 ]
+
+# Imported on first use (PEP 562), not here: the machine-wide head's own processes
+# (``_head_main``, ``_head_watcher``) live in this package and need none of the client,
+# whose import (about 0.3 s) was on the path of every head start.
+_HOMES = {
+    "AgentLoopCallback": "._loop_types",
+    "AgentLoopResponse": "._loop_types",
+    "LLMClient": "._client",
+    "StatusTracker": "._tracker",
+    "TextDeltaEvent": "._loop_types",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
