@@ -28,6 +28,7 @@ from ..errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT_S",
+    "HEAD_NAMESPACE",
     "IDLE_TIMEOUT_ENV",
     "LOCAL_MODES",
     "LOCAL_MODE_ENV",
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 LOCAL_MODE_ENV = "DELUGE_RAY_LOCAL"
+#: The namespace of the head process's own Ray job (``_head_main``): not a user's driver.
+HEAD_NAMESPACE = "_deluge_ray_head"
 LOCAL_MODES = ("machine", "process")
 STATE_DIR_ENV = "DELUGE_RAY_STATE_DIR"
 IDLE_TIMEOUT_ENV = "DELUGE_RAY_HEAD_IDLE_TIMEOUT"

@@ -9,9 +9,9 @@ A state directory holds:
   idle head is never stopped under a process that was just told to join it;
 - ``joined``: touched (under the lock) by every process about to join; the idle watcher
   counts that as activity, which covers the moment before the new driver is registered;
-- ``head.log`` / ``watcher.log``: the output of ``ray start`` and of the idle watcher.
+- ``head.log`` / ``watcher.log``: the output of the head's process and of the idle watcher.
 
-A record is *alive* when its ``ray start`` process (checked with its start time, so a
+A record is *alive* when the head's process (checked with its start time, so a
 recycled pid does not count) runs and the GCS port accepts a connection.
 """
 
@@ -53,7 +53,7 @@ class HeadRecord:
     """The running head of one state directory, as ``head.json`` holds it."""
 
     address: str  # the GCS address drivers join, "ip:port"
-    head_pid: int  # the `ray start --head --block` process: signalling it stops the head
+    head_pid: int  # the head's process (_head_main): SIGTERM to it stops the head
     head_start_ticks: int | None  # its start time (/proc), to tell a recycled pid apart
     started_at: float  # wall-clock time the head was started
     idle_timeout_s: float | None  # None: never stops by itself

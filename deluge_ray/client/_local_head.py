@@ -2,10 +2,10 @@
 
 When no cluster is given, the first deluge_ray process on the machine starts a local Ray
 head that outlives it, and every later process joins that one, so that they share one
-RateLimiter per key, one CacheActor per name and a warm Ray. The head is
-``ray start --head --block`` run as a detached process (its own session, no dashboard
-unless asked, no usage stats, token authentication off unless ``RAY_AUTH_MODE`` says
-otherwise, Ray's default CPU count) with Ray's files in a temp dir of its own; beside it
+RateLimiter per key, one CacheActor per name and a warm Ray. The head is a detached
+process of ours, ``_head_main``, that starts Ray and holds it (its own session, no
+dashboard unless asked, no usage stats, token authentication off unless ``RAY_AUTH_MODE``
+says otherwise, Ray's default CPU count) with Ray's files in a temp dir of its own; beside it
 runs the idle watcher (``_head_watcher``), which stops it after
 ``DELUGE_RAY_HEAD_IDLE_TIMEOUT`` seconds (default 600) with no driver connected.
 
@@ -23,14 +23,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from typing import Any
 
 from ..errors import RuntimeUnavailableError
-from ._head_settings import head_state_dir, idle_timeout_from_env, ray_temp_dir_for
+from ._head_settings import (
+    HEAD_NAMESPACE,
+    head_state_dir,
+    idle_timeout_from_env,
+    ray_temp_dir_for,
+)
 from ._head_state import (
     HEAD_LOG,
     WATCHER_LOG,
@@ -56,7 +60,7 @@ __all__ = [
     "terminate_head",
 ]
 
-#: Seconds a new head has to come up (`ray start` takes 3-40 s on a loaded 2-core machine).
+#: Seconds a new head has to come up (it takes 3-40 s on a loaded 2-core machine).
 START_TIMEOUT_S = 180.0
 #: Seconds a stopping head has to drain and exit before it is killed.
 STOP_TIMEOUT_S = 60.0
@@ -74,6 +78,8 @@ _WATCHER_BOOT = (
 _KEEP = object()  # "leave the idle timeout as it is"
 # The Popen objects of what this process started: kept so they are reaped, never waited on.
 _spawned: list[subprocess.Popen] = []
+#: The file, in the head's Ray temp dir, where the head's process writes its GCS address.
+READY_FILE = "deluge_ray_head_address"
 _gcs_clients: dict[str, Any] = {}
 
 
@@ -90,14 +96,10 @@ def count_drivers(address: str, timeout: float = 5.0) -> int:
     return sum(
         1
         for job in jobs.values()
-        if not job.is_dead and not job.config.ray_namespace.startswith("_ray_internal")
+        if not job.is_dead
+        # Neither Ray's own jobs nor the head process's (_head_main) are a user's driver.
+        and not job.config.ray_namespace.startswith(("_ray_internal", HEAD_NAMESPACE))
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("", 0))
-        return s.getsockname()[1]
 
 
 def _log_tail(path: str, lines: int = 8) -> str:
@@ -109,7 +111,7 @@ def _log_tail(path: str, lines: int = 8) -> str:
 
 
 def _read_address(ready_file: str) -> str:
-    """The address `ray start` wrote, or "" while it has not (finished writing) yet."""
+    """The address the head wrote, or "" while it has not yet (see ``_head_main``)."""
     try:
         with open(ready_file) as f:
             return f.read().strip()
@@ -122,9 +124,6 @@ def _head_environment() -> dict[str, str]:
     env.pop("RAY_ADDRESS", None)  # the head is a new cluster, not a join
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     env.setdefault("RAY_AUTH_MODE", "disabled")  # a private head; the user's choice wins
-    # Draining on SIGTERM waits for the node's work to move elsewhere: on a one-node head
-    # with detached actors (the limiters) it only ever waits out its 30 s.
-    env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"
     return env
 
 
@@ -146,7 +145,7 @@ def _spawn(cmd: list[str], log_path: str, cwd: str, env: dict[str, str]) -> subp
 def _start_head(state_dir: str, idle_timeout_s: float | None, dashboard: bool) -> HeadRecord:
     temp_dir = ray_temp_dir_for(state_dir)
     os.makedirs(temp_dir, exist_ok=True)
-    ready_file = os.path.join(temp_dir, "ray_current_cluster")  # `ray start` writes it last
+    ready_file = os.path.join(temp_dir, READY_FILE)  # written once the head is up
     with contextlib.suppress(FileNotFoundError):
         os.remove(ready_file)
     log_path = os.path.join(state_dir, HEAD_LOG)
@@ -154,15 +153,12 @@ def _start_head(state_dir: str, idle_timeout_s: float | None, dashboard: bool) -
     cmd = [
         sys.executable,
         "-m",
-        "ray.scripts.scripts",
-        "start",
-        "--head",
-        "--block",
-        f"--port={_free_port()}",
+        "deluge_ray.client._head_main",
+        f"--ready-file={ready_file}",
         f"--temp-dir={temp_dir}",
-        "--disable-usage-stats",
-        f"--include-dashboard={'true' if dashboard else 'false'}",
     ]
+    if dashboard:
+        cmd.append("--dashboard")
     head = _spawn(cmd, log_path, state_dir, env)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not (address := _read_address(ready_file)):
@@ -206,8 +202,8 @@ def _start_head(state_dir: str, idle_timeout_s: float | None, dashboard: bool) -
 
 
 def terminate_head(record: HeadRecord, timeout: float = STOP_TIMEOUT_S) -> None:
-    """Stop the head ``record`` names: SIGTERM (Ray drains and stops its processes), then
-    SIGKILL after ``timeout`` seconds (Ray's processes die with it: they share its fate)."""
+    """Stop the head ``record`` names: SIGTERM (it shuts its Ray down), then SIGKILL after
+    ``timeout`` seconds, to its whole process group."""
     if not pid_alive(record.head_pid, record.head_start_ticks):
         return
     with contextlib.suppress(ProcessLookupError):
@@ -215,6 +211,10 @@ def terminate_head(record: HeadRecord, timeout: float = STOP_TIMEOUT_S) -> None:
     if not wait_for_exit(record.head_pid, record.head_start_ticks, timeout):
         with contextlib.suppress(ProcessLookupError):
             os.kill(record.head_pid, signal.SIGKILL)
+        # Ray's agents outlive a killed head: they are the raylet's children, not its.
+        # They are in the head's process group (it was started in a session of its own).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(record.head_pid, signal.SIGKILL)
         wait_for_exit(record.head_pid, record.head_start_ticks, 10.0)
 
 
@@ -278,7 +278,7 @@ def stop_local_head(timeout: float = STOP_TIMEOUT_S) -> HeadRecord | None:
 def describe_local_head() -> dict[str, Any] | None:
     """The machine-wide head as a dict, or ``None`` if none is running.
 
-    Keys: ``address``, ``pid`` (the ``ray start`` process), ``watcher_pid``,
+    Keys: ``address``, ``pid`` (the head's process), ``watcher_pid``,
     ``started_at`` (epoch seconds), ``uptime_s``, ``idle_timeout_s`` (``None``: never),
     ``drivers`` (connected now; ``None`` if the head did not answer), ``state_dir``,
     ``ray_temp_dir``, ``python``, ``log``. Takes no lock and starts nothing.

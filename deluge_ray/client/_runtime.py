@@ -39,10 +39,12 @@ from typing import Any, TypeVar
 
 from .._constants import RAY_NAMESPACE
 from ..errors import RuntimeUnavailableError
+from . import _local_head
 from ._cluster_probe import AUTH_HELP, check_cluster_address
 from ._head_settings import LOCAL_MODE_ENV, local_mode
 from ._head_state import HeadRecord
 from ._local_head import ensure_local_head
+from ._prewarm import warm_while
 from ._ray_output import (
     debug_enabled,
     quiet_ray_environment,
@@ -139,8 +141,9 @@ def _is_auth_failure(exc: BaseException) -> bool:
     return False
 
 
-def _join(ray: ModuleType, target: str) -> None:
-    check_cluster_address(target, timeout=connect_timeout())
+def _join(ray: ModuleType, target: str, *, probe: bool = True) -> None:
+    if probe:
+        check_cluster_address(target, timeout=connect_timeout())
     try:
         ray.init(
             address=target,
@@ -165,19 +168,19 @@ def _join(ray: ModuleType, target: str) -> None:
         ) from exc
 
 
-def _head_in_background() -> concurrent.futures.Future[HeadRecord] | None:
+def _head_in_background() -> concurrent.futures.Future[tuple[HeadRecord, bool]] | None:
     """Find or start the machine-wide head on a helper thread while this process imports
     Ray (about a second), so that a cold start pays for the slower of the two, not both.
-    ``None`` if this process is already connected. (The head is a detached process: the
-    thread that starts it may end.)"""
+    The future holds ``(record, started)``; ``None`` if this process is already
+    connected. (The head is a detached process: the thread that starts it may end.)"""
     loaded = sys.modules.get("ray")
     if loaded is not None and getattr(loaded, "is_initialized", lambda: False)():
         return None
-    future: concurrent.futures.Future[HeadRecord] = concurrent.futures.Future()
+    future: concurrent.futures.Future[tuple[HeadRecord, bool]] = concurrent.futures.Future()
 
     def find_or_start() -> None:
         try:
-            future.set_result(ensure_local_head())
+            future.set_result(_local_head.find_or_start_local_head())
         except BaseException as exc:  # handed to the joining thread, never lost
             future.set_exception(exc)
 
@@ -186,8 +189,12 @@ def _head_in_background() -> concurrent.futures.Future[HeadRecord] | None:
 
 
 def _join_local_head(ray: ModuleType, head: concurrent.futures.Future | None) -> None:
-    record = head.result() if head is not None else ensure_local_head()
-    if record.python != sys.executable:
+    if head is not None:
+        # Waiting for a head that is starting: do the imports the first call needs now.
+        warm_while(lambda: not head.done())
+    record, started = head.result() if head is not None else (ensure_local_head(), False)
+    # Compared resolved: `deluge-ray up` runs as .../bin/python3.11, a script as .../bin/python.
+    if os.path.realpath(record.python) != os.path.realpath(sys.executable):
         # Actors run the head's interpreter and packages, not this process's.
         warnings.warn(
             f"this machine's local Ray head runs {record.python}, this process "
@@ -197,7 +204,9 @@ def _join_local_head(ray: ModuleType, head: concurrent.futures.Future | None) ->
             stacklevel=1,
         )
     try:
-        _join(ray, record.address)
+        # A head this process just started is up (it wrote its address) and is ours: the
+        # probe (about 20 ms) would only delay the first call.
+        _join(ray, record.address, probe=not started)
     except RuntimeUnavailableError as exc:
         raise RuntimeUnavailableError(
             f"Could not join this machine's local Ray head at {record.address!r} "

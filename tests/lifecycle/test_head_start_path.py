@@ -1,0 +1,170 @@
+"""What surrounds the machine-wide head's start (issue 15, items 1 and 2): stopping a head
+that ignores SIGTERM, the imports done while a head starts, and the interpreter check on
+joining. The real head itself is exercised in ``test_machine_head``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from typing import Any
+
+from deluge_ray.client import _runtime
+from deluge_ray.client._head_state import HeadRecord, pid_alive, process_start_ticks
+from deluge_ray.client._local_head import terminate_head
+
+# A head that ignores SIGTERM, with a child in its process group (as Ray's agents are:
+# children of the raylet, not of the head's process). Prints the child's pid.
+_STUBBORN_HEAD = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_head_that_ignores_sigterm_is_killed_with_its_whole_process_group():
+    head = subprocess.Popen(
+        [sys.executable, "-c", _STUBBORN_HEAD],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # as _local_head starts the real one
+    )
+    assert head.stdout is not None
+    child_pid = int(head.stdout.readline())
+    record = HeadRecord(
+        address="127.0.0.1:1",
+        head_pid=head.pid,
+        head_start_ticks=process_start_ticks(head.pid),
+        started_at=time.time(),
+        idle_timeout_s=None,
+        ray_temp_dir="/nonexistent",
+        python=sys.executable,
+    )
+    try:
+        terminate_head(record, timeout=0.5)
+        head.wait(10)
+        deadline = time.monotonic() + 10
+        while pid_alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert head.returncode == -9
+        assert not pid_alive(child_pid)  # the child did not outlive its head
+    finally:
+        for pid in (head.pid, child_pid):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+
+
+_WARM = """
+import json, sys
+from deluge_ray.client._prewarm import warm_while
+wanted = ["deluge_ray.client._caller_pool", "deluge_ray.actors.provider_caller",
+          "deluge_ray.actors.rate_limiter", "pyarrow", "starlette.datastructures"]
+before = [m for m in wanted if m in sys.modules]
+checks = []
+def pending_twice():
+    checks.append(1)
+    return len(checks) <= 2
+first = warm_while(pending_twice)
+rest = warm_while(lambda: True)
+print(json.dumps({"before": before, "first": first, "rest": rest,
+                  "after": [m for m in wanted if m in sys.modules]}))
+"""
+
+
+def test_the_imports_done_while_a_head_starts_stop_when_it_is_up():
+    out = subprocess.run(
+        [sys.executable, "-c", _WARM], capture_output=True, text=True, timeout=120, check=True
+    )
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["before"] == []  # a fresh process: none of them loaded yet
+    assert report["first"] == 2  # stopped at the first look that found the head up
+    assert report["rest"] == 4
+    # Ours, and those Ray's serializer would import on the first remote call.
+    assert len(report["after"]) == 5, report
+
+
+def _join_with_record(monkeypatch, python: str) -> list[str]:
+    record = HeadRecord(
+        address="127.0.0.1:1",
+        head_pid=1,
+        head_start_ticks=None,
+        started_at=time.time(),
+        idle_timeout_s=None,
+        ray_temp_dir="/nonexistent",
+        python=python,
+    )
+    monkeypatch.setattr(_runtime, "ensure_local_head", lambda: record)
+    monkeypatch.setattr(_runtime, "_join", lambda ray, target, probe=True: None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _runtime._join_local_head(object(), None)  # type: ignore[arg-type]
+    return [str(w.message) for w in caught]
+
+
+def test_joining_a_head_of_the_same_python_by_another_path_says_nothing(monkeypatch, tmp_path):
+    # `deluge-ray up` runs as .../bin/python3.11, a script as .../bin/python: one Python.
+    alias = tmp_path / "python-alias"
+    alias.symlink_to(os.path.realpath(sys.executable))
+    assert _join_with_record(monkeypatch, str(alias)) == []
+
+
+def test_joining_a_head_of_another_python_says_so(monkeypatch, tmp_path):
+    messages = _join_with_record(monkeypatch, "/opt/other/bin/python3")
+    assert len(messages) == 1 and "/opt/other/bin/python3" in messages[0]
+    assert "deluge-ray down" in messages[0]
+
+
+class _Nodes:
+    """Stands in for Ray's GCS client: the node registers at the ``registers_at``-th look."""
+
+    def __init__(self, node_id: str, registers_at: int, fail: bool = False) -> None:
+        self.node_id, self.registers_at, self.fail = node_id, registers_at, fail
+        self.looks = 0
+
+    def __call__(self, address: str) -> _Nodes:
+        return self
+
+    def get_all_node_info(self, timeout: float) -> dict:
+        self.looks += 1
+        if self.fail:
+            raise RuntimeError("a GCS client of another Ray version")
+        registered = self.looks >= self.registers_at
+        return {bytes.fromhex(self.node_id): object()} if registered else {}
+
+
+def _patched_get_node(monkeypatch, nodes: _Nodes) -> tuple[Any, list[str]]:
+    import ray._raylet
+    from ray._private import services
+
+    from deluge_ray.client import _head_main
+
+    asked: list[str] = []
+    monkeypatch.setattr(services, "get_node", lambda address, node_id: asked.append(node_id))
+    monkeypatch.setattr(ray._raylet, "GcsClient", nodes)
+    monkeypatch.setattr(_head_main, "POLL_S", 0.0)
+    _head_main._wait_for_registration_finely()
+    return services.get_node, asked
+
+
+def test_the_head_waits_for_its_node_in_fine_steps_then_asks_ray(monkeypatch):
+    node_id = "ab" * 28
+    nodes = _Nodes(node_id, registers_at=3)
+    get_node, asked = _patched_get_node(monkeypatch, nodes)
+    get_node("127.0.0.1:1", node_id)
+    assert nodes.looks == 3  # looked until the node was there, then stopped
+    assert asked == [node_id]  # and Ray's own look followed, once
+
+
+def test_the_head_leaves_the_wait_to_ray_when_its_client_is_not_as_expected(monkeypatch):
+    node_id = "cd" * 28
+    nodes = _Nodes(node_id, registers_at=1, fail=True)
+    get_node, asked = _patched_get_node(monkeypatch, nodes)
+    get_node("127.0.0.1:1", node_id)
+    assert nodes.looks == 1 and asked == [node_id]
