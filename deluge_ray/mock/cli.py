@@ -58,8 +58,10 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
     if stop is None:
         tune_server_gc()
     mock = MockProvider(build_config(args), port=args.port)
-    mock.start()
     try:
+        # Inside the try: a Ctrl-C that lands while the server is starting (it may already
+        # accept connections) stops it as cleanly as one that lands later.
+        mock.start()
         print(f"deluge-ray mock provider listening on {mock.url}", flush=True)
         print("Point clients at it with:", flush=True)
         for name, value in mock.environment().items():
