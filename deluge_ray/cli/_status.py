@@ -178,7 +178,8 @@ def _connect(address: str | None) -> tuple[Any, str] | None:
         return None
     from ..client._runtime import ensure_ray
 
-    return ensure_ray(target), _describe_target(target)
+    where = _describe_target(target)  # before joining: its count of drivers is of others
+    return ensure_ray(target), where
 
 
 def run_status(

@@ -185,6 +185,8 @@ def test_status_finds_the_local_head_and_the_limiter_the_drivers_shared(isolated
     assert status.returncode == 0, status.stderr
     text = " ".join(status.stdout.split())  # rich wraps long lines
     assert "this machine's local head at" in text and "deluge-ray down" in text, text
+    # The drivers have exited; neither the head's own process nor `status` counts as one.
+    assert "0 driver(s) connected" in text, text
     # The one limiter both drivers used (named again above its clients table).
     assert len(set(re.findall(r"limiter:openai:[0-9a-f]+", text))) == 1, text
 
