@@ -14,12 +14,8 @@ which is the user's first call. Here the head is up in about the same time with 
 CPU seconds less spent by its processes, and a fresh process joins in 0.03 s instead of
 0.33 s (a first task with it: 0.27 s against 0.57 s).
 
-Inside ``ray.init``, Ray waits for the new raylet to register with the GCS by asking in
-steps of a whole second, so a head was up after about 2.3 s or 3.3 s, whichever step the
-raylet made (measured 2026-12-05). :func:`_wait_for_registration_finely` looks every 20 ms
-first, and Ray's own look then finds the node at once: 2.0-2.2 s in 4 runs of 5 (one took
-2.9 s, its raylet registering late). It only changes how this process waits; if Ray's
-functions are not as expected, Ray waits as it always did.
+Ray's wait for the new node's registration is made finer (``_node_wait``): a head start
+landed on whole seconds.
 
 This process is itself a Ray driver, in namespace ``HEAD_NAMESPACE``; whatever counts
 the head's drivers (the idle watcher) leaves that one out.
@@ -32,11 +28,10 @@ import os
 import signal
 import sys
 import threading
-import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from ._head_settings import HEAD_NAMESPACE
+from ._node_wait import finer_registration_wait
 
 __all__ = ["main"]
 
@@ -48,38 +43,6 @@ def _publish(ready_file: str, address: str) -> None:
     os.replace(partial, ready_file)
 
 
-#: How often, and for how long, the new node's registration is looked for.
-POLL_S = 0.02
-REGISTRATION_WAIT_S = 30.0
-
-
-def _wait_for_registration_finely() -> None:
-    """Make Ray's wait for this node's registration look every :data:`POLL_S` seconds."""
-    try:
-        from ray._private import services
-        from ray._raylet import GcsClient
-    except ImportError:  # another Ray layout: its own wait stands
-        return
-    ray_get_node: Callable[[str, str], Any] | None = getattr(services, "get_node", None)
-    if ray_get_node is None:
-        return
-
-    def get_node(gcs_address: str, node_id: str) -> Any:
-        try:
-            client = GcsClient(address=gcs_address)
-            deadline = time.monotonic() + REGISTRATION_WAIT_S
-            while time.monotonic() < deadline:
-                nodes = client.get_all_node_info(timeout=5)
-                if any(seen.hex() == node_id for seen in nodes):
-                    break
-                time.sleep(POLL_S)
-        except Exception:  # anything unexpected: leave the waiting to Ray
-            pass
-        return ray_get_node(gcs_address, node_id)
-
-    services.get_node = get_node
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Start Ray, publish its address in ``--ready-file``, wait for SIGTERM; exit status."""
     parser = argparse.ArgumentParser(description="Run deluge_ray's machine-wide Ray head.")
@@ -89,15 +52,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import ray
 
-    _wait_for_registration_finely()
-    context = ray.init(
-        address="local",
-        namespace=HEAD_NAMESPACE,
-        include_dashboard=args.dashboard,
-        log_to_driver=False,
-        configure_logging=False,
-        _temp_dir=args.temp_dir,
-    )
+    with finer_registration_wait():
+        context = ray.init(
+            address="local",
+            namespace=HEAD_NAMESPACE,
+            include_dashboard=args.dashboard,
+            log_to_driver=False,
+            configure_logging=False,
+            _temp_dir=args.temp_dir,
+        )
     # Set after ray.init, which puts in its own (a SIGTERM while Ray starts exits through
     # it, and Ray's exit handler shuts down what had started).
     stop = threading.Event()

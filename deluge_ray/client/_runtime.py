@@ -44,6 +44,7 @@ from ._cluster_probe import AUTH_HELP, check_cluster_address
 from ._head_settings import LOCAL_MODE_ENV, local_mode
 from ._head_state import HeadRecord
 from ._local_head import ensure_local_head
+from ._node_wait import finer_registration_wait
 from ._prewarm import warm_while
 from ._ray_output import (
     debug_enabled,
@@ -217,20 +218,25 @@ def _join_local_head(ray: ModuleType, head: concurrent.futures.Future | None) ->
 
 def _start_embedded(ray: ModuleType) -> None:
     try:
-        ray.init(
-            # "local": always a new Ray of this process, never one found on the machine.
-            address="local",
-            namespace=RAY_NAMESPACE,
-            include_dashboard=False,
-            log_to_driver=debug_enabled(),
-            ignore_reinit_error=True,
-            configure_logging=debug_enabled(),
-        )
+        with finer_registration_wait():
+            _init_embedded(ray)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RuntimeUnavailableError(
             f"Could not start a local Ray instance: {_first_line(exc)}. "
             "Set DELUGE_RAY_DEBUG=1 to see Ray's own output."
         ) from exc
+
+
+def _init_embedded(ray: ModuleType) -> None:
+    ray.init(
+        # "local": always a new Ray of this process, never one found on the machine.
+        address="local",
+        namespace=RAY_NAMESPACE,
+        include_dashboard=False,
+        log_to_driver=debug_enabled(),
+        ignore_reinit_error=True,
+        configure_logging=debug_enabled(),
+    )
 
 
 def ensure_ray(address: str | None = None) -> ModuleType:

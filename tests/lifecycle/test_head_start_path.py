@@ -1,6 +1,7 @@
 """What surrounds the machine-wide head's start (issue 15, items 1 and 2): stopping a head
-that ignores SIGTERM, the imports done while a head starts, and the interpreter check on
-joining. The real head itself is exercised in ``test_machine_head``."""
+that ignores SIGTERM, the imports done while a head starts, the interpreter check on
+joining, and the finer wait for a new node. The real head is exercised in
+``test_machine_head``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import subprocess
 import sys
 import time
 import warnings
-from typing import Any
 
 from deluge_ray.client import _runtime
 from deluge_ray.client._head_state import HeadRecord, pid_alive, process_start_ticks
@@ -139,32 +139,33 @@ class _Nodes:
         return {bytes.fromhex(self.node_id): object()} if registered else {}
 
 
-def _patched_get_node(monkeypatch, nodes: _Nodes) -> tuple[Any, list[str]]:
+def _finely_waited_get_node(monkeypatch, nodes: _Nodes, node_id: str) -> list[str]:
     import ray._raylet
     from ray._private import services
 
-    from deluge_ray.client import _head_main
+    from deluge_ray.client import _node_wait
 
     asked: list[str] = []
-    monkeypatch.setattr(services, "get_node", lambda address, node_id: asked.append(node_id))
+    rays_own = lambda address, node_id: asked.append(node_id)  # noqa: E731
+    monkeypatch.setattr(services, "get_node", rays_own)
     monkeypatch.setattr(ray._raylet, "GcsClient", nodes)
-    monkeypatch.setattr(_head_main, "POLL_S", 0.0)
-    _head_main._wait_for_registration_finely()
-    return services.get_node, asked
+    monkeypatch.setattr(_node_wait, "POLL_S", 0.0)
+    with _node_wait.finer_registration_wait():
+        services.get_node("127.0.0.1:1", node_id)  # as ray.init calls it
+    assert services.get_node is rays_own  # put back after the block
+    return asked
 
 
-def test_the_head_waits_for_its_node_in_fine_steps_then_asks_ray(monkeypatch):
+def test_a_new_node_is_waited_for_in_fine_steps_then_ray_asks(monkeypatch):
     node_id = "ab" * 28
     nodes = _Nodes(node_id, registers_at=3)
-    get_node, asked = _patched_get_node(monkeypatch, nodes)
-    get_node("127.0.0.1:1", node_id)
+    asked = _finely_waited_get_node(monkeypatch, nodes, node_id)
     assert nodes.looks == 3  # looked until the node was there, then stopped
     assert asked == [node_id]  # and Ray's own look followed, once
 
 
-def test_the_head_leaves_the_wait_to_ray_when_its_client_is_not_as_expected(monkeypatch):
+def test_the_wait_is_left_to_ray_when_its_client_is_not_as_expected(monkeypatch):
     node_id = "cd" * 28
     nodes = _Nodes(node_id, registers_at=1, fail=True)
-    get_node, asked = _patched_get_node(monkeypatch, nodes)
-    get_node("127.0.0.1:1", node_id)
+    asked = _finely_waited_get_node(monkeypatch, nodes, node_id)
     assert nodes.looks == 1 and asked == [node_id]
