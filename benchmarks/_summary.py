@@ -131,6 +131,23 @@ def targets(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             "n/a",
             None if extra is None else extra <= 1.5,
         )
+        up = start.get("machine_warm_first_call_s")
+        add(
+            "machine-wide head up: first result in a fresh process (s)",
+            "<= 1.05",
+            up,
+            start.get("lm_deluge_beside_warm_first_call_s"),
+            None if up is None else up <= 1.05,
+        )
+        cold, ray_start = start.get("machine_cold_first_call_s"), start.get("ray_start_s")
+        if ray_start is not None:
+            add(
+                "nothing running: first result, head started by it (s)",
+                f"<= `ray start --head` ({ray_start}) + 0.35",
+                cold,
+                "n/a",
+                None if cold is None else cold <= ray_start + 0.35,
+            )
         warm = start.get("deluge_ray_warm_overhead_ms")
         add(
             "warm per-request overhead over the mock (ms)",

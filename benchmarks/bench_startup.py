@@ -24,8 +24,9 @@ each with a state directory and Ray temp dir of this run's own:
   and joins it; the head is stopped after each repetition so that the next one is cold
   again. Its references: the head's own start (``ensure_local_head`` from this process,
   which varies by a second here), measured in each repetition too, and its median used;
-  and the start before the machine-wide head, ``import ray`` + ``ray.init()`` (the
-  ``ray_init`` rows);
+  and the starts before it: ``ray start --head`` with the same options (what the head ran
+  until it had a process of its own, timed in each repetition until it is up, then
+  stopped), and ``import ray`` + ``ray.init()`` (the ``ray_init`` rows);
 * ``machine_warm``: with the head already up (started once, before), ``WARM_REPS`` (5,
   quick 2) fresh processes each make the first call, alternating with as many fresh
   lm-deluge processes (``lm_deluge`` again): medians of each, in the same run.
@@ -243,6 +244,50 @@ def _start_head(env: dict[str, str]) -> float:
     return round(time.perf_counter() - t0, 3)
 
 
+def _time_ray_start(env: dict[str, str]) -> float:
+    """Seconds ``ray start --head`` takes to bring a head up (what the machine-wide head used
+    before it had a process of its own), with the same options; the head is then stopped.
+    """
+    import signal
+    import socket
+    import subprocess
+
+    temp_dir = tempfile.mkdtemp(prefix="brs-", dir="/tmp")  # short: Ray's socket paths
+    ready = os.path.join(temp_dir, "ray_current_cluster")  # `ray start` writes it last
+    with socket.socket() as probe:
+        probe.bind(("", 0))
+        port = probe.getsockname()[1]
+    cmd = [
+        sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+        f"--port={port}", f"--temp-dir={temp_dir}", "--disable-usage-stats",
+        "--include-dashboard=false",
+    ]  # fmt: skip
+    run_env = {**os.environ, **C.BENCH_ENV, **env}
+    run_env.pop("RAY_ADDRESS", None)
+    t0 = time.perf_counter()
+    head = subprocess.Popen(
+        cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        while not os.path.exists(ready) and head.poll() is None:
+            time.sleep(0.01)
+        took = round(time.perf_counter() - t0, 3)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+        marker = temp_dir.encode()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _a_process_names(marker):
+            time.sleep(0.1)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    return took
+
+
 def _median(rows: list[dict[str, Any]], key: str) -> float | None:
     values = [r[key] for r in rows if r.get(key) is not None]
     return round(statistics.median(values), 3) if values else None
@@ -255,6 +300,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
     warm_lm: list[dict[str, Any]] = []
     head_starts: list[float] = []  # the head's own start, once per repetition
+    ray_starts: list[float] = []  # `ray start --head`, once per repetition
     with C.MockServer(latency_ms=LATENCY_MS) as mock, _machine_env() as machine:
         params = {"base_url": mock.openai_base_url}
         # Not measured: reads Ray's libraries into the OS file cache, so the first measured
@@ -288,6 +334,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 )
             )
             _stop_head(machine)
+            ray_starts.append(_time_ray_start(machine))
             head_starts.append(_start_head(machine))
             if not last:  # the last one stays up for the warm processes
                 _stop_head(machine)
@@ -339,6 +386,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         "lm_deluge_beside_warm_import_s": _median(warm_lm, "import_s"),
         "head_start_s": head_start_s,
         "head_starts_s": head_starts,
+        "ray_start_s": round(statistics.median(ray_starts), 3),
+        "ray_starts_s": ray_starts,
     }
     for key, rows in (("machine_warm", runs["machine_warm"]), ("lm_deluge_beside_warm", warm_lm)):
         for row in rows:
@@ -481,9 +530,11 @@ def targets(report: dict[str, Any]) -> list[list[Any]]:
     warm_limit = round(1.0 + latency_s, 3)
     head = s.get("head_start_s")
     cold_limit = round(head + 0.3 + latency_s, 3) if head is not None else None
-    # The start before the machine-wide head: Ray started in the user's own process.
+    # The starts before this head: Ray in the user's own process, and `ray start --head`.
     embedded = s.get("ray_import_and_init_s")
     embedded_limit = round(embedded + 0.3 + latency_s, 3) if embedded is not None else None
+    ray_start = s.get("ray_start_s")
+    ray_start_limit = round(ray_start + 0.3 + latency_s, 3) if ray_start is not None else None
     warm = s.get("machine_warm_first_call_s")
     cold = s.get("machine_cold_first_call_s")
     after = s.get("machine_cold_after_head_up_s")
@@ -506,6 +557,12 @@ def targets(report: dict[str, Any]) -> list[list[Any]]:
             f"<= 0.3 + latency = {round(0.3 + latency_s, 3)}",
             after,
             _met(after, round(0.3 + latency_s, 3)),
+        ],
+        [
+            "nothing running: first result, against `ray start --head` (s)",
+            f"<= `ray start --head` ({ray_start}) + 0.3 + latency",
+            cold,
+            _met(cold, ray_start_limit),
         ],
         [
             "nothing running: first result, against a Ray of the process's own (s)",
