@@ -13,17 +13,17 @@ import time
 import warnings
 
 from deluge_ray.client import _runtime
-from deluge_ray.client._head_state import HeadRecord, pid_alive, process_start_ticks
+from deluge_ray.client._head_state import HeadRecord, process_start_ticks, wait_for_exit
 from deluge_ray.client._local_head import terminate_head
 
 # A head that ignores SIGTERM, with a child in its process group (as Ray's agents are:
 # children of the raylet, not of the head's process). Prints the child's pid.
 _STUBBORN_HEAD = """
-import signal, subprocess, sys, time
+import signal, subprocess, sys
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
 print(child.pid, flush=True)
-time.sleep(600)
+signal.pause()
 """
 
 
@@ -36,6 +36,7 @@ def test_a_head_that_ignores_sigterm_is_killed_with_its_whole_process_group():
     )
     assert head.stdout is not None
     child_pid = int(head.stdout.readline())
+    child_ticks = process_start_ticks(child_pid)
     record = HeadRecord(
         address="127.0.0.1:1",
         head_pid=head.pid,
@@ -48,11 +49,8 @@ def test_a_head_that_ignores_sigterm_is_killed_with_its_whole_process_group():
     try:
         terminate_head(record, timeout=0.5)
         head.wait(10)
-        deadline = time.monotonic() + 10
-        while pid_alive(child_pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
         assert head.returncode == -9
-        assert not pid_alive(child_pid)  # the child did not outlive its head
+        assert wait_for_exit(child_pid, child_ticks, 10)  # the child did not outlive its head
     finally:
         for pid in (head.pid, child_pid):
             try:
