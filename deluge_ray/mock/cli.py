@@ -6,6 +6,7 @@ $ python -m deluge_ray.mock --port 8765 --rpm 600 --tpm 200000 --latency-ms 50
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 
 from .._process_gc import tune_server_gc
@@ -62,11 +63,12 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         # Inside the try: a Ctrl-C that lands while the server is starting (it may already
         # accept connections) stops it as cleanly as one that lands later.
         mock.start()
-        print(f"deluge-ray mock provider listening on {mock.url}", flush=True)
-        print("Point clients at it with:", flush=True)
-        for name, value in mock.environment().items():
-            print(f"  export {name}={value}", flush=True)
-        print(f"Stats: {mock.url}/_mock/stats   (Ctrl-C to stop)", flush=True)
+        banner = [f"deluge-ray mock provider listening on {mock.url}", "Point clients at it with:"]
+        banner += [f"  export {name}={value}" for name, value in mock.environment().items()]
+        banner.append(f"Stats: {mock.url}/_mock/stats   (Ctrl-C to stop)")
+        # One write: a Ctrl-C during the banner cannot leave half a line on the terminal.
+        sys.stdout.write("\n".join(banner) + "\n")
+        sys.stdout.flush()
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         pass

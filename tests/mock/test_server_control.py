@@ -233,7 +233,8 @@ def interrupt_once_serving():
     os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
 threading.Thread(target=interrupt_once_serving, daemon=True).start()
 cli.run(parser.parse_args(["--port", str(port)]))
-print(json.dumps([before, gc.get_threshold()[0], gc.get_freeze_count() > 0]))
+# On a line of its own, whatever the interrupted server managed to print before it.
+print("\\n" + json.dumps([before, gc.get_threshold()[0], gc.get_freeze_count() > 0]))
 """
 
 
