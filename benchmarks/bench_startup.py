@@ -294,7 +294,7 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    # Five: a Ray start here lands on one of two whole-second steps (see client/_node_wait),
+    # Five: a Ray start here lands on one of two whole-second steps (see client/_node_start),
     # and a median of three followed whichever step two of them happened to take.
     reps = 1 if quick else 5
     warm_reps = 2 if quick else WARM_REPS

@@ -28,12 +28,27 @@ SESSION_RAY_ARGS = {
 }
 
 
+def start_session_ray() -> None:
+    """``ray.init`` the session's Ray the way deluge_ray starts one of its own.
+
+    In particular its dashboard agent takes any free port, not Ray's fixed one: a Ray that
+    a test's process starts beside it (every test of a script with ``DELUGE_RAY_LOCAL=process``)
+    would otherwise find the port taken and wait 3 s for it (see ``client/_node_start``).
+    """
+    import ray
+
+    from deluge_ray.client._node_start import quick_node_start
+
+    with quick_node_start():
+        ray.init(**SESSION_RAY_ARGS)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
     """A local Ray cluster shared by every test that needs one (start-up costs 3-7 s)."""
     import ray
 
     if not ray.is_initialized():
-        ray.init(**SESSION_RAY_ARGS)
+        start_session_ray()
     yield ray
     ray.shutdown()

@@ -14,8 +14,9 @@ which is the user's first call. Here the head is up in about the same time with 
 CPU seconds less spent by its processes, and a fresh process joins in 0.03 s instead of
 0.33 s (a first task with it: 0.27 s against 0.57 s).
 
-Ray's wait for the new node's registration is made finer (``_node_wait``): a head start
-landed on whole seconds.
+Two of Ray's start-up waits are shortened (``_node_start``): its wait for the new node's
+registration, which landed on whole seconds, and a dashboard agent's retries of a port
+another Ray on the machine holds.
 
 This process is itself a Ray driver, in namespace ``HEAD_NAMESPACE``; whatever counts
 the head's drivers (the idle watcher) leaves that one out.
@@ -31,7 +32,7 @@ import threading
 from collections.abc import Sequence
 
 from ._head_settings import HEAD_NAMESPACE
-from ._node_wait import finer_registration_wait
+from ._node_start import quick_node_start
 
 __all__ = ["main"]
 
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import ray
 
-    with finer_registration_wait():
+    with quick_node_start():
         context = ray.init(
             address="local",
             namespace=HEAD_NAMESPACE,

@@ -44,7 +44,7 @@ from ._cluster_probe import AUTH_HELP, check_cluster_address
 from ._head_settings import LOCAL_MODE_ENV, local_mode
 from ._head_state import HeadRecord
 from ._local_head import ensure_local_head
-from ._node_wait import finer_registration_wait
+from ._node_start import quick_node_start
 from ._prewarm import warm_while
 from ._ray_output import (
     debug_enabled,
@@ -218,7 +218,7 @@ def _join_local_head(ray: ModuleType, head: concurrent.futures.Future | None) ->
 
 def _start_embedded(ray: ModuleType) -> None:
     try:
-        with finer_registration_wait():
+        with quick_node_start():
             _init_embedded(ray)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise RuntimeUnavailableError(

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SESSION_RAY_ARGS
+from tests.conftest import start_session_ray
 
 CONTROL = "control"  # the custom resource of the node hosting control-plane actors
 _FAST_NODE_DEATH = {
@@ -140,7 +140,7 @@ def nodes() -> Iterator[Nodes]:
             ray.shutdown()
             cluster.shutdown()
     if session_was_up:
-        ray.init(**SESSION_RAY_ARGS)
+        start_session_ray()
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:

@@ -141,14 +141,14 @@ def _finely_waited_get_node(monkeypatch, nodes: _Nodes, node_id: str) -> list[st
     import ray._raylet
     from ray._private import services
 
-    from deluge_ray.client import _node_wait
+    from deluge_ray.client import _node_start
 
     asked: list[str] = []
     rays_own = lambda address, node_id: asked.append(node_id)  # noqa: E731
     monkeypatch.setattr(services, "get_node", rays_own)
     monkeypatch.setattr(ray._raylet, "GcsClient", nodes)
-    monkeypatch.setattr(_node_wait, "POLL_S", 0.0)
-    with _node_wait.finer_registration_wait():
+    monkeypatch.setattr(_node_start, "POLL_S", 0.0)
+    with _node_start.finer_registration_wait():
         services.get_node("127.0.0.1:1", node_id)  # as ray.init calls it
     assert services.get_node is rays_own  # put back after the block
     return asked
@@ -167,3 +167,28 @@ def test_the_wait_is_left_to_ray_when_its_client_is_not_as_expected(monkeypatch)
     nodes = _Nodes(node_id, registers_at=1, fail=True)
     asked = _finely_waited_get_node(monkeypatch, nodes, node_id)
     assert nodes.looks == 1 and asked == [node_id]
+
+
+def test_a_ray_started_within_the_block_gives_its_agent_any_free_port():
+    from ray._private import parameter
+
+    from deluge_ray.client._node_start import agent_port_chosen_by_os
+
+    rays_own = parameter.RayParams
+    with agent_port_chosen_by_os():
+        assert parameter.RayParams().dashboard_agent_listen_port == 0  # as ray.init builds it
+        chosen = parameter.RayParams(dashboard_agent_listen_port=7000)
+        assert chosen.dashboard_agent_listen_port == 7000  # a port the caller set stands
+    assert parameter.RayParams is rays_own  # put back after the block
+    assert rays_own().dashboard_agent_listen_port == 52365  # Ray's fixed default, outside
+
+
+def test_the_agent_port_is_left_to_ray_when_its_parameters_are_not_as_expected(monkeypatch):
+    from ray._private import parameter
+
+    from deluge_ray.client._node_start import agent_port_chosen_by_os
+
+    monkeypatch.setattr(parameter, "RayParams", None)  # another Ray's layout
+    with agent_port_chosen_by_os():
+        assert parameter.RayParams is None
+    assert parameter.RayParams is None

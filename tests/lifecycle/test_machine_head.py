@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,22 @@ DRIVER = textwrap.dedent(
     """
 )
 PER_DRIVER = 100
+RAYS_AGENT_PORT = 52365  # the port ray.init gives every node's dashboard agent
+
+
+@contextmanager
+def _another_ray_holds(port: int):
+    """The port held, as another Ray on the machine would hold it (already held is as good)."""
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("0.0.0.0", port))
+            holder.listen()
+        except OSError:
+            pass  # someone already holds it: the head meets a taken port either way
+        yield
+    finally:
+        holder.close()
 
 
 @pytest.fixture(scope="module")
@@ -135,17 +152,18 @@ def two_drivers(isolated, tmp_path_factory):
     with MockProvider(config) as mock:
         env = {**isolated, **mock.environment(), "OPENAI_API_KEY": f"sk-{uuid.uuid4().hex}"}
         barrier = tmp_path_factory.mktemp("barrier")
-        drivers = [
-            subprocess.Popen(
-                [sys.executable, "-c", DRIVER, str(barrier), str(RPM), str(PER_DRIVER)],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        outputs = [driver.communicate(timeout=TIMEOUT) for driver in drivers]
+        with _another_ray_holds(RAYS_AGENT_PORT):
+            drivers = [
+                subprocess.Popen(
+                    [sys.executable, "-c", DRIVER, str(barrier), str(RPM), str(PER_DRIVER)],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(2)
+            ]
+            outputs = [driver.communicate(timeout=TIMEOUT) for driver in drivers]
         stats = mock.stats()
     for driver, (_out, err) in zip(drivers, outputs, strict=True):
         assert driver.returncode == 0, err[-3000:]
@@ -165,6 +183,18 @@ def test_two_drivers_racing_to_start_start_one_head(isolated, two_drivers):
     assert record.ray_temp_dir.startswith(isolated["RAY_TMPDIR"])  # isolated from /tmp/ray
     assert record.idle_timeout_s == 120.0
     assert all(r["drivers"] >= 1 for r in reports)  # each saw itself connected
+
+
+def test_the_heads_dashboard_agent_takes_a_free_port_beside_another_ray(isolated, two_drivers):
+    """Ray's fixed agent port was held while the head started: its agent took another at
+    once (Ray's own start retries the taken port for 3 s, then goes on without it)."""
+    record = read_record(isolated["DELUGE_RAY_STATE_DIR"])
+    assert record is not None
+    (log,) = Path(record.ray_temp_dir).glob("session_2*/logs/dashboard_agent.log")
+    text = log.read_text()
+    assert "Failed to bind" not in text
+    served = re.search(r"Dashboard agent http address: \S+:(\d+)", text)
+    assert served is not None and int(served.group(1)) != RAYS_AGENT_PORT
 
 
 def test_two_driver_scripts_with_no_cluster_share_one_limiter(two_drivers):
